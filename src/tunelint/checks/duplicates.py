@@ -1,0 +1,122 @@
+"""D kinds based on hashes: exact duplicates and conflicting answers.
+
+State is two or three ``array('Q')``/``array('L')`` columns (8 bytes per record and column),
+so a 10-million-record file costs ~200 MB at most; grouping happens once in ``finish``.
+"""
+from __future__ import annotations
+
+import hashlib
+from array import array
+
+from ..diagnostic import Edit, Fix
+from . import Check, Finding, kind
+
+NUMPY_FROM = 200_000  # group with numpy above this many records (pure Python below: no import cost)
+
+
+def h64(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def groups(keys: array, lines: array):
+    """Yield lists of positions whose keys are equal (only groups of 2+), positions in line order."""
+    n = len(keys)
+    if n < NUMPY_FROM:
+        first: dict[int, int] = {}
+        multi: dict[int, list[int]] = {}
+        for i, k in enumerate(keys):
+            j = first.setdefault(k, i)
+            if j != i:
+                multi.setdefault(k, [j]).append(i)
+        for g in multi.values():
+            yield sorted(g, key=lines.__getitem__)
+        return
+    import numpy as np
+
+    k = np.frombuffer(keys, dtype=np.uint64)
+    ln = np.frombuffer(lines, dtype=np.uint64)
+    order = np.lexsort((ln, k))
+    ks = k[order]
+    brk = np.flatnonzero(ks[1:] != ks[:-1]) + 1
+    starts = np.concatenate(([0], brk))
+    ends = np.concatenate((brk, [n]))
+    for s, e in zip(starts[(ends - starts) > 1], ends[(ends - starts) > 1]):
+        yield [int(x) for x in order[s:e]]
+
+
+def _prompt_answer(rec) -> tuple[bytes, bytes] | None:
+    """The record's prompt (all turns before the last answer) and its last answer, as bytes."""
+    turns = rec.turns
+    last = None
+    for i in range(len(turns) - 1, -1, -1):
+        if turns[i].kind == "answer" and not turns[i].branch:
+            last = i
+            break
+    if last is None:
+        return None
+    prompt = "\x1e".join(f"{t.role}\x1f{(t.text or '').strip()}" for t in turns[:last] if not t.branch)
+    return prompt.encode(), (turns[last].text or "").strip().encode()
+
+
+@kind("exact-duplicate")
+class ExactDuplicate(Check):
+    scope = "dataset"
+    defaults: dict = {}
+
+    def begin(self, ctx):
+        self.keys = array("Q")
+        self.lines = array("Q")
+
+    def observe(self, rec, ctx):
+        self.keys.append(h64(rec.canonical))
+        self.lines.append(rec.line)
+
+    def merge(self, other):
+        self.keys.extend(other.keys)
+        self.lines.extend(other.lines)
+
+    def finish(self, ctx):
+        for g in groups(self.keys, self.lines):
+            first = self.lines[g[0]]
+            for i in g[1:]:
+                yield Finding(line=self.lines[i], args={"first": first, "copies": len(g)}, related=(first,),
+                              fix=Fix("unsafe", f"drop this copy (keep line {first})", (Edit("drop"),)))
+
+
+@kind("conflicting-answers")
+class ConflictingAnswers(Check):
+    scope = "dataset"
+    defaults = {"min-prompt-chars": 1}
+
+    def begin(self, ctx):
+        self.pkeys = array("Q")
+        self.akeys = array("Q")
+        self.lines = array("Q")
+
+    def observe(self, rec, ctx):
+        pa = _prompt_answer(rec)
+        if pa is None or len(pa[0]) < self.p["min-prompt-chars"]:
+            return
+        self.pkeys.append(h64(pa[0]))
+        self.akeys.append(h64(pa[1]))
+        self.lines.append(rec.line)
+
+    def merge(self, other):
+        for a in ("pkeys", "akeys", "lines"):
+            getattr(self, a).extend(getattr(other, a))
+
+    def finish(self, ctx):
+        for g in groups(self.pkeys, self.lines):
+            answers = {self.akeys[i] for i in g}
+            if len(answers) < 2:
+                continue  # same prompt, same answer: an exact duplicate (D001), not a conflict
+            first_line = self.lines[g[0]]
+            first_answer = self.akeys[g[0]]
+            seen = {first_answer}
+            for i in g[1:]:
+                a = self.akeys[i]
+                if a in seen:
+                    continue
+                seen.add(a)
+                yield Finding(line=self.lines[i], args={"first": first_line, "answers": len(answers), "records": len(g)},
+                              related=(first_line,), fix=Fix("unsafe", "drop this conflicting record (keep the first)", (Edit("drop"),)))

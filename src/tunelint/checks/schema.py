@@ -1,0 +1,109 @@
+"""F kinds: JSON syntax, file-level problems, structural problems found by the normalizer."""
+from __future__ import annotations
+
+from collections import Counter
+
+import orjson
+
+from ..diagnostic import Edit, Fix
+
+from . import Check, Finding, kind
+
+
+@kind("json-syntax")
+class JsonSyntax(Check):
+    """A record candidate that is not valid JSON (after UTF-8 replacement)."""
+
+    scope = "record"
+    defaults: dict = {}
+
+    def check_unparsed(self, chunk, data: bytes, err, ctx):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:  # E001 reports the bytes; report JSON errors beyond them
+            try:
+                orjson.loads(data.decode("utf-8", errors="replace"))
+                return
+            except orjson.JSONDecodeError as e2:
+                err = e2
+        reason = err.msg
+        line_off, col = err.lineno - 1, err.colno
+        if line_off == 0:
+            col += chunk.column - 1
+        hint = ""
+        if data.lstrip().startswith((b"[", b"{")) and data.count(b"{") != data.count(b"}"):
+            hint = " (unbalanced braces: is a record split across lines or two records on one line?)"
+        elif b"'" in data.lstrip()[:2]:
+            hint = " (JSON needs double quotes)"
+        yield Finding(line=chunk.line + line_off, column=col, args={"reason": reason, "hint": hint},
+                      fix=Fix("unsafe", "drop the unparseable record", (Edit("drop"),)))
+
+
+@kind("file-problem")
+class FileProblemCheck(Check):
+    """One diagnostic for a file that cannot be read as a dataset at all."""
+
+    defaults = {"problem": ""}
+
+    def check_file_problem(self, problem, run):
+        if problem.kind in _as_list(self.p["problem"]):
+            yield Finding(line=problem.line, column=problem.column, message=problem.detail)
+
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+@kind("schema")
+class Schema(Check):
+    """Structural problems collected while normalizing a record into turns."""
+
+    defaults = {"problem": ""}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        self.problems = set(_as_list(params["problem"]))
+
+    def check_record(self, rec, ctx):
+        for pr in rec.problems:
+            if pr.problem in self.problems:
+                yield Finding(pointer=pr.pointer, message=pr.message)
+
+
+@kind("mixed-formats")
+class MixedFormats(Check):
+    """Reported once per file when its records are in more than one format."""
+
+    scope = "dataset"
+    defaults = {"min-share": 0.0}
+
+    def begin(self, ctx):
+        self.counts: Counter = Counter()
+        self.first: dict[str, int] = {}
+
+    def observe(self, rec, ctx):
+        from ..formats import detect
+
+        f = detect(rec.obj)
+        if f == "unknown":
+            return
+        self.counts[f] += 1
+        self.first.setdefault(f, rec.line)
+
+    def merge(self, other):
+        self.counts.update(other.counts)
+        for k, v in other.first.items():
+            self.first[k] = min(v, self.first.get(k, v))
+
+    def finish(self, ctx):
+        if len(self.counts) < 2:
+            return
+        main, n_main = self.counts.most_common(1)[0]
+        others = [(f, n) for f, n in self.counts.most_common() if f != main]
+        first_other = min(self.first[f] for f, _ in others)
+        parts = ", ".join(f"{f} ({n}, first at line {self.first[f]})" for f, n in others)
+        yield Finding(
+            line=first_other,
+            message=f"file mixes record formats: {n_main} {main} records and {parts}; split the file or convert with `tunelint fix --to chat`",
+            related=tuple(self.first[f] for f, _ in others),
+        )

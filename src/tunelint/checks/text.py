@@ -1,0 +1,128 @@
+"""Generic text kinds that YAML rules (shipped or user-written) build on, as in Vale.
+
+- ``existence``: a pattern that must not appear in a turn ("must not appear");
+- ``substitution``: "use X, not Y" with a case-aware, word-bounded replacement fix;
+- ``whole-value``: a turn whose entire (normalized) value is one of a list of values.
+"""
+from __future__ import annotations
+
+import re
+
+from ..diagnostic import Edit, Fix
+from . import Finding, kind
+from .encoding import TurnCheck
+
+
+def _compile(tokens, regex: bool, ignorecase: bool, word: bool) -> re.Pattern:
+    parts = [t if regex else re.escape(t) for t in tokens]
+    body = "|".join(f"(?:{p})" for p in parts)
+    if word:
+        body = rf"(?<!\w)(?:{body})(?!\w)"
+    return re.compile(body, re.IGNORECASE if ignorecase else 0)
+
+
+@kind("existence")
+class Existence(TurnCheck):
+    """Flags turns in which any of ``tokens`` occurs. ``remove: true`` offers a fix deleting it."""
+
+    defaults = {"tokens": [], "regex": True, "ignorecase": False, "word": False,
+                "multiline": True, "remove": False, "max-per-turn": 1}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        if not params["tokens"]:
+            from ..rules import RuleError
+
+            raise RuleError(f"rule {rule.code}: kind 'existence' needs a non-empty 'tokens' list")
+        rx = _compile(params["tokens"], params["regex"], params["ignorecase"], params["word"])
+        self.rx = re.compile(rx.pattern, rx.flags | (re.MULTILINE if params["multiline"] else 0))
+
+    def check_text(self, t, rec):
+        n = 0
+        for m in self.rx.finditer(t.text):
+            fix = None
+            if self.p["remove"]:
+                cleaned = self.rx.sub("", t.text).strip()
+                fix = Fix("unsafe", f"remove {m.group()!r}", (Edit("set", t.pointer, cleaned),))
+            yield Finding(pointer=t.pointer, args={"match": m.group(), "offset": m.start(), "field": t.field, "role": t.role}, fix=fix)
+            n += 1
+            if n >= self.p["max-per-turn"]:
+                break
+
+
+def match_case(src: str, repl: str) -> str:
+    """Keep the case style of ``src`` when it is all-caps or capitalized and ``repl`` is lowercase."""
+    if src.isupper() and len(src) > 1:
+        return repl.upper()
+    if src[:1].isupper() and repl[:1].islower():
+        return repl[:1].upper() + repl[1:]
+    return repl
+
+
+@kind("substitution")
+class Substitution(TurnCheck):
+    """``swap: {pattern: preferred}``; each match becomes a finding with an (unsafe) replace fix."""
+
+    defaults = {"swap": {}, "regex": False, "ignorecase": True, "word": True, "keep-case": False}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        swap = params["swap"]
+        if not isinstance(swap, dict) or not swap:
+            from ..rules import RuleError
+
+            raise RuleError(f"rule {rule.code}: kind 'substitution' needs a 'swap' mapping of pattern: preferred")
+        self.pairs = []
+        for pat, good in swap.items():
+            rx = _compile([pat], params["regex"], params["ignorecase"], params["word"])
+            self.pairs.append((rx, str(good)))
+        self.any = _compile(list(swap), params["regex"], params["ignorecase"], params["word"])
+
+    def check_text(self, t, rec):
+        text = t.text
+        if not self.any.search(text):
+            return
+        for rx, good in self.pairs:
+            hits = [m for m in rx.finditer(text) if m.group() != good]
+            if not hits:
+                continue
+            m = hits[0]
+            if self.p["keep-case"]:
+                new = rx.sub(lambda mm: mm.group() if mm.group() == good else match_case(mm.group(), good), text)
+            else:
+                new = rx.sub(good, text) if not self.p["regex"] else rx.sub(lambda mm: good, text)
+            yield Finding(pointer=t.pointer, args={"match": m.group(), "expected": good, "count": len(hits), "offset": m.start()},
+                          fix=Fix("unsafe", f"replace {m.group()!r} with {good!r}", (Edit("set", t.pointer, new),)))
+
+
+def normalize_value(s: str) -> str:
+    s = s.strip().lower()
+    s = re.sub(r"[\s\W_]+", " ", s).strip()
+    return s
+
+
+@kind("whole-value")
+class WholeValue(TurnCheck):
+    """The whole turn (lowercased, punctuation and spacing ignored) is one of ``values``.
+
+    ``replace-with`` offers an unsafe fix that sets the field to that value (e.g. "").
+    ``drop: true`` offers an unsafe fix that drops the record instead.
+    """
+
+    defaults = {"values": [], "replace-with": None, "drop": False}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        self.values = {normalize_value(v) for v in params["values"]}
+
+    def check_text(self, t, rec):
+        text = t.text
+        if len(text) > 40 or not text.strip():
+            return
+        if normalize_value(text) in self.values:
+            fix = None
+            if self.p["drop"]:
+                fix = Fix("unsafe", "drop the record", (Edit("drop"),))
+            elif self.p["replace-with"] is not None:
+                fix = Fix("unsafe", f"replace with {self.p['replace-with']!r}", (Edit("set", t.pointer, self.p["replace-with"]),))
+            yield Finding(pointer=t.pointer, args={"value": text, "field": t.field, "role": t.role}, fix=fix)

@@ -1,0 +1,263 @@
+"""Command line. Heavy dependencies (pandas, spaCy, GX, matplotlib) are imported only by the
+subcommands and rules that need them, so ``tunelint check`` starts fast in a pre-commit hook.
+
+Exit codes: 0 no errors; 1 errors (or warnings with --strict); 2 usage, config or internal error.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__
+
+
+class UsageFailure(Exception):
+    """An error the user can fix: printed as one line, exit code 2."""
+
+
+def _fail(msg: str) -> None:
+    raise UsageFailure(msg)
+
+
+def _csv(values) -> list[str] | None:
+    if not values:
+        return None
+    out: list[str] = []
+    for v in values:
+        out += [s.strip() for s in v.split(",") if s.strip()]
+    return out
+
+
+def common_options(f):
+    opts = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: closest tunelint.toml or pyproject.toml with [tool.tunelint])."),
+        click.option("--isolated", is_flag=True, help="Ignore all configuration files."),
+        click.option("--select", multiple=True, help="Rules to enable (codes, prefixes or names; comma-separated). Replaces the configured selection."),
+        click.option("--extend-select", multiple=True, help="Rules to enable on top of the selection."),
+        click.option("--ignore", multiple=True, help="Rules to disable (codes, prefixes or names)."),
+        click.option("--target", help="Token-limit preset from rules/targets.yaml (see `tunelint targets`)."),
+        click.option("--max-tokens", type=click.IntRange(min=1), help="Override the target's per-example token limit."),
+        click.option("--format", "fmt", help="Force the record format: chat, prompt-completion, alpaca, sharegpt, dpo, preference."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt, start="."):
+    from .config import ConfigError, load_config
+
+    try:
+        return load_config(
+            config_path, start, select=_csv(select), extend_select=_csv(extend_select),
+            ignore=_csv(ignore), target=target, max_tokens=max_tokens, fmt=fmt, isolated=isolated,
+        )
+    except ConfigError as e:
+        _fail(str(e))
+
+
+def _check_paths_exist(paths) -> None:
+    for p in paths:
+        if p != "-" and not os.path.exists(p):
+            _fail(f"{p}: no such file or directory")
+
+
+class LazyGroup(click.Group):
+    """Subcommands living in other modules are imported only when invoked (fast start-up)."""
+
+    lazy = {
+        "fix": ("tunelint.fixcmd", "fix"),
+        "report": ("tunelint.report", "report"),
+    }
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy:
+            import importlib
+
+            mod, attr = self.lazy[name]
+            try:
+                return getattr(importlib.import_module(mod), attr)
+            except ImportError:
+                return None
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="tunelint")
+def cli():
+    """Lint and clean LLM fine-tuning datasets."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@common_options
+@click.option("--output-format", "output_format", default=None, help="text (default), json.")
+@click.option("-o", "--output", "outputs", multiple=True, help="Also write FORMAT:FILE (repeatable), e.g. json:findings.json.")
+@click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--exit-zero", is_flag=True, help="Always exit 0 unless tunelint itself fails.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Processes for large JSONL files.")
+@click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
+@click.option("--against", "against", multiple=True, type=click.Path(exists=True), help="Validation/test file(s): report their records that duplicate training records (leakage).")
+@click.option("--profile", is_flag=True, help="Also print the dataset's style profile (percentiles per feature, category shares).")
+@click.option("--fix", "do_fix", is_flag=True, help="Apply safe fixes in place (the pre-commit flow), then report what is left.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix: also apply unsafe fixes.")
+@click.option("--baseline", "baseline", type=click.Path(dir_okay=False), help="Report only findings not recorded in this baseline file.")
+@click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False), help="Record current findings as the baseline and exit 0.")
+def check(paths, config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
+          output_format, outputs, statistics, strict, exit_zero, jobs, quiet, against, profile,
+          do_fix, unsafe_fixes, baseline, write_baseline):
+    """Check dataset files (JSONL, JSON arrays, .gz; directories; - for stdin)."""
+    from .engine import check_paths
+
+    _check_paths_exist(paths)
+    cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
+               start=paths[0] if paths[0] != "-" else ".")
+    cfg.against = list(cfg.against) + [os.path.abspath(a) for a in against]
+    if do_fix:
+        from .fixer import fix_in_place_for_check
+
+        fix_in_place_for_check(list(paths), cfg, unsafe=unsafe_fixes)
+    progress = None
+    if sys.stderr.isatty() and not quiet:
+        from .progress import Progress
+
+        progress = Progress(sys.stderr)
+    result = check_paths(list(paths), cfg, jobs=jobs, progress=progress)
+    if progress is not None:
+        progress.close()
+    if write_baseline:
+        from .baseline import write_baseline as wb
+
+        n = wb(write_baseline, result)
+        click.echo(f"tunelint: wrote {n} finding(s) to baseline {write_baseline}", err=True)
+        sys.exit(0)
+    if baseline:
+        from .baseline import apply_baseline
+
+        result = apply_baseline(baseline, result)
+    if profile:
+        from .profile import render_profile
+
+        render_profile(list(paths), cfg, sys.stdout)
+    fmt_name = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" and _has_renderer("github") else "text")
+    opts = {"statistics": statistics, "quiet": quiet, "color": sys.stdout.isatty() and not os.environ.get("NO_COLOR")}
+    _render(fmt_name, result, cfg, sys.stdout, opts)
+    for spec in outputs:
+        name, sep, fname = spec.partition(":")
+        if not sep or not fname:
+            _fail(f"--output expects FORMAT:FILE, got {spec!r}")
+        _write_output(name, fname, result, cfg, {**opts, "color": False})
+    sys.exit(exit_code(result, strict or cfg.strict, exit_zero))
+
+
+def exit_code(result, strict: bool, exit_zero: bool) -> int:
+    if exit_zero:
+        return 0
+    sev = {d.severity for d in result.diagnostics}
+    if "error" in sev or (strict and "warning" in sev):
+        return 1
+    return 0
+
+
+def _has_renderer(name: str) -> bool:
+    from .render import RENDERERS
+
+    return name in RENDERERS
+
+
+def _render(name, result, cfg, out, opts) -> None:
+    from .render import RENDERERS, get
+
+    if name not in RENDERERS:
+        from .rules import did_you_mean
+
+        _fail(f"unknown output format {name!r}{did_you_mean(name, RENDERERS)}; choose from {', '.join(RENDERERS)}")
+    get(name)(result, cfg, out, opts)
+
+
+def _write_output(name, fname, result, cfg, opts) -> None:
+    from .fsutil import atomic_write_text
+
+    with atomic_write_text(fname) as f:
+        _render(name, result, cfg, f, opts)
+
+
+@cli.command("rules")
+@common_options
+@click.option("--all", "show_all", is_flag=True, help="Include rules that are off by default.")
+@click.option("--output-format", type=click.Choice(["text", "json", "markdown"]), default="text")
+def rules_cmd(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt, show_all, output_format):
+    """List rules (enabled ones are marked ✓)."""
+    from .docs import list_rules
+
+    cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt)
+    click.echo(list_rules(cfg, show_all=True, fmt=output_format), nl=False)
+
+
+@cli.command()
+@click.argument("rule")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--isolated", is_flag=True)
+def explain(rule, config_path, isolated):
+    """Show a rule's documentation with its pass/fail/fix examples."""
+    from .docs import explain_rule
+    from .rules import did_you_mean
+
+    cfg = load(config_path, isolated, (), (), (), None, None, None)
+    r = cfg.rule(rule) or cfg.rule(rule.upper())
+    if r is None:
+        _fail(f"unknown rule {rule!r}{did_you_mean(rule, [x.code for x in cfg.rules] + [x.name for x in cfg.rules])}; see `tunelint rules`")
+    click.echo(explain_rule(r, enabled=r in cfg.enabled), nl=False)
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--isolated", is_flag=True)
+def targets(config_path, isolated):
+    """List token-limit targets (use with --target)."""
+    cfg = load(config_path, isolated, (), (), (), None, None, None)
+    for t in cfg.targets.values():
+        lim = f"{t.max_tokens:,}" if t.max_tokens else "set --max-tokens"
+        click.echo(f"{t.name:<16} {lim:>16} tokens  {t.encoding:<12} min {t.min_examples} examples  {t.description}")
+
+
+def main(argv=None) -> None:
+    try:
+        cli.main(args=argv, prog_name="tunelint", standalone_mode=False)
+    except UsageFailure as e:
+        click.echo(f"tunelint: error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("tunelint: aborted", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        sys.exit(0)
+    except KeyboardInterrupt:
+        click.echo("tunelint: interrupted", err=True)
+        sys.exit(2)
+    except SystemExit:
+        raise
+    except Exception as e:  # never show a traceback to users
+        if os.environ.get("TUNELINT_DEBUG"):
+            raise
+        from .config import ConfigError
+        from .rules import RuleError
+
+        if isinstance(e, (ConfigError, RuleError)):
+            click.echo(f"tunelint: error: {e}", err=True)
+        else:
+            click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for a traceback and please report it)", err=True)
+        sys.exit(2)

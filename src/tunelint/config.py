@@ -1,0 +1,252 @@
+"""Configuration: ``[tool.tunelint]`` in pyproject.toml or a ``tunelint.toml``; the closest wins.
+
+Strictly validated: an unknown key, rule or parameter is an error (exit 2) with a did-you-mean.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .rules import Pack, Rule, RuleError, Target, builtin_pack, did_you_mean, load_pack, parse_rule
+
+TOP_KEYS = {
+    "select", "ignore", "extend-select", "per-file-ignores", "target", "max-tokens", "format",
+    "rule-packs", "rules", "custom-rules", "against", "fix", "glossary", "strict",
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class Config:
+    rules: list[Rule]  # every known rule (built-in + user), with per-rule overrides applied
+    enabled: list[Rule]
+    targets: dict[str, Target]
+    target: Target
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    format: str | None = None
+    source: str | None = None  # config file path, if any
+    base_dir: str = "."
+    against: list[str] = field(default_factory=list)
+    fix: dict[str, Any] = field(default_factory=dict)
+    glossary: list[dict] = field(default_factory=list)
+    strict: bool = False
+
+    def rules_for(self, path: str) -> list[Rule]:
+        if not self.per_file_ignores:
+            return self.enabled
+        rel = os.path.relpath(path, self.base_dir) if path != "-" else "-"
+        drop: list[str] = []
+        for pat, sels in self.per_file_ignores.items():
+            if fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(os.path.basename(path), pat):
+                drop += sels
+        if not drop:
+            return self.enabled
+        return [r for r in self.enabled if not any(_matches(s, r) for s in drop)]
+
+    def rule(self, key: str) -> Rule | None:
+        for r in self.rules:
+            if r.code == key or r.name == key:
+                return r
+        return None
+
+
+def find_config(start: str) -> str | None:
+    p = Path(start).resolve()
+    if p.is_file() or not p.exists():
+        p = p.parent
+    for d in (p, *p.parents):
+        t = d / "tunelint.toml"
+        if t.is_file():
+            return str(t)
+        pp = d / "pyproject.toml"
+        if pp.is_file():
+            try:
+                with open(pp, "rb") as f:
+                    if "tunelint" in tomllib.load(f).get("tool", {}):
+                        return str(pp)
+            except (tomllib.TOMLDecodeError, OSError):
+                continue
+    return None
+
+
+def _read(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    if os.path.basename(path) == "pyproject.toml":
+        return data.get("tool", {}).get("tunelint", {})
+    return data.get("tool", {}).get("tunelint", data)
+
+
+def _matches(selector: str, rule: Rule) -> bool:
+    if selector == "ALL":
+        return True
+    return rule.code.startswith(selector) or rule.name == selector
+
+
+def _specificity(selector: str, rule: Rule) -> int:
+    if selector == "ALL":
+        return 0
+    if selector == rule.name:
+        return 10
+    return len(selector)
+
+
+def _check_selectors(sels: Any, key: str, rules: list[Rule], where: str) -> list[str]:
+    if isinstance(sels, str):
+        sels = [s for s in sels.split(",") if s.strip()]
+    if not isinstance(sels, list) or not all(isinstance(s, str) for s in sels):
+        raise ConfigError(f"{where}: {key!r} must be a list of rule codes, prefixes or names")
+    out = []
+    for s in sels:
+        s = s.strip()
+        if not any(_matches(s, r) for r in rules):
+            choices = [r.code for r in rules] + [r.name for r in rules]
+            raise ConfigError(f"{where}: {key} has unknown rule {s!r}{did_you_mean(s, choices)}")
+        out.append(s)
+    return out
+
+
+def select_rules(rules: list[Rule], select: list[str] | None, extend: list[str], ignore: list[str]) -> list[Rule]:
+    """ruff semantics: the most specific matching selector wins; on a tie, ignore wins."""
+    enabled = []
+    for r in rules:
+        best_pos = -1
+        if select is None:
+            if r.default:
+                best_pos = 1
+        else:
+            best_pos = max((_specificity(s, r) for s in select if _matches(s, r)), default=-1)
+        best_pos = max([best_pos] + [_specificity(s, r) for s in extend if _matches(s, r)])
+        best_neg = max((_specificity(s, r) for s in ignore if _matches(s, r)), default=-1)
+        if best_pos >= 0 and best_pos > best_neg:
+            enabled.append(r)
+    return enabled
+
+
+def load_config(
+    config_path: str | None = None,
+    start: str = ".",
+    *,
+    select: list[str] | None = None,
+    extend_select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    target: str | None = None,
+    max_tokens: int | None = None,
+    fmt: str | None = None,
+    isolated: bool = False,
+    data: dict | None = None,
+) -> Config:
+    """Build the effective configuration. ``data`` (a [tool.tunelint] table) replaces file lookup."""
+    path = None if (isolated or data is not None) else (config_path or find_config(start))
+    raw: dict = data if data is not None else (_read(path) if path else {})
+    where = path or "command line"
+    unknown = set(raw) - TOP_KEYS
+    if unknown:
+        k = sorted(unknown)[0]
+        raise ConfigError(f"{where}: unknown key {k!r} in [tool.tunelint]{did_you_mean(k, TOP_KEYS)}")
+    base_dir = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+    try:
+        pack = builtin_pack()
+        rules = list(pack.rules)
+        targets = dict(pack.targets)
+        glossary = list(pack.glossary)
+        for rp in raw.get("rule-packs", []):
+            p: Pack = load_pack(os.path.join(base_dir, rp))
+            rules += p.rules
+            targets.update(p.targets)
+            glossary += p.glossary
+        for i, d in enumerate(raw.get("custom-rules", [])):
+            rules.append(parse_rule(d, where + " custom-rules", i))
+    except RuleError as e:
+        raise ConfigError(str(e)) from None
+    seen: dict[str, str] = {}
+    for r in rules:
+        for key in (r.code, r.name):
+            if key in seen:
+                raise ConfigError(f"{r.source}: rule code or name {key!r} is already used by a rule in {seen[key]}")
+            seen[key] = r.source
+    glossary += raw.get("glossary", [])
+
+    # per-rule overrides: [tool.tunelint.rules.C002] severity = "error", enabled = true, <params>
+    overrides = raw.get("rules", {})
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{where}: 'rules' must be a table of per-rule settings")
+    by_key = {r.code: r for r in rules} | {r.name: r for r in rules}
+    extra_select: list[str] = []
+    extra_ignore: list[str] = []
+    for key, ov in overrides.items():
+        if key not in by_key:
+            raise ConfigError(f"{where}: [tool.tunelint.rules] has unknown rule {key!r}{did_you_mean(key, by_key)}")
+        r = by_key[key]
+        if not isinstance(ov, dict):
+            raise ConfigError(f"{where}: settings for rule {key} must be a table")
+        params = dict(r.params)
+        sev = r.severity
+        for k, v in ov.items():
+            if k == "severity":
+                if v not in ("error", "warning", "info"):
+                    raise ConfigError(f"{where}: rule {key}: severity must be error, warning or info")
+                sev = v
+            elif k == "enabled":
+                (extra_select if v else extra_ignore).append(r.code)
+            elif k in params or k == "turns":
+                params[k] = v
+            else:
+                raise ConfigError(f"{where}: rule {r.code} ({r.name}) has no parameter {k!r}{did_you_mean(k, list(params) + ['severity', 'enabled'])}")
+        new = replace(r, severity=sev, params=params)
+        rules[rules.index(r)] = new
+        by_key[r.code] = by_key[r.name] = new
+
+    sel = select if select is not None else raw.get("select")
+    sel = None if sel is None else _check_selectors(sel, "select", rules, where)
+    ext = _check_selectors((extend_select or []) + list(raw.get("extend-select", [])) + extra_select, "extend-select", rules, where)
+    ign = _check_selectors((ignore or []) + list(raw.get("ignore", [])) + extra_ignore, "ignore", rules, where)
+    enabled = select_rules(rules, sel, ext, ign)
+
+    pfi = raw.get("per-file-ignores", {})
+    if not isinstance(pfi, dict):
+        raise ConfigError(f"{where}: per-file-ignores must be a table of glob = [codes]")
+    pfi = {k: _check_selectors(v, f"per-file-ignores[{k!r}]", rules, where) for k, v in pfi.items()}
+
+    tname = target or raw.get("target", "generic")
+    if tname not in targets:
+        raise ConfigError(f"{where}: unknown target {tname!r}{did_you_mean(tname, targets)}; see `tunelint targets`")
+    tgt = targets[tname]
+    mt = max_tokens if max_tokens is not None else raw.get("max-tokens")
+    if mt is not None:
+        if not isinstance(mt, int) or isinstance(mt, bool) or mt <= 0:
+            raise ConfigError(f"{where}: max-tokens must be a positive integer")
+        tgt = replace(tgt, max_tokens=mt)
+
+    f = fmt or raw.get("format")
+    if f is not None:
+        from .formats import resolve_format
+
+        try:
+            f = resolve_format(f)
+        except ValueError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    against = raw.get("against", [])
+    if isinstance(against, str):
+        against = [against]
+    against = [os.path.join(base_dir, a) for a in against]
+    fixcfg = raw.get("fix", {})
+    if not isinstance(fixcfg, dict):
+        raise ConfigError(f"{where}: [tool.tunelint.fix] must be a table")
+    return Config(
+        rules=rules, enabled=enabled, targets=targets, target=tgt, per_file_ignores=pfi,
+        format=f, source=path, base_dir=base_dir, against=against, fix=fixcfg,
+        glossary=glossary, strict=bool(raw.get("strict", False)),
+    )

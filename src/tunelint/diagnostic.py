@@ -1,0 +1,93 @@
+"""The one data type every check produces and every renderer consumes.
+
+The JSON shape of :func:`Diagnostic.to_dict` is stable (documented in README.md):
+additive changes only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One edit of a fix.
+
+    ``op`` is one of:
+      - ``"set"``: replace the value at ``pointer`` in the parsed record with ``value``;
+      - ``"drop"``: drop the whole record (sent to the rejects file);
+      - ``"line"``: replace the physical line's text with ``value`` (raw-level fixes such as BOM).
+    """
+
+    op: str
+    pointer: str = ""
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    applicability: str  # "safe" | "unsafe"
+    description: str
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    name: str
+    severity: str
+    path: str
+    line: int  # 1-based physical line; 0 for file-level findings
+    column: int  # 1-based; 1 when not meaningful
+    pointer: str  # RFC 6901 JSON pointer into the record ("" = whole record)
+    message: str
+    fix: Fix | None = None
+    record_hash: str | None = None  # content hash of the record (baselines, SARIF fingerprints)
+    related: tuple[int, ...] = field(default=())  # other lines involved (e.g. first occurrence)
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+    def sort_key(self):
+        return (self.path, self.line, self.column, self.code, self.pointer)
+
+    def to_dict(self) -> dict:
+        d = {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "pointer": self.pointer,
+            "message": self.message,
+            "fixable": self.fixable,
+        }
+        if self.fix is not None:
+            d["fix"] = {
+                "applicability": self.fix.applicability,
+                "description": self.fix.description,
+            }
+        if self.related:
+            d["related_lines"] = list(self.related)
+        if self.record_hash:
+            d["record_hash"] = self.record_hash
+        return d
+
+
+def escape_pointer_token(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: str | int) -> str:
+    return "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+def split_pointer(ptr: str) -> list[str]:
+    if not ptr:
+        return []
+    return [t.replace("~1", "/").replace("~0", "~") for t in ptr[1:].split("/")]

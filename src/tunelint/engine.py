@@ -1,0 +1,291 @@
+"""The streaming engine: one pass per file, record checks as lines arrive, dataset checks at the end.
+
+``FileRun`` is the unit of work. ``FileRun.events()`` yields one :class:`Event` per record
+candidate (so ``fix`` can rewrite records as they stream); ``FileRun.finish()`` returns the
+dataset-level diagnostics. ``check_paths`` runs files (optionally over processes).
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import orjson
+
+from .checks import Check, FileContext, Finding, KINDS, load_all
+from .config import Config
+from .diagnostic import Diagnostic, Fix
+from .formats import Normalizer, Record, detect
+from .reader import BOM, Chunk, FileProblem, PhysLine, Source
+
+DETECT_SAMPLE = 64
+
+
+@dataclass(slots=True)
+class Event:
+    chunk: Chunk
+    record: Record | None  # None when the chunk did not parse (or is a blank line)
+    diagnostics: list[Diagnostic]
+
+
+@dataclass
+class FileStats:
+    path: str
+    lines: int = 0
+    records: int = 0
+    parsed: int = 0
+    formats: Counter = field(default_factory=Counter)
+    format: str = "unknown"
+    mode: str = "jsonl"
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "lines": self.lines, "records": self.records,
+                "parsed": self.parsed, "format": self.format, "formats": dict(self.formats)}
+
+
+def build_checks(rules) -> list[Check]:
+    load_all()
+    return [KINDS[r.kind](r, r.params) for r in rules]
+
+
+class FileRun:
+    def __init__(self, path: str, config: Config, display_path: str | None = None,
+                 byte_range: tuple[int, int, int] | None = None, fmt: str | None = None, progress=None):
+        self.path = path
+        self.display = display_path or ("<stdin>" if path == "-" else os.path.relpath(path) if not os.path.isabs(path) else path)
+        self.config = config
+        self.rules = config.rules_for(path)
+        self.checks = build_checks(self.rules)
+        self.stats = FileStats(self.display)
+        self.forced_format = fmt or config.format
+        self.byte_range = byte_range
+        self.normalizer = Normalizer()
+        self.ctx: FileContext | None = None
+        self._file_diags: list[Diagnostic] = []
+        self.progress = progress
+
+    # -- diagnostics -----------------------------------------------------------
+    def _diag(self, chk: Check, f: Finding, line: int, rec: Record | None = None) -> Diagnostic:
+        r = chk.rule
+        msg = f.message
+        if msg is None:
+            try:
+                msg = r.message.format(**f.args)
+            except (KeyError, IndexError, ValueError):
+                msg = r.message
+        fix = f.fix
+        if fix is not None and r.fix is None:
+            fix = None  # a rule without a declared fix never offers one
+        elif fix is not None and fix.applicability != r.fix["applicability"]:
+            fix = Fix(r.fix["applicability"], fix.description, fix.edits)
+        return Diagnostic(
+            code=r.code, name=r.name, severity=r.severity, path=self.display,
+            line=f.line or line, column=f.column, pointer=f.pointer, message=msg, fix=fix,
+            record_hash=f.record_hash or (rec.hash if rec is not None else None), related=f.related,
+        )
+
+    # -- the pass ------------------------------------------------------------------
+    def events(self) -> Iterator[Event]:
+        src = Source(self.path, mode=None)
+        it = iter(src) if self.byte_range is None else self._ranged_source(src)
+        line_checks = [c for c in self.checks if type(c).check_line is not Check.check_line]
+        unparsed_checks = [c for c in self.checks if hasattr(c, "check_unparsed")]
+        file_checks = [c for c in self.checks if hasattr(c, "check_file_problem")]
+        buffered: list[tuple[Chunk, Record | None, list[Diagnostic]]] = []
+        fmt_decided = self.forced_format
+        index = 0
+        for item in it:
+            if isinstance(item, FileProblem):
+                for c in file_checks:
+                    for f in c.check_file_problem(item, self):
+                        self._file_diags.append(self._diag(c, f, item.line))
+                continue
+            if isinstance(item, PhysLine):  # JSON-array mode: physical lines arrive separately
+                self.stats.lines = item.line
+                if self.ctx is None:
+                    self._begin(fmt_decided or "unknown", src.mode)
+                for c in line_checks:
+                    for f in c.check_line(item, self.ctx):
+                        self._file_diags.append(self._diag(c, f, item.line))
+                continue
+            chunk = item
+            diags: list[Diagnostic] = []
+            if chunk.phys is not None:
+                self.stats.lines = chunk.line
+                if self.ctx is None:
+                    self._begin(fmt_decided or "unknown", src.mode)
+                for c in line_checks:
+                    for f in c.check_line(chunk.phys, self.ctx):
+                        diags.append(self._diag(c, f, chunk.line))
+            data = chunk.data
+            if chunk.line == 1 and data.startswith(BOM):
+                data = data[3:]
+            if not data.strip():
+                if buffered:
+                    buffered.append((chunk, None, diags))
+                else:
+                    yield Event(chunk, None, diags)
+                continue
+            self.stats.records += 1
+            if self.progress is not None and not self.stats.records % 2000:
+                self.progress.update(self.display, src.bytes_read, src.total_bytes)
+            try:
+                obj = orjson.loads(data)
+            except orjson.JSONDecodeError as e:
+                obj = _recover(data)
+                if obj is _FAILED:
+                    if self.ctx is None:
+                        self._begin(fmt_decided or "unknown", src.mode)
+                    for c in unparsed_checks:
+                        for f in c.check_unparsed(chunk, data, e, self.ctx):
+                            diags.append(self._diag(c, f, chunk.line))
+                    if buffered:
+                        buffered.append((chunk, None, diags))
+                    else:
+                        yield Event(chunk, None, diags)
+                    continue
+                # decodable only with replacement characters: report and go on checking
+                for c in unparsed_checks:
+                    for f in c.check_unparsed(chunk, data, e, self.ctx or self._begin(fmt_decided or "unknown", src.mode)):
+                        diags.append(self._diag(c, f, chunk.line))
+            self.stats.parsed += 1
+            rec = Record(self.display, chunk.line, chunk.column, index, obj, chunk.data)
+            index += 1
+            rec_fmt = detect(obj)
+            self.stats.formats[rec_fmt] += 1
+            if fmt_decided is None:
+                buffered.append((chunk, rec, diags))
+                if len(buffered) >= DETECT_SAMPLE:
+                    fmt_decided = self._decide(buffered)
+                    yield from self._flush(buffered, fmt_decided, src.mode)
+                    buffered = []
+                continue
+            yield self._process(chunk, rec, diags, fmt_decided)
+        if buffered or fmt_decided is None:
+            fmt_decided = self._decide(buffered)
+            yield from self._flush(buffered, fmt_decided, src.mode)
+        self.stats.format = fmt_decided or "unknown"
+        self.stats.mode = src.mode
+
+    def _ranged_source(self, src: Source):
+        """Records of one byte range of a JSONL file (for --jobs)."""
+        start, end, first_line = self.byte_range  # type: ignore[misc]
+        src.mode = "jsonl"
+        with open(self.path, "rb") as f:
+            f.seek(start)
+            n = first_line - 1
+            pos = start
+            while pos < end:
+                raw = f.readline()
+                if not raw:
+                    break
+                pos += len(raw)
+                n += 1
+                if raw.endswith(b"\r\n"):
+                    data, ending = raw[:-2], b"\r\n"
+                elif raw.endswith(b"\n"):
+                    data, ending = raw[:-1], b"\n"
+                else:
+                    data, ending = raw, b""
+                yield Chunk(n, 1, data, PhysLine(n, data, ending))
+
+    def _begin(self, fmt: str, mode: str) -> FileContext:
+        self.ctx = FileContext(self.display, fmt, self.config, mode)
+        for c in self.checks:
+            c.begin(self.ctx)
+        return self.ctx
+
+    def _decide(self, buffered) -> str:
+        counts = Counter(detect(rec.obj) for _, rec, _ in buffered if rec is not None)
+        counts.pop("unknown", None)
+        if not counts:
+            return "unknown"
+        return counts.most_common(1)[0][0]
+
+    def _flush(self, buffered, fmt: str, mode: str) -> Iterator[Event]:
+        if self.ctx is None:
+            self._begin(fmt, mode)
+        else:
+            self.ctx.format = fmt
+        for chunk, rec, diags in buffered:
+            if rec is None:
+                yield Event(chunk, None, diags)
+            else:
+                yield self._process(chunk, rec, diags, fmt)
+
+    def _process(self, chunk: Chunk, rec: Record, diags: list[Diagnostic], file_fmt: str) -> Event:
+        ctx = self.ctx or self._begin(file_fmt, "jsonl")
+        ctx.records_seen += 1
+        own = detect(rec.obj)
+        fmt = own if own != "unknown" else file_fmt
+        self.normalizer.normalize(rec, fmt)
+        for c in self.checks:
+            fm = c.rule.formats
+            if fm and rec.format not in fm:
+                continue
+            for f in c.check_record(rec, ctx):
+                diags.append(self._diag(c, f, rec.line, rec))
+            c.observe(rec, ctx)
+        return Event(chunk, rec, diags)
+
+    def finish(self) -> list[Diagnostic]:
+        out = list(self._file_diags)
+        if self.ctx is None:
+            return out
+        self.ctx.format = self.stats.format
+        for c in self.checks:
+            for f in c.finish(self.ctx):
+                out.append(self._diag(c, f, f.line))
+        return out
+
+    def run(self) -> list[Diagnostic]:
+        diags: list[Diagnostic] = []
+        for ev in self.events():
+            diags.extend(ev.diagnostics)
+        diags.extend(self.finish())
+        return diags
+
+
+_FAILED = object()
+
+
+def _recover(data: bytes):
+    """A line that orjson rejects only because of invalid UTF-8 still parses after replacement."""
+    try:
+        data.decode("utf-8")
+        return _FAILED
+    except UnicodeDecodeError:
+        pass
+    try:
+        return orjson.loads(data.decode("utf-8", errors="replace"))
+    except orjson.JSONDecodeError:
+        return _FAILED
+
+
+@dataclass
+class Result:
+    diagnostics: list[Diagnostic]
+    files: list[FileStats]
+
+
+def check_paths(paths: list[str], config: Config, jobs: int = 1, progress=None) -> Result:
+    """Check every input. ``progress``, if given, is an object with ``update(path, done_bytes,
+    total_bytes)`` called every few thousand records (see tunelint.progress)."""
+    from .reader import iter_input_paths
+
+    all_diags: list[Diagnostic] = []
+    stats: list[FileStats] = []
+    for p in iter_input_paths(paths):
+        if jobs > 1 and p != "-":
+            from .parallel import run_parallel
+
+            diags, st = run_parallel(p, config, jobs)
+        else:
+            run = FileRun(p, config, progress=progress)
+            diags = run.run()
+            st = run.stats
+        diags.sort(key=Diagnostic.sort_key)
+        all_diags.extend(diags)
+        stats.append(st)
+    return Result(all_diags, stats)

@@ -1,0 +1,251 @@
+"""Streaming sources: JSONL, JSON arrays, gzip, stdin.
+
+Nothing here holds a whole file in memory: JSONL is read line by line and a JSON array is
+split into its elements by a small line-based scanner (JSON strings cannot contain raw
+newlines, so a physical line never splits a token of valid JSON).
+
+The reader yields :class:`Chunk` objects, one per record candidate, and :class:`PhysLine`
+facts that raw-level (encoding/whitespace) checks need. File-level problems (empty file,
+Git LFS pointer, binary data, gzip errors) are reported as :class:`FileProblem`.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+GZIP_MAGIC = b"\x1f\x8b"
+LFS_MAGIC = b"version https://git-lfs.github.com/spec/"
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(slots=True)
+class PhysLine:
+    """One physical line: its 1-based number, bytes without terminator, and terminator."""
+
+    line: int
+    data: bytes
+    ending: bytes  # b"\n", b"\r\n" or b"" (last line without newline)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """The bytes of one record candidate and where it starts."""
+
+    line: int  # 1-based physical line where the record starts
+    column: int  # 1-based byte column where it starts (1 for JSONL)
+    data: bytes
+    phys: PhysLine | None  # JSONL: the physical line (for raw-level checks)
+
+
+@dataclass(slots=True)
+class FileProblem:
+    kind: str  # "empty-file" | "lfs-pointer" | "binary-file" | "gzip-error" | "io-error" | "json-array"
+    line: int
+    column: int
+    detail: str
+
+
+def open_binary(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    return open(path, "rb")
+
+
+def _maybe_gunzip(raw: BinaryIO) -> tuple[BinaryIO, bool]:
+    buf = raw if hasattr(raw, "peek") else io.BufferedReader(raw)  # type: ignore[arg-type]
+    head = buf.peek(2)[:2]
+    if head == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=buf, mode="rb"), True  # type: ignore[return-value]
+    return buf, False
+
+
+class Source:
+    """Iterate the record candidates of one input."""
+
+    def __init__(self, path: str, mode: str | None = None):
+        self.path = path
+        self.forced_mode = mode  # "jsonl" | "json" | None (auto)
+        self.mode = "jsonl"
+        self.gzipped = False
+        self.problems: list[FileProblem] = []
+        self.lines_seen = 0
+        self.bytes_read = 0  # of the (decompressed) stream, for progress reporting
+        self.total_bytes = 0  # size on disk (0 when unknown: stdin)
+
+    def __iter__(self) -> Iterator[Chunk | PhysLine | FileProblem]:
+        try:
+            raw = open_binary(self.path)
+        except OSError as e:
+            yield FileProblem("io-error", 0, 1, f"cannot open: {e.strerror or e}")
+            return
+        if self.path != "-":
+            try:
+                self.total_bytes = os.path.getsize(self.path)
+            except OSError:
+                pass
+        try:
+            stream, self.gzipped = _maybe_gunzip(raw)
+            try:
+                head = stream.peek(8192)[:8192]
+            except (OSError, EOFError, gzip.BadGzipFile) as e:
+                yield FileProblem("gzip-error", 0, 1, f"cannot decompress: {e}")
+                return
+            if not head.strip():
+                yield FileProblem("empty-file", 0, 1, "file is empty" if not head else "file holds only whitespace")
+                return
+            if head.startswith(LFS_MAGIC):
+                yield FileProblem(
+                    "lfs-pointer", 1, 1,
+                    "file is a Git LFS pointer, not the dataset; run `git lfs pull` to fetch the real file",
+                )
+                return
+            if b"\x00" in head:
+                yield FileProblem(
+                    "binary-file", 1, head.index(b"\x00") + 1,
+                    "file holds binary data (NUL bytes); expected UTF-8 JSON Lines",
+                )
+                return
+            self.mode = self.forced_mode or _guess_mode(self.path, head)
+            try:
+                if self.mode == "json":
+                    yield from self._iter_array(stream)
+                else:
+                    yield from self._iter_jsonl(stream)
+            except (OSError, EOFError, gzip.BadGzipFile) as e:
+                yield FileProblem("gzip-error", self.lines_seen, 1, f"read failed: {e}")
+        finally:
+            if raw is not sys.stdin.buffer:
+                raw.close()
+
+    # -- JSONL --------------------------------------------------------------
+    def _iter_jsonl(self, stream: BinaryIO) -> Iterator[Chunk | PhysLine]:
+        n = 0
+        for raw_line in stream:
+            n += 1
+            self.bytes_read += len(raw_line)
+            if raw_line.endswith(b"\r\n"):
+                data, ending = raw_line[:-2], b"\r\n"
+            elif raw_line.endswith(b"\n"):
+                data, ending = raw_line[:-1], b"\n"
+            else:
+                data, ending = raw_line, b""
+            phys = PhysLine(n, data, ending)
+            self.lines_seen = n
+            yield Chunk(n, 1, data, phys)
+
+    # -- JSON array -----------------------------------------------------------
+    _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{},]|[^\s\[\]{},"]+')
+
+    def _iter_array(self, stream: BinaryIO) -> Iterator[Chunk | PhysLine | FileProblem]:
+        depth = 0
+        started = False  # saw the opening '['
+        ended = False
+        parts: list[bytes] = []
+        el_line = el_col = 0
+        el_seg_start = -1  # start offset of the element's part on the current line
+        in_element = False
+        scalar = False
+        n = 0
+        for raw_line in stream:
+            n += 1
+            self.lines_seen = n
+            self.bytes_read += len(raw_line)
+            if raw_line.endswith(b"\r\n"):
+                data, ending = raw_line[:-2], b"\r\n"
+            elif raw_line.endswith(b"\n"):
+                data, ending = raw_line[:-1], b"\n"
+            else:
+                data, ending = raw_line, b""
+            yield PhysLine(n, data, ending)
+            el_seg_start = 0 if in_element else -1
+            for m in self._TOKEN.finditer(data):
+                tok = m.group()
+                c = tok[:1]
+                if ended:
+                    yield FileProblem("json-array", n, m.start() + 1, "unexpected data after the closing ']' of the array")
+                    return
+                if not started:
+                    if tok == b"[" or (n == 1 and tok == BOM + b"["):
+                        started = True
+                        depth = 1
+                        continue
+                    yield FileProblem("json-array", n, m.start() + 1, "expected a JSON array '[' at the start of the file")
+                    return
+                if not in_element:
+                    if depth == 1 and tok == b",":
+                        continue
+                    if depth == 1 and tok == b"]":
+                        depth = 0
+                        ended = True
+                        continue
+                    in_element = True
+                    el_line, el_col = n, m.start() + 1
+                    el_seg_start = m.start()
+                    parts = []
+                    scalar = c not in (b"{", b"[")
+                    if not scalar:
+                        depth += 1
+                    continue
+                # inside an element
+                if scalar:
+                    if tok in (b",", b"]"):
+                        parts.append(data[el_seg_start:m.start()])
+                        yield Chunk(el_line, el_col, b"".join(parts).strip(), None)
+                        in_element = False
+                        if tok == b"]":
+                            depth = 0
+                            ended = True
+                    continue
+                if c in (b"{", b"["):
+                    depth += 1
+                elif c in (b"}", b"]"):
+                    depth -= 1
+                    if depth == 1:
+                        parts.append(data[el_seg_start:m.end()])
+                        yield Chunk(el_line, el_col, b"".join(parts), None)
+                        in_element = False
+            if in_element:
+                parts.append(data[el_seg_start:] + b"\n")
+        if in_element and parts:
+            yield Chunk(el_line, el_col, b"".join(parts), None)
+            yield FileProblem("json-array", n, 1, "the JSON array is not closed: file ends inside a record")
+        elif started and not ended:
+            yield FileProblem("json-array", n, 1, "the JSON array is not closed: missing final ']'")
+
+
+def _guess_mode(path: str, head: bytes) -> str:
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    stripped = head.lstrip(b" \t\r\n")
+    if stripped.startswith(BOM):
+        stripped = stripped[3:].lstrip()
+    if name.endswith(".jsonl") or name.endswith(".ndjson"):
+        return "jsonl"
+    if stripped.startswith(b"["):
+        # A JSONL file whose first line is itself a complete array stays JSONL.
+        first = stripped.split(b"\n", 1)[0].strip()
+        if name.endswith(".json") or not first.endswith(b"]"):
+            return "json"
+    return "jsonl"
+
+
+def iter_input_paths(paths: list[str]) -> Iterator[str]:
+    """Expand directories into the dataset files they hold, sorted; keep files and '-' as given."""
+    exts = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")
+    for p in paths:
+        if p != "-" and os.path.isdir(p):
+            found = []
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__"))
+                for f in files:
+                    if f.lower().endswith(exts):
+                        found.append(os.path.join(root, f))
+            yield from sorted(found)
+        else:
+            yield p

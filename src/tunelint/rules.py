@@ -1,0 +1,193 @@
+"""Rule packs: YAML data naming generic check kinds (see ``rules/*.yaml``).
+
+A pack is a YAML mapping with ``rules:`` (a list of rule mappings) and optionally
+``targets:`` (token-limit presets). Users load their own packs with ``rule-packs`` in config
+or declare rules inline under ``[tool.tunelint] rules``-style config; both go through
+:func:`parse_rule` and are validated the same way.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .diagnostic import SEVERITIES
+
+CODE_RE = re.compile(r"^[A-Z]{1,3}\d{3}$")
+NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+FAMILIES = {
+    "F": "format/schema", "E": "encoding/whitespace", "D": "duplicates/conflicts/leakage",
+    "T": "terminology/consistency", "S": "style drift", "L": "length/token limits",
+    "P": "prompt/completion delimiters", "C": "content",
+}
+RULE_KEYS = {"code", "name", "kind", "severity", "summary", "message", "params", "default",
+             "fix", "doc", "examples", "formats"}
+
+
+class RuleError(ValueError):
+    """A rule pack or rule definition is invalid (exit code 2)."""
+
+
+@dataclass(slots=True)
+class Rule:
+    code: str
+    name: str
+    kind: str
+    severity: str
+    summary: str
+    message: str
+    params: dict[str, Any]
+    default: bool = True
+    fix: dict[str, Any] | None = None  # {"applicability": "safe"|"unsafe", "description": str}
+    doc: str = ""
+    examples: dict[str, list] = field(default_factory=dict)
+    formats: tuple[str, ...] = ()  # formats the rule applies to (empty = all)
+    source: str = ""  # pack file the rule came from
+
+    @property
+    def family(self) -> str:
+        return self.code.rstrip("0123456789")
+
+
+@dataclass(slots=True)
+class Target:
+    name: str
+    encoding: str
+    max_tokens: int | None
+    min_examples: int
+    description: str = ""
+    per_message: int = 3  # OpenAI chat overhead: tokens per message
+    per_name: int = 1
+    reply_priming: int = 3
+
+
+def _where(src: str, i: int | None = None) -> str:
+    return f"{src}" + (f" (rule #{i + 1})" if i is not None else "")
+
+
+def parse_rule(d: Any, src: str, i: int | None = None) -> Rule:
+    from .checks import KINDS, load_all
+
+    load_all()
+    where = _where(src, i)
+    if not isinstance(d, dict):
+        raise RuleError(f"{where}: a rule must be a mapping, got {type(d).__name__}")
+    unknown = set(d) - RULE_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown rule key(s) {', '.join(sorted(unknown))}{did_you_mean(sorted(unknown)[0], RULE_KEYS)}")
+    for req in ("code", "name", "kind", "message"):
+        if req not in d:
+            raise RuleError(f"{where}: rule is missing {req!r}")
+    code, name, knd = str(d["code"]), str(d["name"]), str(d["kind"])
+    where = f"{src}: rule {code}"
+    if not CODE_RE.match(code):
+        raise RuleError(f"{where}: code must be a family letter plus three digits, like C101")
+    if not NAME_RE.match(name):
+        raise RuleError(f"{where}: name {name!r} must be kebab-case, like 'empty-answer'")
+    if knd not in KINDS:
+        raise RuleError(f"{where}: unknown check kind {knd!r}{did_you_mean(knd, KINDS)}")
+    sev = d.get("severity", "warning")
+    if sev not in SEVERITIES:
+        raise RuleError(f"{where}: severity must be one of {', '.join(SEVERITIES)}, got {sev!r}")
+    params = dict(d.get("params") or {})
+    cls = KINDS[knd]
+    bad = set(params) - set(cls.defaults) - {"turns"}
+    if bad:
+        b = sorted(bad)[0]
+        raise RuleError(f"{where}: kind {knd!r} has no parameter {b!r}{did_you_mean(b, set(cls.defaults) | {'turns'})}")
+    fix = d.get("fix")
+    if fix is not None:
+        if not isinstance(fix, dict) or fix.get("applicability") not in ("safe", "unsafe"):
+            raise RuleError(f"{where}: fix must be a mapping with applicability: safe|unsafe")
+    ex = d.get("examples") or {}
+    if not isinstance(ex, dict) or set(ex) - {"pass", "fail", "fix"}:
+        raise RuleError(f"{where}: examples must be a mapping with pass/fail/fix lists")
+    fmts = d.get("formats") or ()
+    return Rule(
+        code=code, name=name, kind=knd, severity=sev,
+        summary=str(d.get("summary", "")).strip(), message=str(d["message"]),
+        params={**cls.defaults, **params}, default=bool(d.get("default", True)),
+        fix=fix, doc=str(d.get("doc", "")).strip(), examples=ex,
+        formats=tuple(fmts), source=src,
+    )
+
+
+def did_you_mean(word: str, choices) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+def rules_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    packaged = here / "rules"
+    if packaged.is_dir():
+        return packaged
+    return here.parent.parent / "rules"  # source checkout / editable install
+
+
+def _yaml_load(path: str | os.PathLike):
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        with open(path, "rb") as f:
+            return yaml.load(f, Loader=loader)
+    except yaml.YAMLError as e:
+        raise RuleError(f"{path}: invalid YAML: {e}") from None
+    except OSError as e:
+        raise RuleError(f"{path}: cannot read rule pack: {e.strerror}") from None
+
+
+@dataclass(slots=True)
+class Pack:
+    rules: list[Rule]
+    targets: dict[str, Target]
+    glossary: list[dict]
+
+
+def load_pack(path: str | os.PathLike) -> Pack:
+    data = _yaml_load(path)
+    src = str(path)
+    if data is None:
+        return Pack([], {}, [])
+    if not isinstance(data, dict):
+        raise RuleError(f"{src}: a rule pack must be a mapping with a 'rules' list")
+    extra = set(data) - {"pack", "description", "rules", "targets", "glossary"}
+    if extra:
+        raise RuleError(f"{src}: unknown top-level key(s): {', '.join(sorted(extra))}")
+    rules = [parse_rule(r, src, i) for i, r in enumerate(data.get("rules") or [])]
+    targets = {}
+    for name, t in (data.get("targets") or {}).items():
+        try:
+            targets[name] = Target(name=name, **t)
+        except TypeError as e:
+            raise RuleError(f"{src}: target {name!r}: {e}") from None
+    glossary = data.get("glossary") or []
+    return Pack(rules, targets, glossary)
+
+
+@lru_cache(maxsize=None)
+def builtin_pack() -> Pack:
+    rules: list[Rule] = []
+    targets: dict[str, Target] = {}
+    glossary: list[dict] = []
+    d = rules_dir()
+    if not d.is_dir():
+        raise RuleError(f"shipped rule packs not found at {d}; reinstall tunelint")
+    for f in sorted(d.glob("*.yaml")):
+        p = load_pack(f)
+        rules += p.rules
+        targets.update(p.targets)
+        glossary += p.glossary
+    seen: dict[str, str] = {}
+    for r in rules:
+        for key in (r.code, r.name):
+            if key in seen:
+                raise RuleError(f"{r.source}: duplicate rule code or name {key!r} (also in {seen[key]})")
+            seen[key] = r.source
+    return Pack(rules, targets, glossary)

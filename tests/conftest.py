@@ -1,0 +1,24 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture
+def fixtures():
+    return FIXTURES
+
+
+def run_cli(*args, input=None, cwd=None, env=None):
+    """Run the real console entry point in a subprocess; returns CompletedProcess (text)."""
+    import subprocess
+
+    e = dict(os.environ)
+    e.pop("GITHUB_ACTIONS", None)
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "tunelint", *args], input=input, cwd=cwd, env=e,
+                          capture_output=True, text=True, timeout=300)
