@@ -1,0 +1,133 @@
+"""``--jobs N``: split one large JSONL file into byte ranges checked by worker processes.
+
+Results are identical to ``--jobs 1``: the parent counts newlines to give every range its
+first line number, workers run record checks and fill dataset-check state, and the parent
+merges those states in file order (``Check.merge``) before calling ``finish``.
+Files that cannot be split (JSON arrays, gzip, stdin, small files, a dataset check without
+``merge``) are checked serially.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import orjson
+
+from .checks import Check, FileContext
+from .engine import FileRun, FileStats
+from .formats import detect
+
+MIN_PARALLEL_BYTES = int(os.environ.get("TUNELINT_MIN_PARALLEL_BYTES", 4 << 20))  # below this, workers cost more than they save
+BLOCK = 16 << 20
+
+
+def _splittable(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    if head[:2] == b"\x1f\x8b" or head.lstrip()[:1] == b"[" or path.lower().endswith((".json", ".json.gz")):
+        return False
+    return os.path.getsize(path) >= MIN_PARALLEL_BYTES
+
+
+def _ranges(path: str, parts: int) -> list[tuple[int, int, int]]:
+    """Byte ranges ending at line boundaries, each with the 1-based number of its first line."""
+    size = os.path.getsize(path)
+    cuts = [0]
+    with open(path, "rb") as f:
+        for i in range(1, parts):
+            f.seek(max(size * i // parts, cuts[-1]))
+            f.readline()
+            pos = f.tell()
+            if pos >= size:
+                break
+            if pos > cuts[-1]:
+                cuts.append(pos)
+        cuts.append(size)
+        out = []
+        line = 1
+        for a, b in zip(cuts, cuts[1:]):
+            out.append((a, b, line))
+            f.seek(a)
+            left = b - a
+            while left > 0:
+                buf = f.read(min(BLOCK, left))
+                if not buf:
+                    break
+                line += buf.count(b"\n")
+                left -= len(buf)
+    return out
+
+
+def _sniff_format(path: str) -> str:
+    counts: Counter = Counter()
+    with open(path, "rb") as f:
+        for raw in f:
+            if len(counts) and sum(counts.values()) >= 64:
+                break
+            try:
+                counts[detect(orjson.loads(raw))] += 1
+            except orjson.JSONDecodeError:
+                continue
+    counts.pop("unknown", None)
+    return counts.most_common(1)[0][0] if counts else "unknown"
+
+
+def _work(args):
+    path, config, rng, fmt, display = args
+    run = FileRun(path, config, display_path=display, byte_range=rng, fmt=fmt)
+    diags = []
+    for ev in run.events():
+        diags.extend(ev.diagnostics)
+    return diags, run.checks, run.stats
+
+
+def _mergeable(run: FileRun) -> bool:
+    return all(type(c).merge is not Check.merge for c in run.checks if c.scope == "dataset")
+
+
+def run_parallel(path: str, config, jobs: int):
+    probe = FileRun(path, config)
+    if not _splittable(path) or not _mergeable(probe):
+        diags = probe.run()
+        return diags, probe.stats
+    fmt = probe.forced_format or _sniff_format(path)
+    ranges = _ranges(path, jobs * 4)
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    import pickle
+
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
+            parts = list(ex.map(_work, [(path, config, r, fmt, probe.display) for r in ranges]))
+    except (pickle.PicklingError, TypeError, AttributeError, OSError):
+        # a check whose state cannot cross processes, or no process support: same result, serially
+        probe = FileRun(path, config)
+        return probe.run(), probe.stats
+    diags = []
+    merged_checks = None
+    stats = FileStats(probe.display)
+    for d, checks, st in parts:
+        diags.extend(d)
+        if merged_checks is None:
+            merged_checks = checks
+        else:
+            for mine, theirs in zip(merged_checks, checks):
+                if mine.scope == "dataset":
+                    mine.merge(theirs)
+        stats.lines = max(stats.lines, st.lines)
+        stats.records += st.records
+        stats.parsed += st.parsed
+        stats.formats.update(st.formats)
+    counts = Counter(stats.formats)
+    counts.pop("unknown", None)
+    stats.format = fmt if fmt != "unknown" else (counts.most_common(1)[0][0] if counts else "unknown")
+    probe.checks = merged_checks or probe.checks
+    probe.stats = stats
+    probe.ctx = FileContext(probe.display, stats.format, config, "jsonl")  # no begin(): keep merged state
+    diags.extend(probe.finish())
+    return diags, stats
