@@ -194,6 +194,7 @@ class FileRun:
         self.ctx = FileContext(self.display, fmt, self.config, mode)
         for c in self.checks:
             c.begin(self.ctx)
+        self._plan()
         return self.ctx
 
     def _decide(self, buffered) -> str:
@@ -214,19 +215,47 @@ class FileRun:
             else:
                 yield self._process(chunk, rec, diags, fmt)
 
+    def _plan(self) -> None:
+        """Split checks by what they do, once per file, so the per-record loop does no lookups."""
+        from .checks.encoding import TurnCheck
+
+        self._turn_checks = []  # (check, kinds) for TurnChecks: the engine walks turns once
+        self._rec_checks = []
+        self._observers = []
+        for c in self.checks:
+            cls = type(c)
+            if isinstance(c, TurnCheck) and cls.check_record is TurnCheck.check_record:
+                self._turn_checks.append((c, c.turn_kinds(), c.rule.formats))
+            elif cls.check_record is not Check.check_record:
+                self._rec_checks.append(c)
+            if cls.observe is not Check.observe:
+                self._observers.append(c)
+
     def _process(self, chunk: Chunk, rec: Record, diags: list[Diagnostic], file_fmt: str) -> Event:
         ctx = self.ctx or self._begin(file_fmt, "jsonl")
         ctx.records_seen += 1
-        own = detect(rec.obj)
-        fmt = own if own != "unknown" else file_fmt
-        self.normalizer.normalize(rec, fmt)
-        for c in self.checks:
+        own = rec.detected = detect(rec.obj)
+        self.normalizer.normalize(rec, own if own != "unknown" else file_fmt)
+        fmt = rec.format
+        for c in self._rec_checks:
             fm = c.rule.formats
-            if fm and rec.format not in fm:
+            if fm and fmt not in fm:
                 continue
             for f in c.check_record(rec, ctx):
                 diags.append(self._diag(c, f, rec.line, rec))
-            c.observe(rec, ctx)
+        if self._turn_checks:
+            for t in rec.turns:
+                if t.text is None:
+                    continue
+                for c, kinds, fm in self._turn_checks:
+                    if (kinds is not None and t.kind not in kinds) or (fm and fmt not in fm):
+                        continue
+                    for f in c.check_text(t, rec):
+                        diags.append(self._diag(c, f, rec.line, rec))
+        for c in self._observers:
+            fm = c.rule.formats
+            if not fm or fmt in fm:
+                c.observe(rec, ctx)
         return Event(chunk, rec, diags)
 
     def finish(self) -> list[Diagnostic]:

@@ -12,7 +12,14 @@ from typing import Any
 
 import orjson
 
-from .diagnostic import pointer as P
+from functools import lru_cache
+
+from .diagnostic import pointer as _pointer
+
+
+@lru_cache(maxsize=4096)
+def P(*tokens) -> str:
+    return _pointer(*tokens)
 
 FORMATS = ("chat", "prompt-completion", "alpaca", "sharegpt", "dpo", "preference")
 FORMAT_ALIASES = {
@@ -61,6 +68,7 @@ class Record:
     obj: Any
     data: bytes  # the record's source bytes (JSONL line or array element)
     format: str = "unknown"
+    detected: str = "unknown"  # what detect() said of this record alone
     turns: list[Turn] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _hash: str | None = None

@@ -82,9 +82,7 @@ class MixedFormats(Check):
         self.first: dict[str, int] = {}
 
     def observe(self, rec, ctx):
-        from ..formats import detect
-
-        f = detect(rec.obj)
+        f = rec.detected
         if f == "unknown":
             return
         self.counts[f] += 1

@@ -14,7 +14,7 @@ def render(result, config, out, opts) -> None:
 
     sev_color = {"error": "31", "warning": "33", "info": "36"}
     for d in result.diagnostics:
-        mark = " [*]" if d.fix is not None else ""
+        mark = " [*]" if d.fix is not None and d.fix.applicability == "safe" else ""
         where = f" [{d.pointer}]" if d.pointer else ""
         out.write(f"{c(d.path, '1')}:{d.line}:{d.column}: {c(d.code, sev_color[d.severity] + ';1')}{mark} {d.message}{c(where, '2')}\n")
     s = summary(result)
@@ -39,4 +39,8 @@ def render(result, config, out, opts) -> None:
     )
     if s["fixable"]:
         safe = sum(1 for d in result.diagnostics if d.fix is not None and d.fix.applicability == "safe")
-        out.write(f"[*] {s['fixable']:,} fixable with `tunelint fix` ({safe:,} safe; the rest need --unsafe-fixes).\n")
+        unsafe = s["fixable"] - safe
+        msg = f"[*] {safe:,} fixable with `tunelint fix`" if safe else "No safe fixes available"
+        if unsafe:
+            msg += f" ({unsafe:,} more with `tunelint fix --unsafe-fixes`)"
+        out.write(msg + ".\n")
