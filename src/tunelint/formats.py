@@ -315,7 +315,10 @@ class Normalizer:
         return names
 
     def _chat(self, rec: Record, obj: dict) -> None:
-        self._unknown_keys(rec, obj, {"messages", "tools", "functions", "parallel_tool_calls", "metadata"}, "chat")
+        allowed = {"messages", "tools", "functions", "parallel_tool_calls", "metadata"}
+        if isinstance(obj.get("label"), bool):  # KTO (TRL, LLaMA-Factory): a desirable/undesirable label
+            allowed.add("label")
+        self._unknown_keys(rec, obj, allowed, "chat")
         tools = self._declared_tools(rec, obj)
         self._messages(rec, obj["messages"], "/messages", tools=tools, alternation=self.chat_alternation)
 

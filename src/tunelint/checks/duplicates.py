@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 from array import array
 
+import orjson
+
 from ..diagnostic import Edit, Fix
 from . import Check, Finding, kind
 
@@ -55,7 +57,13 @@ def _prompt_answer(rec) -> tuple[bytes, bytes] | None:
     if last is None:
         return None
     prompt = "\x1e".join(f"{t.role}\x1f{(t.text or '').strip()}" for t in turns[:last] if not t.branch)
-    return prompt.encode(), (turns[last].text or "").strip().encode()
+    key = prompt.encode()
+    obj = rec.obj
+    if isinstance(obj, dict):  # the tools offered are part of the prompt: same question, other tools
+        for k in ("tools", "functions"):
+            if k in obj:
+                key += b"\x1d" + orjson.dumps(obj[k], option=orjson.OPT_SORT_KEYS)
+    return key, (turns[last].text or "").strip().encode()
 
 
 @kind("exact-duplicate")
@@ -94,6 +102,8 @@ class ConflictingAnswers(Check):
         self.lines = array("Q")
 
     def observe(self, rec, ctx):
+        if isinstance(rec.obj, dict) and isinstance(rec.obj.get("label"), bool):
+            return  # KTO data pairs one prompt with good and bad answers on purpose
         pa = _prompt_answer(rec)
         if pa is None or len(pa[0]) < self.p["min-prompt-chars"]:
             return
