@@ -80,7 +80,7 @@ class FileRun:
         elif fix is not None and fix.applicability != r.fix["applicability"]:
             fix = Fix(r.fix["applicability"], fix.description, fix.edits)
         return Diagnostic(
-            code=r.code, name=r.name, severity=r.severity, path=self.display,
+            code=r.code, name=r.name, severity=r.severity, path=f.path or self.display,
             line=f.line or line, column=f.column, pointer=f.pointer, message=msg, fix=fix,
             record_hash=f.record_hash or (rec.hash if rec is not None else None), related=f.related,
         )

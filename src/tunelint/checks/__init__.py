@@ -45,6 +45,7 @@ class Finding:
     fix: Fix | None = None
     related: tuple[int, ...] = ()
     record_hash: str | None = None
+    path: str | None = None  # another file's path (e.g. an --against file); None = the checked file
 
 
 class FileContext:
