@@ -1,0 +1,422 @@
+"""T kinds: terminology and consistency across a dataset.
+
+``term-variants`` (T001) discovers terms written in several ways where one way dominates.
+
+*Counting* (per record, streaming): a cheap regex word tokenizer runs over each text turn
+(inline and fenced code, file names, URLs and identifiers are skipped); every word form is
+counted once per record (``Counter.update`` of the record's set of forms, C speed). For each
+form the first ``max-locations`` (line, JSON pointer) occurrences are kept; a form that has
+reached the cap joins ``full`` and is skipped by a C-level set difference, so the Python loop
+only runs over a record's rare forms. Forms that can be a minority are rare by definition, so
+their occurrences are all kept; the report says when a list was cut.
+
+*Deciding* (``finish``, over the vocabulary of unique forms, never over tokens):
+
+1. forms are grouped by a key: lower case, hyphens removed (``Pre-trained``/``pretrained``);
+2. inflections join their stem's group: spaCy's lookup lemmatizer (blank English pipeline,
+   shipped table, see :mod:`tunelint.lemmas`) runs once over the unique keys the table
+   knows; unknown words (``APIs``) lose a plural ``s`` only when the singular is in the
+   vocabulary;
+3. within a group, spellings are compared with the first letter's case ignored (a capital
+   at a sentence start is not a variant);
+4. a minority spelling is reported only with *evidence*: the same word after normalization
+   (hyphen/space/case), never a merely similar word; case-only variants of ordinary English
+   words (``US``/``us``, ``Polish``/``polish``) and ALL-CAPS emphasis are ignored; and the
+   dominant spelling must have at least ``min-dominant`` records and ``ratio`` times the
+   minority's records;
+5. close spellings (``fuzzy``): rapidfuzz edit distance 1 between a rare form that is *not*
+   an English word and a much more frequent one of the same length class and first letter
+   (``Tensorflow``/``Tenserflow``), with stronger dominance (``fuzzy-ratio``).
+   Look-alike ordinary words (form/from, than/then, lose/loose) are both English words and
+   can never pair.
+
+State is mergeable for ``--jobs``: counters add, occurrence lists concatenate in file order
+up to the cap.
+
+``glossary-terms`` (T002) applies declared ``{preferred, variants}`` entries (shipped pack
+``rules/glossary.yaml`` plus the user's ``glossary``) with a word-bounded, case-aware
+replacement offered as an unsafe fix.
+
+``placeholder-variants`` (T003) and ``template-variants`` (T004) report datasets that mark
+"no input" or lay out prompts in several ways.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ..diagnostic import Edit, Fix
+from . import Check, Finding, kind
+from .encoding import TurnCheck
+from .text import match_case, normalize_value
+
+# A word: letters/digits with inner hyphens; not part of an identifier, path, URL, e-mail,
+# file name or option (the neighbours exclude it).
+WORD = re.compile(r"(?<![\w/\\.<@#$%&=+~-])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![\w/\\@+~-]|\.\w|\(|')")
+CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
+
+
+def prose(text: str) -> str:
+    """The text with inline and fenced code blanked out (same length is not needed)."""
+    return CODE.sub(" ", text) if "`" in text else text
+
+
+def _style(form: str, stem_len: int) -> str:
+    """The spelling of ``form``'s stem (its first ``stem_len`` non-hyphen characters), first letter lower-cased."""
+    out = []
+    n = 0
+    for ch in form:
+        if n >= stem_len:
+            break
+        out.append(ch)
+        if ch != "-":
+            n += 1
+    s = "".join(out).rstrip("-")
+    return s[:1].lower() + s[1:]
+
+
+def _shout(s: str) -> bool:
+    letters = [c for c in s if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
+@kind("term-variants")
+class TermVariants(Check):
+    scope = "dataset"
+    defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 50,
+                "fuzzy": True, "fuzzy-min-length": 7, "fuzzy-ratio": 10, "fuzzy-min-dominant": 20,
+                "ignore": []}
+
+    def begin(self, ctx):
+        self.counts: Counter = Counter()
+        self.locs: dict[str, list[tuple[int, str]]] = {}
+        self.full: set[str] = set()
+        self._kinds = self.turn_kinds()
+        self._cap = int(self.p["max-locations"])
+
+    def observe(self, rec, ctx):
+        kinds = self._kinds
+        rec_forms: set[str] = set()
+        locs = self.locs
+        full = self.full
+        cap = self._cap
+        line = rec.line
+        for t in rec.turns:
+            text = t.text
+            if not text or (kinds is not None and t.kind not in kinds):
+                continue
+            forms = set(WORD.findall(prose(text)))
+            if not forms:
+                continue
+            rec_forms |= forms
+            for w in forms - full:
+                lst = locs.get(w)
+                if lst is None:
+                    locs[w] = [(line, t.pointer)]
+                else:
+                    lst.append((line, t.pointer))
+                    if len(lst) >= cap:
+                        full.add(w)
+        if rec_forms:
+            self.counts.update(rec_forms)
+
+    def merge(self, other):
+        self.counts.update(other.counts)
+        cap = self._cap
+        for w, lst in other.locs.items():
+            mine = self.locs.get(w)
+            if mine is None:
+                self.locs[w] = lst[:cap]
+            elif len(mine) < cap:
+                mine.extend(lst[: cap - len(mine)])
+            if len(self.locs[w]) >= cap:
+                self.full.add(w)
+
+    # -- deciding ---------------------------------------------------------------
+    def groups(self) -> dict[str, dict[str, dict]]:
+        """stem key -> style -> {"count": records, "forms": Counter(form -> records)}."""
+        from .. import lemmas
+
+        minlen = int(self.p["min-length"])
+        ignore = {w.lower() for w in self.p["ignore"]}
+        keys: dict[str, list[str]] = {}
+        for form in self.counts:
+            k = form.lower().replace("-", "")
+            if len(k) >= minlen and k not in ignore:
+                keys.setdefault(k, []).append(form)
+        table = lemmas.table()
+        # spaCy's lookup lemmatizer over the unique keys the table knows (not over tokens)
+        lem = lemmas.lemmatize(k for k in keys if k in table) if keys else {}
+        known = lemmas.known_words()
+        stem_of: dict[str, str] = {}
+        for k in keys:
+            s = lem.get(k, k)
+            if s != k and k.startswith(s) and s in keys:
+                stem_of[k] = s
+            elif (s == k and k not in known and len(k) > 4 and k.endswith("s") and not k.endswith("ss")
+                  and k[:-1] in keys):
+                stem_of[k] = k[:-1]
+            else:
+                stem_of[k] = k
+        out: dict[str, dict[str, dict]] = {}
+        for k, forms in keys.items():
+            stem = stem_of[k]
+            g = out.setdefault(stem, {})
+            for f in forms:
+                st = _style(f, len(stem))
+                e = g.setdefault(st, {"count": 0, "forms": Counter()})
+                e["count"] += self.counts[f]
+                e["forms"][f] += self.counts[f]
+        return out
+
+    def _evidence(self, stem: str, minor: str, dom: str, known) -> str | None:
+        """Why ``minor`` is a variant spelling of ``dom`` (same word after normalization), or None."""
+        if _shout(minor) and not _shout(dom):
+            return None  # ALL-CAPS emphasis or a heading
+        mh, dh = "-" in minor, "-" in dom
+        if minor.lower() == dom.lower():
+            if stem in known:
+                return None  # case-only variants of an English word: us/US, polish/Polish
+            return "case"
+        if minor.replace("-", "") == dom.replace("-", ""):
+            parts = (minor if mh else dom).lower().split("-")
+            if parts[0] == "re" and stem in known:
+                return None  # re-sign/resign, re-cover/recover: different words
+            return "hyphenation"
+        if mh != dh or minor.lower().replace("-", "") == dom.lower().replace("-", ""):
+            if stem in known and minor.replace("-", "").lower() == minor.replace("-", "") and _shout(dom.replace("-", "")):
+                return None
+            return "hyphenation and case"
+        return None
+
+    def finish(self, ctx):
+        from .. import lemmas
+
+        known = lemmas.known_words()
+        mind = int(self.p["min-dominant"])
+        ratio = float(self.p["ratio"])
+        found: list[tuple[str, str, int, int, str]] = []  # minority style, dominant style, counts, why
+        groups = self.groups()
+        shown: dict[str, str] = {}
+        for stem, styles in groups.items():
+            if len(styles) < 2:
+                continue
+            dom, de = max(styles.items(), key=lambda kv: (kv[1]["count"], kv[0]))
+            if de["count"] < mind:
+                continue
+            for st, e in styles.items():
+                if st == dom or de["count"] < ratio * e["count"]:
+                    continue
+                why = self._evidence(stem, st, dom, known)
+                if why:
+                    found.append((st, dom, e["count"], de["count"], why, stem))
+        if self.p["fuzzy"]:
+            found += self._fuzzy(groups, known)
+        for minor, dom, cm, cd, why, stem in found:
+            yield from self._report(groups, minor, dom, cm, cd, why, stem)
+
+    def _report(self, groups, minor, dom, cm, cd, why, stem):
+        if why == "close spelling":
+            mstem, dstem = stem
+            mforms = Counter()
+            for e in groups[mstem].values():
+                mforms.update(e["forms"])
+            dforms = Counter()
+            for e in groups[dstem].values():
+                dforms.update(e["forms"])
+        else:
+            mforms = groups[stem][minor]["forms"]
+            dforms = groups[stem][dom]["forms"]
+        dshow = dforms.most_common(1)[0][0]
+        mshow = mforms.most_common(1)[0][0]
+        occ: list[tuple[int, str, str]] = []
+        cut = False
+        for f in mforms:
+            lst = self.locs.get(f, [])
+            occ += [(ln, ptr, f) for ln, ptr in lst]
+            cut = cut or f in self.full
+        occ.sort()
+        for i, (ln, ptr, f) in enumerate(occ):
+            extra = f" (first {len(occ)} occurrences shown)" if cut and i == len(occ) - 1 else ""
+            yield Finding(line=ln, pointer=ptr, args={
+                "form": f, "minority": mshow, "dominant": dshow, "minority_count": cm, "dominant_count": cd,
+                "kind": why, "more": extra})
+
+    def _fuzzy(self, groups, known):
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        minlen = int(self.p["fuzzy-min-length"])
+        fratio = float(self.p["fuzzy-ratio"])
+        fmind = int(self.p["fuzzy-min-dominant"])
+        totals = {stem: sum(e["count"] for e in styles.values()) for stem, styles in groups.items()}
+        dominants: dict[tuple[str, int], list[str]] = {}
+        for stem, n in totals.items():
+            if n >= fmind and len(stem) >= minlen and stem.isalpha():
+                dominants.setdefault((stem[0], len(stem)), []).append(stem)
+        if not dominants:
+            return []
+        out = []
+        for stem, n in totals.items():
+            if (len(stem) < minlen or not stem.isalpha() or stem in known or n * fratio > max(totals.values())):
+                continue
+            best = None
+            for ln in (len(stem) - 1, len(stem), len(stem) + 1):
+                for d in dominants.get((stem[0], ln), ()):
+                    if d == stem or totals[d] < fratio * n or d.startswith(stem) or stem.startswith(d):
+                        continue
+                    if DamerauLevenshtein.distance(stem, d, score_cutoff=1) <= 1:
+                        if best is None or totals[d] > totals[best]:
+                            best = d
+            if best is None:
+                continue
+            # the minority's most common spelling against the dominant's
+            ms = max(groups[stem].items(), key=lambda kv: kv[1]["count"])[0]
+            ds = max(groups[best].items(), key=lambda kv: kv[1]["count"])[0]
+            out.append((ms, ds, n, totals[best], "close spelling", (stem, best)))
+        return out
+
+
+# -- T002 glossary ------------------------------------------------------------------
+def _glossary_entries(entries, where="glossary"):
+    from ..config import ConfigError
+
+    out = []
+    for i, e in enumerate(entries or []):
+        if not isinstance(e, dict) or not isinstance(e.get("preferred"), str) or not e.get("preferred").strip():
+            raise ConfigError(f"{where} entry {i + 1}: each entry needs 'preferred' (a string) and 'variants' (a list of strings)")
+        vs = e.get("variants", [])
+        if isinstance(vs, str):
+            vs = [vs]
+        if not isinstance(vs, list) or not all(isinstance(v, str) and v.strip() for v in vs):
+            raise ConfigError(f"{where} entry {e['preferred']!r}: 'variants' must be a list of non-empty strings")
+        extra = set(e) - {"preferred", "variants", "doc"}
+        if extra:
+            raise ConfigError(f"{where} entry {e['preferred']!r}: unknown key(s) {', '.join(sorted(extra))} (expected preferred, variants)")
+        out.append((e["preferred"], [v for v in vs if v != e["preferred"]]))
+    return out
+
+
+def _variant_pattern(v: str) -> str:
+    """A variant matches as written, or with a capital first letter (sentence start); a space
+    in it matches any run of spaces or tabs."""
+    words = v.strip().split()
+    parts = [re.escape(p) for p in words]
+    if words[0][:1].islower():
+        parts[0] = f"[{words[0][0]}{words[0][0].upper()}]" + re.escape(words[0][1:])
+    return r"[ \t]+".join(parts)
+
+
+@kind("glossary-terms")
+class GlossaryTerms(TurnCheck):
+    """Flags a declared variant of a glossary term; the unsafe fix writes the preferred form."""
+
+    defaults = {"turns": [], "max-per-turn": 1}
+
+    def begin(self, ctx):
+        self.entries = _glossary_entries(ctx.config.glossary)
+        self.pref_of: dict[str, str] = {}
+        alts = []
+        for pref, vs in self.entries:
+            for v in vs:
+                alts.append((_variant_pattern(v), pref))
+        alts.sort(key=lambda a: -len(a[0]))
+        self.rx = None
+        if alts:
+            self.groups = [pref for _, pref in alts]
+            body = "|".join(f"({p})" for p, _ in alts)
+            self.rx = re.compile(rf"(?<![\w/\\.<@#$%&=+~-])(?:{body})(?![\w/\\@+~-]|\.\w)")
+
+    def check_text(self, t, rec):
+        if self.rx is None:
+            return
+        text = t.text
+        scan = prose(text)
+        hits = []
+        for m in self.rx.finditer(scan):
+            pref = self.groups[m.lastindex - 1]
+            got = m.group()
+            if got == pref or _shout(got):
+                continue
+            hits.append((m, pref))
+        if not hits:
+            return
+        # one finding per turn (the first hit); the fix rewrites every hit in the turn
+        pieces = []
+        last = 0
+        for m, pref in hits:
+            new = match_case(m.group(), pref) if m.group()[:1].isupper() and pref[:1].islower() else pref
+            pieces.append(text[last:m.start()])
+            pieces.append(new)
+            last = m.end()
+        pieces.append(text[last:])
+        fixed = "".join(pieces)
+        n = 0
+        for m, pref in hits:
+            yield Finding(pointer=t.pointer, column=1,
+                          args={"match": m.group(), "preferred": pref, "count": len(hits), "offset": m.start(),
+                                "count_note": f" ({len(hits)} variants in this turn)" if len(hits) > 1 else ""},
+                          fix=Fix("unsafe", f"replace {m.group()!r} with {pref!r}", (Edit("set", t.pointer, fixed),)))
+            n += 1
+            if n >= int(self.p["max-per-turn"]):
+                break
+
+
+# -- T003 placeholders ----------------------------------------------------------------
+PLACEHOLDERS = ["", "<noinput>", "<no input>", "no input", "noinput", "n/a", "na", "none", "null", "nil",
+                "nothing", "empty", "-", "--", ".", "<none>", "<empty>", "no input required", "no input needed",
+                "not applicable", "<nooutput>", "no context", "<blank>", "blank"]
+
+
+@kind("placeholder-variants")
+class PlaceholderVariants(Check):
+    """Counts the distinct raw values used as a 'no input' marker in one field; when a file uses
+    two or more, every record using a minority marker is reported (with both counts) and the
+    unsafe fix writes the dominant marker."""
+
+    scope = "dataset"
+    defaults = {"turns": ["input"], "values": PLACEHOLDERS, "max-locations": 200, "min-dominant": 2}
+
+    def begin(self, ctx):
+        self.norm = {normalize_value(v) if v.strip() else "" for v in self.p["values"]}
+        self.counts: Counter = Counter()
+        self.locs: dict[str, list[tuple[int, str]]] = {}
+        self._kinds = self.turn_kinds()
+
+    def observe(self, rec, ctx):
+        for t in rec.turns:
+            if t.text is None or (self._kinds is not None and t.kind not in self._kinds):
+                continue
+            v = t.text
+            if len(v) > 40:
+                continue
+            nv = normalize_value(v) if v.strip() else ""
+            if nv not in self.norm or (nv == "" and v.strip() and v.strip() not in self.p["values"]):
+                continue
+            self.counts[v] += 1
+            lst = self.locs.setdefault(v, [])
+            if len(lst) < int(self.p["max-locations"]):
+                lst.append((rec.line, t.pointer))
+
+    def merge(self, other):
+        self.counts.update(other.counts)
+        cap = int(self.p["max-locations"])
+        for v, lst in other.locs.items():
+            mine = self.locs.setdefault(v, [])
+            mine.extend(lst[: max(0, cap - len(mine))])
+
+    def finish(self, ctx):
+        if len(self.counts) < 2:
+            return
+        ranked = self.counts.most_common()
+        dom, dn = ranked[0]
+        if dn < int(self.p["min-dominant"]):
+            return
+        summary = ", ".join(f"{v!r} ({n})" for v, n in ranked[:6]) + (", ..." if len(ranked) > 6 else "")
+        for v, n in ranked[1:]:
+            lst = self.locs.get(v, [])
+            for i, (ln, ptr) in enumerate(lst):
+                more = f" (first {len(lst)} of {n} shown)" if n > len(lst) and i == len(lst) - 1 else ""
+                yield Finding(line=ln, pointer=ptr, args={
+                    "value": v, "count": n, "dominant": dom, "dominant_count": dn, "markers": len(ranked),
+                    "summary": summary, "more": more},
+                    fix=Fix("unsafe", f"write the dominant marker {dom!r}", (Edit("set", ptr, dom),)))
