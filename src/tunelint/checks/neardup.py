@@ -1,0 +1,465 @@
+"""D kinds for *near* duplicates, near-conflicts and train/eval leakage (D003-D007).
+
+One shared analysis per file serves all five rules (``NearDupState`` hangs off the
+``FileContext``; the first rule instance to ``begin`` owns it and feeds it records).
+
+State per record, kept in compact columns (see tunelint.minhash for the hashing):
+- ``BANDS`` uint32 LSH band keys for the prompt and for the answer (256 bytes/record);
+- the record's line, a 64-bit hash of its canonical JSON (D001 identity) and of its D002
+  prompt key (exact-prompt identity), a flag for preference/KTO records;
+- the texts themselves, lower-cased, in one UTF-8 buffer per batch of records (no per-record
+  Python objects). Memory is therefore ~ the size of the file's text + ~280 bytes/record. We
+  keep the text rather than re-reading the file because inputs may be gzip, JSON arrays or
+  stdin, and only candidate pairs are ever decoded again.
+
+``finish``: band keys -> candidate pairs (linear: each bucket member is paired with the
+bucket's first member and its predecessor) -> every candidate is verified with rapidfuzz
+(normalized Indel similarity, ``fuzz.ratio``, of the normalized texts) -> union-find
+clusters per rule, whose representative is the earliest line. Each reported record names the
+record it matched, the similarity in %, and its cluster's representative and size.
+
+The prompt for these rules is the user side only: every turn before the last answer except
+system prompts (a shared system prompt would make every record look alike). Prompt
+similarity is the *minimum* over its parts (Alpaca instruction and input, each chat turn), so
+"Classify: cat" and "Classify: dog" are not near-identical prompts.
+"""
+from __future__ import annotations
+
+import os
+import re
+from array import array
+
+from ..diagnostic import Edit, Fix
+from . import Check, Finding, kind
+from .duplicates import _prompt_answer, h64
+
+BATCH = 4096
+PART = "\x1f"
+_NONWORD = re.compile(r"[\W_]+")
+PREFERENCE = frozenset({"dpo", "preference"})
+
+
+def _split(rec):
+    """(prompt parts, answer) of a record: user-side turns before the last answer, last answer."""
+    turns = rec.turns
+    last = None
+    for i in range(len(turns) - 1, -1, -1):
+        t = turns[i]
+        if t.kind == "answer" and t.branch in ("", "chosen"):
+            last = i
+            break
+    if last is None:
+        parts = [t.text for t in turns if t.text and t.kind != "system" and not t.branch]
+        return parts, ""
+    parts = [t.text for t in turns[:last] if t.text and t.kind != "system" and t.branch in ("", turns[last].branch)]
+    return parts, turns[last].text or ""
+
+
+class _Store:
+    """Columns for one source (the checked file, or one --against file)."""
+
+    def __init__(self):
+        self.lines = array("Q")
+        self.rkeys = array("Q")  # canonical JSON hash (exact duplicate identity)
+        self.pkeys = array("Q")  # D002 prompt key hash (exact same prompt identity)
+        self.pref = bytearray()  # 1 = preference/KTO record: answers differ by design
+        self.pband = []  # per batch: (n, BANDS) uint32
+        self.aband = []
+        self.pvalid = []
+        self.avalid = []
+        self.bufs = []  # per batch: (bytes, ends) with docs p0, a0, p1, a1, ...
+        self.pending: list[str] = []
+
+    def __len__(self):
+        return len(self.lines)
+
+    def add(self, rec) -> None:
+        parts, answer = _split(rec)
+        self.pending.append(PART.join(parts))
+        self.pending.append(answer)
+        self.lines.append(rec.line)
+        self.rkeys.append(h64(rec.canonical))
+        pa = _prompt_answer(rec)
+        self.pkeys.append(h64(pa[0]) if pa is not None else h64(b"\x00" + rec.canonical))
+        obj = rec.obj
+        self.pref.append(1 if rec.format in PREFERENCE or (isinstance(obj, dict) and isinstance(obj.get("label"), bool)) else 0)
+        if len(self.pending) >= 2 * BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        from .. import minhash
+
+        buf, ends = minhash.encode_batch(self.pending)
+        self.pending = []
+        sig, has = minhash.signatures(buf, ends)
+        keys = minhash.band_keys(sig)
+        self.pband.append(keys[0::2])
+        self.aband.append(keys[1::2])
+        self.pvalid.append(has[0::2])
+        self.avalid.append(has[1::2])
+        self.bufs.append((buf, ends))
+
+    def extend(self, other: "_Store") -> None:
+        self.flush()
+        other.flush()
+        self.lines.extend(other.lines)
+        self.rkeys.extend(other.rkeys)
+        self.pkeys.extend(other.pkeys)
+        self.pref.extend(other.pref)
+        for a in ("pband", "aband", "pvalid", "avalid", "bufs"):
+            getattr(self, a).extend(getattr(other, a))
+
+    def texts(self):
+        """A function record index -> (prompt parts, answer), normalized, cached."""
+        import numpy as np
+
+        sizes = np.array([len(e) // 2 for _, e in self.bufs], dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(sizes)))
+        cache: dict[int, tuple[list[str], str]] = {}
+
+        def doc(buf, ends, d):
+            a = int(ends[d - 1]) + 1 if d else 0
+            return buf[a:int(ends[d])].decode("utf-8", "replace")
+
+        def get(i: int):
+            r = cache.get(i)
+            if r is None:
+                b = int(np.searchsorted(starts, i, side="right")) - 1
+                buf, ends = self.bufs[b]
+                k = i - int(starts[b])
+                parts = [_norm(p) for p in doc(buf, ends, 2 * k).split(PART)]
+                r = cache[i] = ([p for p in parts if p], _norm(doc(buf, ends, 2 * k + 1)))
+            return r
+
+        return get
+
+
+def _norm(s: str) -> str:
+    return _NONWORD.sub(" ", s).strip()
+
+
+def _sim(a: str, b: str) -> float:
+    from rapidfuzz.fuzz import ratio
+
+    if not a and not b:
+        return 1.0
+    return ratio(a, b) / 100.0
+
+
+def _psim(a: list[str], b: list[str]) -> float:
+    """Prompt similarity: the minimum over aligned parts (all parts must nearly match)."""
+    if len(a) != len(b):
+        return _sim(" ".join(a), " ".join(b))
+    if not a:
+        return 1.0
+    return min(_sim(x, y) for x, y in zip(a, b))
+
+
+class NearDupState:
+    def __init__(self, owner):
+        self.owner = owner
+        self.rules: dict[str, Check] = {}
+        self.train = _Store()
+        self._result = None
+
+    # -- analysis --------------------------------------------------------------------
+    def analyze(self, ctx):
+        if self._result is not None:
+            return self._result
+        import numpy as np
+
+        from .. import minhash
+
+        tr = self.train
+        tr.flush()
+        stores = [tr]
+        names = [ctx.path]
+        leak = self.rules.get("near-leakage")
+        if leak is not None:
+            me = os.path.abspath(ctx.path)
+            for p in ctx.config.against or ():
+                if os.path.abspath(p) == me:
+                    continue
+                stores.append(_read_against(p, ctx))
+                names.append(os.path.relpath(p) if os.path.isabs(p) else p)
+        sizes = [len(s) for s in stores]
+        offs = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        n = int(offs[-1])
+
+        def cat(attr, dtype, width=None):
+            parts = [a for s in stores for a in getattr(s, attr)]
+            if not parts:
+                return np.zeros((0, width) if width else 0, dtype=dtype)
+            return np.concatenate(parts)
+
+        src = np.repeat(np.arange(len(stores)), sizes)
+        pairs = []
+        for band_attr, valid_attr in (("pband", "pvalid"), ("aband", "avalid")):
+            keys = cat(band_attr, np.uint32, minhash.BANDS)
+            valid = cat(valid_attr, bool)
+            if len(keys) < 2:
+                continue
+            pairs.append(minhash.candidate_pairs(keys, valid))
+        codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
+        I, J = codes // max(n, 1), codes % max(n, 1)
+        keep = (src[I] == 0) | (src[J] == 0)  # against-vs-against pairs are not our business
+        I, J = I[keep], J[keep]
+        getters = [s.texts() for s in stores]
+
+        def where(g):
+            s = int(src[g])
+            return s, g - int(offs[s])
+
+        verified = []  # (i, j, ps, as)  global indices, i < j
+        floor = min([c.p.get("threshold", 0.9) for c in self.rules.values()] + [1.0])
+        for i, j in zip(I.tolist(), J.tolist()):
+            si, li = where(i)
+            sj, lj = where(j)
+            pi, ai = getters[si](li)
+            pj, aj = getters[sj](lj)
+            ps = _psim(pi, pj)
+            as_ = _sim(ai, aj)
+            if ps >= floor or as_ >= floor:
+                verified.append((i, j, ps, as_))
+        self._result = (stores, names, offs, src, verified, getters, int(len(I)))
+        return self._result
+
+
+def _read_against(path: str, ctx) -> _Store:
+    """Records of an --against file, normalized like the checked file (no rules run on it)."""
+    import orjson
+
+    from ..formats import Normalizer, Record, detect
+    from ..reader import Chunk, Source
+
+    store = _Store()
+    norm = Normalizer()
+    index = 0
+    for item in Source(path, mode=None):
+        if not isinstance(item, Chunk):
+            continue
+        data = item.data.lstrip(b"\xef\xbb\xbf") if item.line == 1 else item.data
+        if not data.strip():
+            continue
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            continue
+        rec = Record(path, item.line, item.column, index, obj, item.data)
+        index += 1
+        fmt = detect(obj)
+        norm.normalize(rec, fmt if fmt != "unknown" else ctx.format)
+        store.add(rec)
+    store.flush()
+    return store
+
+
+class _UF:
+    def __init__(self):
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        p = self.parent
+        root = x
+        while p.get(root, root) != root:
+            root = p[root]
+        while p.get(x, x) != root:
+            p[x], x = root, p[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            lo, hi = (ra, rb) if ra < rb else (rb, ra)
+            self.parent[hi] = lo  # the representative is the earliest record
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+class _NearBase(Check):
+    scope = "dataset"
+    defaults = {"threshold": 0.9}
+
+    def begin(self, ctx):
+        st = getattr(ctx, "_neardup", None)
+        if st is None:
+            st = ctx._neardup = NearDupState(self)
+        st.rules[self.kind_name] = self
+        self.state = st
+
+    def observe(self, rec, ctx):
+        st = self.state
+        if st.owner is self:
+            st.train.add(rec)
+
+    def merge(self, other):
+        if self.state.owner is self:
+            self.state.train.extend(other.state.train)
+        # share the merged state (rule instances of one part reference one state object)
+        for c in self.state.rules.values():
+            c.state = self.state
+
+    def edges(self, verified, tr, get):  # -> the (i, j, ps, as) pairs this rule links
+        raise NotImplementedError
+
+    def long_prompts(self, v, get) -> bool:
+        mn = self.p.get("min-prompt-chars", 0)
+        return not mn or (len(" ".join(get(v[0])[0])) >= mn and len(" ".join(get(v[1])[0])) >= mn)
+
+    def finish(self, ctx):
+        stores, names, offs, src, verified, getters, ncand = self.state.analyze(ctx)
+        tr = stores[0]
+        n = len(tr)
+        mine = self.edges([v for v in verified if v[1] < n], tr, getters[0])
+        if not mine:
+            return
+        uf = _UF()
+        best: dict[int, tuple] = {}
+        for e in mine:
+            uf.union(e[0], e[1])
+        size: dict[int, int] = {}
+        members = set()
+        for e in mine:
+            members.add(e[0])
+            members.add(e[1])
+        for m in members:
+            r = uf.find(m)
+            size[r] = size.get(r, 0) + 1
+        for e in mine:
+            i, j = e[0], e[1]
+            for m, other in ((j, i), (i, j)):
+                r = uf.find(m)
+                if m == r:
+                    continue
+                # prefer a link to the representative, then to an earlier record, then the closest
+                score = (other == r, other < m, e[2] + e[3])
+                cur = best.get(m)
+                if cur is None or score > cur[0]:
+                    best[m] = (score, other, e[2], e[3])
+        lines = tr.lines
+        for m in sorted(best, key=lambda k: lines[k]):
+            _, other, ps, as_ = best[m]
+            r = uf.find(m)
+            yield self.finding(m, other, r, size[r], ps, as_, lines)
+
+    def finding(self, m, other, rep, size, ps, as_, lines):
+        args = {"match": lines[other], "rep": lines[rep], "size": size,
+                "prompt": _pct(ps), "answer": _pct(as_),
+                "cluster": "" if other == rep else f"; cluster of {size} led by line {lines[rep]}"}
+        if other == rep:
+            args["cluster"] = f"; cluster of {size} records" if size > 2 else ""
+        return Finding(line=lines[m], args=args, related=tuple(sorted({lines[other], lines[rep]})),
+                       fix=Fix("unsafe", f"drop this record (keep line {lines[rep]})", (Edit("drop"),)))
+
+
+@kind("near-duplicate")
+class NearDuplicate(_NearBase):
+    """Prompt and answer both nearly identical (not an exact duplicate, not the same exact prompt)."""
+
+    def edges(self, verified, tr, get):
+        t = self.p["threshold"]
+        rk, pk = tr.rkeys, tr.pkeys
+        return [v for v in verified if v[2] >= t and v[3] >= t and rk[v[0]] != rk[v[1]] and pk[v[0]] != pk[v[1]]]
+
+
+@kind("near-duplicate-prompt")
+class NearDuplicatePrompt(_NearBase):
+    """Nearly the same prompt; answers differ but are still alike (>= agree, < threshold)."""
+
+    defaults = {"threshold": 0.9, "agree": 0.5, "min-prompt-chars": 10}
+
+    def edges(self, verified, tr, get):
+        t, agree = self.p["threshold"], self.p["agree"]
+        pk, pref = tr.pkeys, tr.pref
+        return [v for v in verified if v[2] >= t and agree <= v[3] < t and pk[v[0]] != pk[v[1]]
+                and not (pref[v[0]] or pref[v[1]]) and self.long_prompts(v, get)]
+
+
+@kind("near-conflict")
+class NearConflict(_NearBase):
+    """Nearly the same prompt, answers that disagree (similarity < agree)."""
+
+    defaults = {"threshold": 0.9, "agree": 0.5, "min-prompt-chars": 10}
+
+    def edges(self, verified, tr, get):
+        t, agree = self.p["threshold"], self.p["agree"]
+        pk, pref = tr.pkeys, tr.pref
+        return [v for v in verified if v[2] >= t and v[3] < agree and pk[v[0]] != pk[v[1]]
+                and not (pref[v[0]] or pref[v[1]]) and self.long_prompts(v, get)]
+
+    def finding(self, m, other, rep, size, ps, as_, lines):
+        f = super().finding(m, other, rep, size, ps, as_, lines)
+        f.fix = Fix("unsafe", f"drop this conflicting record (keep line {lines[rep]})", (Edit("drop"),))
+        return f
+
+
+@kind("near-duplicate-answer")
+class NearDuplicateAnswer(_NearBase):
+    """Nearly the same answer to prompts that are not near-identical."""
+
+    defaults = {"threshold": 0.9, "min-answer-chars": 40}
+
+    def edges(self, verified, tr, get):
+        t, mn = self.p["threshold"], self.p["min-answer-chars"]
+        out = []
+        for v in verified:
+            if v[3] >= t and v[2] < t and tr.rkeys[v[0]] != tr.rkeys[v[1]]:
+                if len(get(v[0])[1]) >= mn and len(get(v[1])[1]) >= mn:
+                    out.append(v)
+        return out
+
+
+@kind("near-leakage")
+class NearLeakage(_NearBase):
+    """A record of an --against (validation/test) file that duplicates or nearly duplicates a
+    training record: both prompt and answer >= threshold, or (``prompt-only``) the prompt alone."""
+
+    defaults = {"threshold": 0.9, "prompt-only": True, "min-prompt-chars": 20}
+
+    def finish(self, ctx):
+        stores, names, offs, src, verified, getters, ncand = self.state.analyze(ctx)
+        if len(stores) < 2:
+            return
+        tr = stores[0]
+        t = self.p["threshold"]
+        # exact copies, found by hash (complete even for texts without words)
+        first: dict[int, int] = {}
+        for i, k in enumerate(tr.rkeys):
+            first.setdefault(k, i)
+        best: dict[tuple[int, int], tuple] = {}
+        for s in range(1, len(stores)):
+            for li, k in enumerate(stores[s].rkeys):
+                i = first.get(k)
+                if i is not None:
+                    best[(s, li)] = ((3.0,), i, 1.0, 1.0, True)
+        n = len(tr)
+        for i, j, ps, as_ in verified:
+            if i >= n or j < n:
+                continue  # not a train/against pair
+            s = int(src[j])
+            lj = j - int(offs[s])
+            if (s, lj) in best and best[(s, lj)][4]:
+                continue
+            both = ps >= t and as_ >= t
+            ponly = self.p["prompt-only"] and ps >= t and len(" ".join(getters[s](lj)[0])) >= self.p["min-prompt-chars"]
+            if not (both or ponly):
+                continue
+            score = (1.0 + ps + as_ if both else ps + as_,)
+            cur = best.get((s, lj))
+            if cur is None or score > cur[0]:
+                best[(s, lj)] = (score, i, ps, as_, False)
+        for (s, lj), (_, i, ps, as_, exact) in sorted(best.items()):
+            line = stores[s].lines[lj]
+            if exact:
+                how = "an exact duplicate of"
+            elif ps >= t and as_ >= t:
+                how = f"a near-duplicate (prompt {_pct(ps)}, answer {_pct(as_)} similar) of"
+            else:
+                how = f"the same question (prompt {_pct(ps)} similar; answer only {_pct(as_)}) as"
+            yield Finding(line=line, path=names[s],
+                          message=f"leaks into training data: {how} {names[0]} line {tr.lines[i]}",
+                          args={"train": names[0], "train_line": tr.lines[i]}, related=(tr.lines[i],))

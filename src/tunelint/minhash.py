@@ -1,0 +1,205 @@
+"""Vectorized MinHash (one-permutation hashing) and LSH banding for near-duplicate detection.
+
+Everything here works on *batches* of texts at once with numpy, so the cost per record is a
+few array operations amortized over thousands of records (no Python loop per shingle).
+
+- Texts are lower-cased; a *word* is a maximal run of ASCII letters/digits or non-ASCII bytes
+  (so CJK and accented text count as words); punctuation and whitespace separate words.
+- Shingles are word bigrams; texts with fewer than ``SHORT_WORDS`` words also get their
+  unigrams (a short prompt has too few bigrams for a stable signature). A text with a single
+  word has that one word as its only shingle, so two *different* short texts never share an
+  empty signature: a text with no word at all gets no signature and is never a candidate
+  (exact copies of it are D001's business).
+- Word hashes are polynomial hashes over the bytes computed with one prefix sum (mod 2**64),
+  then mixed (splitmix64 finalizer). Deterministic across processes and platforms (--jobs).
+- One-permutation hashing: each shingle hash goes to bin ``h >> (64-log2(BINS))`` and the bin
+  keeps the minimum of the low 32 bits; empty bins are filled by rotation densification
+  (Shrivastava & Li 2014), so P[equal bin] ~ Jaccard similarity of the shingle sets.
+- LSH: ``BANDS`` bands of ``ROWS`` bins each, hashed to one uint32 key per band. Two texts are
+  candidates when any band key matches: P = 1-(1-J**ROWS)**BANDS (J=0.5: 0.87, J=0.6: 0.99,
+  J=0.3: 0.23, J=0.1: 3e-6), so cost stays linear in records.
+"""
+from __future__ import annotations
+
+BINS = 128
+BANDS = 32
+ROWS = 4
+SHORT_WORDS = 12
+
+_M64 = (1 << 64) - 1
+_B = 0x100000001B3  # odd: invertible mod 2**64
+_BINV = pow(_B, -1, 1 << 64)
+_powers = None  # (B**i, B**-i) for i < len, grown on demand
+
+
+def _np():
+    import numpy as np
+
+    return np
+
+
+def _pow_tables(n: int):
+    global _powers
+    np = _np()
+    if _powers is None or len(_powers[0]) < n:
+        m = max(n, 1 << 20)
+        with np.errstate(over="ignore"):
+            b = np.full(m, _B, dtype=np.uint64)
+            b[0] = 1
+            binv = np.full(m, _BINV, dtype=np.uint64)
+            binv[0] = 1
+            _powers = (np.cumprod(b, dtype=np.uint64), np.cumprod(binv, dtype=np.uint64))
+    return _powers
+
+
+def _mix(x):
+    """splitmix64 finalizer, in place on a uint64 array."""
+    np = _np()
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+_LUT = None
+
+
+def _word_lut():
+    global _LUT
+    if _LUT is None:
+        np = _np()
+        lut = np.zeros(256, dtype=bool)
+        for c in b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+            lut[c] = True
+        lut[128:] = True
+        _LUT = lut
+    return _LUT
+
+
+def encode_batch(texts: list[str]) -> tuple[bytes, "object"]:
+    """Join texts (lower-cased) into one UTF-8 buffer; return it and the doc end offsets.
+
+    Doc ``d`` is ``buf[ends[d-1]+1 : ends[d]]`` (with ``ends[-1] = -1``). NUL separates docs.
+    """
+    np = _np()
+    joined = "\x00".join(t.replace("\x00", " ") if "\x00" in t else t for t in texts) + "\x00"
+    buf = joined.lower().encode("utf-8", "replace")
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 0)
+    return buf, ends
+
+
+def signatures(buf: bytes, ends) -> tuple["object", "object"]:
+    """OPH signatures (n_docs x BINS, uint32) for the docs of one encoded batch, and a bool
+    array saying which docs have at least one word (the others have no usable signature)."""
+    np = _np()
+    n_docs = len(ends)
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    n = len(arr)
+    isw = _word_lut()[arr]
+    prev = np.empty(n, dtype=bool)
+    prev[0] = False
+    prev[1:] = isw[:-1]
+    nxt = np.empty(n, dtype=bool)
+    nxt[-1] = False
+    nxt[:-1] = isw[1:]
+    starts = np.flatnonzero(isw & ~prev)
+    tends = np.flatnonzero(isw & ~nxt) + 1
+    sig = np.full((n_docs, BINS), 0xFFFFFFFF, dtype=np.uint32)
+    if len(starts) == 0:
+        return sig, np.zeros(n_docs, dtype=bool)
+    pw, pinv = _pow_tables(n + 1)
+    with np.errstate(over="ignore"):
+        c = arr.astype(np.uint64) + np.uint64(1)
+        c *= pinv[:n]
+        S = np.empty(n + 1, dtype=np.uint64)
+        S[0] = 0
+        np.cumsum(c, out=S[1:])
+        h = (S[tends] - S[starts]) * pw[tends - 1]
+        h += (tends - starts).astype(np.uint64)
+        h = _mix(h)
+        doc = np.searchsorted(ends, starts)  # doc index of every word
+        counts = np.bincount(doc, minlength=n_docs)
+        has = counts > 0
+        # bigrams of consecutive words in the same doc
+        same = doc[1:] == doc[:-1]
+        bi = h[:-1][same] * np.uint64(0x9E3779B97F4A7C15) + (h[1:][same] ^ np.uint64(0x632BE59BD9B4E019))
+        bi = _mix(bi)
+        bdoc = doc[:-1][same]
+        # unigrams for short docs (and the only shingle of one-word docs)
+        short = counts[doc] < SHORT_WORDS
+        sh = np.concatenate((bi, h[short]))
+        sdoc = np.concatenate((bdoc, doc[short]))
+        b = (sh >> np.uint64(64 - 7)).astype(np.intp)  # BINS == 128
+        v = np.minimum(sh & np.uint64(0xFFFFFFFF), np.uint64(0xFFFFFFFE)).astype(np.uint32)
+    flat = sig.reshape(-1)
+    np.minimum.at(flat, sdoc.astype(np.intp) * BINS + b, v)
+    _densify(sig)
+    return sig, has
+
+
+def _densify(sig) -> None:
+    """Rotation densification: an empty bin takes the next non-empty bin to its right
+    (circularly) plus a constant times the distance, in place."""
+    np = _np()
+    empty = sig == 0xFFFFFFFF
+    rows = np.flatnonzero(empty.any(axis=1) & ~empty.all(axis=1))
+    if len(rows) == 0:
+        return
+    sub = sig[rows]
+    e = empty[rows]
+    idx = np.where(e, 2 * BINS, np.arange(BINS))
+    idx2 = np.concatenate((idx, idx + BINS * (idx < 2 * BINS)), axis=1)  # circular
+    nxt = np.minimum.accumulate(idx2[:, ::-1], axis=1)[:, ::-1][:, :BINS]
+    dist = (nxt - np.arange(BINS)).astype(np.uint32)
+    src = np.take_along_axis(sub, nxt % BINS, axis=1)
+    with np.errstate(over="ignore"):
+        filled = src + dist * np.uint32(0x9E3779B1)
+    sig[rows] = np.where(e, filled, sub)
+
+
+def band_keys(sig):
+    """One uint32 key per band (n_docs x BANDS)."""
+    np = _np()
+    x = np.ascontiguousarray(sig).view(np.uint64).reshape(len(sig), BANDS, ROWS // 2).copy()
+    with np.errstate(over="ignore"):
+        k = _mix(x[:, :, 0] * np.uint64(0xD6E8FEB86659FD93) ^ _mix(x[:, :, 1]))
+    return (k >> np.uint64(32)).astype(np.uint32)
+
+
+def candidate_pairs(keys, valid, max_first: int = 1):
+    """Candidate pairs (i < j, as one int64 code ``i * n + j``) of rows sharing a band key.
+
+    Inside a bucket every member is paired with the bucket's first member and with its
+    predecessor (linear in bucket size, never all pairs). ``valid`` masks rows without a
+    signature. Returns a sorted unique int64 array.
+    """
+    np = _np()
+    n = len(keys)
+    rows = np.flatnonzero(valid)
+    if len(rows) < 2:
+        return np.zeros(0, dtype=np.int64)
+    out = []
+    for b in range(keys.shape[1]):
+        col = keys[rows, b]
+        order = np.argsort(col, kind="stable")
+        sk = col[order]
+        same = sk[1:] == sk[:-1]
+        if not same.any():
+            continue
+        r = rows[order]
+        # predecessor links
+        i, j = r[:-1][same], r[1:][same]
+        out.append(np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j))
+        # first-member links
+        newgrp = np.concatenate(([True], ~same))
+        gid = np.cumsum(newgrp) - 1
+        first = r[np.flatnonzero(newgrp)][gid]
+        m = first != r
+        i, j = first[m], r[m]
+        out.append(np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j))
+    if not out:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(out))
