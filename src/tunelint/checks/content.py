@@ -1,0 +1,130 @@
+"""C kinds: what a turn says (or fails to say).
+
+- ``empty-text``: empty or whitespace-only turns, with the exceptions real formats allow;
+- ``truncate-at``: a marker after which the rest of the turn does not belong (merged examples);
+- ``template-slot``: unfilled ``{{slot}}`` / ``{slot}`` placeholders, conservative around code.
+
+Placeholder values, unseen media, secrets and PII are plain ``whole-value``/``existence``
+rules in ``rules/content.yaml``.
+"""
+from __future__ import annotations
+
+import re
+
+from ..diagnostic import Edit, Fix
+from . import Finding, kind
+from .encoding import TurnCheck
+
+_WHAT = {"system": "system prompt", "prompt": "prompt", "input": "input", "answer": "answer", "tool": "tool result"}
+
+
+def _message_of(obj, pointer: str):
+    """The JSON object holding the string at ``pointer`` (a chat message), or None."""
+    parts = pointer.split("/")[1:-1]
+    cur = obj
+    try:
+        for p in parts:
+            cur = cur[int(p)] if isinstance(cur, list) else cur[p.replace("~1", "/").replace("~0", "~")]
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+    return cur if isinstance(cur, dict) else None
+
+
+@kind("empty-text")
+class EmptyText(TurnCheck):
+    """A turn whose text is empty or only whitespace.
+
+    Not flagged: turn kinds in ``allow`` (the Alpaca ``input`` is optional and usually empty),
+    the prompt of legacy prompt/completion data (an empty prompt is the documented way to do
+    open-ended generation), and an assistant message that carries tool calls.
+    """
+
+    defaults = {"allow": ["input"], "drop": True}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        self.allow = frozenset(params["allow"] or ())
+
+    def check_text(self, t, rec):
+        text = t.text
+        if text and not text[0].isspace() and not text[-1].isspace():
+            return  # fast path: non-empty with a visible edge
+        if text.strip() or t.kind in self.allow:
+            return
+        if rec.format == "prompt-completion" and t.field == "prompt":
+            return
+        if t.role == "assistant" and t.field == "content":
+            m = _message_of(rec.obj, t.pointer)
+            if m is not None and (m.get("tool_calls") or m.get("function_call")):
+                return
+        what = _WHAT.get(t.kind, t.kind)
+        fix = Fix("unsafe", "drop the record", (Edit("drop"),)) if self.p["drop"] else None
+        yield Finding(pointer=t.pointer, args={"what": what, "field": t.field, "role": t.role,
+                                               "state": "empty" if not text else "whitespace-only"}, fix=fix)
+
+
+@kind("truncate-at")
+class TruncateAt(TurnCheck):
+    """``pattern`` marks where foreign text starts (e.g. a second numbered Alpaca example);
+    the unsafe fix keeps only what comes before it. ``prefilter`` is a plain substring that
+    must occur for the (slower) regex to run."""
+
+    defaults = {"pattern": "", "prefilter": "", "ignorecase": False, "min-keep": 1}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        if not params["pattern"]:
+            from ..rules import RuleError
+
+            raise RuleError(f"rule {rule.code}: kind 'truncate-at' needs a 'pattern'")
+        self.rx = re.compile(params["pattern"], re.MULTILINE | (re.IGNORECASE if params["ignorecase"] else 0))
+        self.pre = params["prefilter"] or None
+
+    def check_text(self, t, rec):
+        text = t.text
+        if self.pre is not None and self.pre not in text:
+            return
+        m = self.rx.search(text)
+        if not m:
+            return
+        kept = text[:m.start()].rstrip()
+        fix = None
+        if len(kept) >= self.p["min-keep"]:
+            fix = Fix("unsafe", f"cut the {t.field} at offset {m.start()}", (Edit("set", t.pointer, kept),))
+        line = m.group().strip().splitlines()[0] if m.group().strip() else m.group()
+        yield Finding(pointer=t.pointer, args={"match": line, "offset": m.start(), "field": t.field,
+                                               "rest": len(text) - m.start()}, fix=fix)
+
+
+# {{ slot }} (Jinja/Mustache/Handlebars) and {slot} (str.format) placeholders.
+_DOUBLE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
+# single braces: an identifier of 3+ chars, not preceded by $ \ ^ _ { or a word char (LaTeX, sets, f-strings
+# next to code), not followed by another brace
+_SINGLE = re.compile(r"(?<![\w$\\^_{}%#])\{([A-Za-z][A-Za-z0-9_]{2,}(?: [A-Za-z][A-Za-z0-9_]*){0,2})\}(?![}\w])")
+# signs that a turn is (or contains) code or markup, where braces are syntax
+_CODEISH = re.compile(r"```|\{%|</?[A-Za-z][\w-]*[\s/>]|\bdef |\bfunction\b|=>|\bprint\(|\bconsole\.|\bimport |"
+                      r"f\"|f'|\.format\(|\bvar |\bconst |;\s*$|\\[a-z]+\{|\$\{|:\s*\{|"
+                      r"\bpublic |#include|\bSELECT\b|\{\{#|v-[a-z]+=", re.MULTILINE)
+
+
+@kind("template-slot")
+class TemplateSlot(TurnCheck):
+    """Unfilled template slots left literal in the text. Turns that look like code or markup
+    are skipped (braces are syntax there); ``single: false`` ignores ``{slot}`` entirely."""
+
+    defaults = {"single": True, "double": True}
+
+    def check_text(self, t, rec):
+        text = t.text
+        if "{" not in text:
+            return
+        m = _DOUBLE.search(text) if self.p["double"] and "{{" in text else None
+        if m is None and self.p["single"]:
+            m = _SINGLE.search(text)
+        if m is None or _CODEISH.search(text):
+            return
+        if text.lstrip().startswith(("{", "[")):
+            return  # a JSON value
+        n = len(_DOUBLE.findall(text)) + (len(_SINGLE.findall(text)) if self.p["single"] else 0)
+        yield Finding(pointer=t.pointer, args={"slot": m.group(), "name": m.group(1), "count": max(n, 1),
+                                               "field": t.field, "offset": m.start()})
