@@ -128,3 +128,35 @@ class TemplateSlot(TurnCheck):
         n = len(_DOUBLE.findall(text)) + (len(_SINGLE.findall(text)) if self.p["single"] else 0)
         yield Finding(pointer=t.pointer, args={"slot": m.group(), "name": m.group(1), "count": max(n, 1),
                                                "field": t.field, "offset": m.start()})
+
+
+@kind("unseen-media")
+class UnseenMedia(TurnCheck):
+    """References to content a text model cannot see.
+
+    ``inline``: patterns that are the missing content's stand-in (a bare URL, ``![..](..)``,
+    ``<img>``, ``[Image]``): always flagged. ``reference``: phrases pointing at it ("the
+    following photo"): flagged only when nothing follows them in the turn (fewer than
+    ``min-after`` characters) and, for an Alpaca instruction, the ``input`` is empty: a
+    described or named picture ("The Starry Night by Van Gogh") is text the model can use.
+    """
+
+    defaults = {"inline": [], "reference": [], "min-after": 20}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        self.inline = re.compile("|".join(f"(?:{p})" for p in params["inline"]), re.IGNORECASE) if params["inline"] else None
+        self.ref = re.compile("|".join(f"(?:{p})" for p in params["reference"]), re.IGNORECASE) if params["reference"] else None
+
+    def check_text(self, t, rec):
+        text = t.text
+        m = self.inline.search(text) if self.inline is not None else None
+        if m is None and self.ref is not None:
+            r = self.ref.search(text)
+            if r is not None and len(text[r.end():].strip()) < self.p["min-after"]:
+                obj = rec.obj
+                other = obj.get("input") if t.field == "instruction" and isinstance(obj, dict) else None
+                if not (isinstance(other, str) and other.strip()):
+                    m = r
+        if m is not None:
+            yield Finding(pointer=t.pointer, args={"match": m.group(), "field": t.field, "offset": m.start()})
