@@ -1,0 +1,127 @@
+"""L kinds: token limits, dataset size and answers too short to teach anything.
+
+Token counting lives in :mod:`tunelint.tokens`, imported only when a record might be over its
+limit (so ``tunelint check`` on a normal file never imports tiktoken nor loads a BPE table).
+"""
+from __future__ import annotations
+
+from ..diagnostic import Edit, Fix
+from . import Check, Finding, kind
+from .encoding import TurnCheck
+
+#: JSON bytes -> token-bound factor. Every string costs at most its UTF-8 length in tokens and its
+#: JSON form is at least that long; per-message/per-tool overheads add at most ~2.7x the bytes of
+#: the smallest JSON that produces them (``{},`` for an empty message or tool). So a record with
+#: ``BYTES_FACTOR * len(data) + BYTES_SLACK <= limit`` cannot be over the limit and is skipped
+#: before it is even walked; the rest go through tokens.exceeds (a finer byte bound, then BPE).
+BYTES_FACTOR = 4
+BYTES_SLACK = 64
+
+
+def _n(x: int) -> str:
+    return f"{x:,}"
+
+
+@kind("token-limit")
+class TokenLimit(Check):
+    """Examples with more tokens than the target allows (``--target``/``--max-tokens``)."""
+
+    defaults = {"max-tokens": None}
+
+    def begin(self, ctx):
+        t = ctx.target
+        own = self.p.get("max-tokens")
+        self.limit = own if own else t.max_tokens
+        self.target = t
+        if own:
+            self.who = f"the limit (max-tokens) is {_n(own)}"
+        else:
+            preset = ctx.config.targets.get(t.name) if getattr(ctx.config, "targets", None) else None
+            overridden = preset is None or preset.max_tokens != t.max_tokens
+            self.who = f"the limit (max-tokens) is {_n(t.max_tokens or 0)}" if overridden or t.name == "generic" else f"{t.name} allows {_n(t.max_tokens or 0)}"
+        self.gate = (self.limit - BYTES_SLACK) // BYTES_FACTOR if self.limit else 0
+
+    def check_record(self, rec, ctx):
+        if not self.limit or len(rec.data) <= self.gate:
+            return
+        from .. import tokens
+
+        n = tokens.exceeds(rec, self.target, self.limit)
+        if n is None:
+            return
+        detail = ""
+        per_turn = tokens.turn_tokens(rec, self.target)
+        if len(per_turn) > 1:
+            t, k = max(per_turn, key=lambda x: x[1])
+            detail = f"; the longest turn ({t.pointer}) has {_n(k)}"
+        yield Finding(args={"tokens": _n(n), "allowed": self.who, "over": _n(n - self.limit), "limit": _n(self.limit),
+                            "encoding": self.target.encoding, "detail": detail},
+                      fix=Fix("unsafe", "drop the example", (Edit("drop"),)))
+
+
+@kind("min-examples")
+class MinExamples(Check):
+    """Fewer records in the file than the target needs (file-level, line 0)."""
+
+    scope = "dataset"
+    defaults = {"min-examples": None}
+
+    def begin(self, ctx):
+        self.count = 0
+
+    def observe(self, rec, ctx):
+        self.count += 1
+
+    def merge(self, other):
+        self.count += other.count
+
+    def finish(self, ctx):
+        t = ctx.target
+        need = self.p.get("min-examples") or t.min_examples or 0
+        # a file without a single valid record is reported by the F rules that say why
+        if 0 < self.count < need:
+            who = f"{t.name} fine-tuning needs" if not self.p.get("min-examples") and t.name != "generic" else "the minimum (min-examples) is"
+            yield Finding(line=0, args={"count": _n(self.count), "min": _n(need), "who": who, "target": t.name})
+
+
+@kind("short-answer")
+class ShortAnswer(TurnCheck):
+    """Answers with fewer letters/digits (or words) than the thresholds.
+
+    Empty answers are left to the empty-turn rule; rejected answers of preference pairs and
+    assistant messages with ``weight: 0`` (not trained on) are exempt.
+    """
+
+    defaults = {"min-chars": 1, "min-words": 0, "turns": ["answer"]}
+
+    def check_text(self, t, rec):
+        text = t.text
+        if not text or text.isspace() or t.branch == "rejected":
+            return
+        min_chars = self.p["min-chars"] or 0
+        min_words = self.p["min-words"] or 0
+        chars = 0
+        for ch in text:  # stops at min_chars: a normal answer costs a few iterations
+            if ch.isalnum():
+                chars += 1
+                if chars >= min_chars:
+                    break
+        words = len(text.split()) if min_words else 0
+        if chars >= min_chars and words >= min_words:
+            return
+        if self._weight_zero(t, rec):
+            return
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        why = (f"{chars} letter/digit character(s) (minimum {min_chars})" if chars < min_chars
+               else f"{words} word(s) (minimum {min_words})")
+        yield Finding(pointer=t.pointer, args={"text": shown, "why": why, "chars": chars, "words": words, "field": t.field})
+
+    @staticmethod
+    def _weight_zero(t, rec) -> bool:
+        if t.index < 0 or not isinstance(rec.obj, dict):
+            return False
+        msgs = rec.obj.get("messages")
+        if isinstance(msgs, list) and t.pointer.startswith("/messages/") and t.index < len(msgs):
+            m = msgs[t.index]
+            return isinstance(m, dict) and m.get("weight") == 0 and m.get("weight") is not False
+        return False
