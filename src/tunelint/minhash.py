@@ -24,7 +24,7 @@ from __future__ import annotations
 BINS = 128
 BANDS = 32
 ROWS = 4
-SHORT_WORDS = 12
+SHORT_WORDS = 2  # only a one-word text uses its unigram (common words would make every short text a candidate)
 
 _M64 = (1 << 64) - 1
 _B = 0x100000001B3  # odd: invertible mod 2**64
@@ -42,7 +42,7 @@ def _pow_tables(n: int):
     global _powers
     np = _np()
     if _powers is None or len(_powers[0]) < n:
-        m = max(n, 1 << 20)
+        m = max(2 * n, 1 << 22)
         with np.errstate(over="ignore"):
             b = np.full(m, _B, dtype=np.uint64)
             b[0] = 1
@@ -150,20 +150,23 @@ def _densify(sig) -> None:
         return
     sub = sig[rows]
     e = empty[rows]
-    idx = np.where(e, 2 * BINS, np.arange(BINS))
-    idx2 = np.concatenate((idx, idx + BINS * (idx < 2 * BINS)), axis=1)  # circular
-    nxt = np.minimum.accumulate(idx2[:, ::-1], axis=1)[:, ::-1][:, :BINS]
-    dist = (nxt - np.arange(BINS)).astype(np.uint32)
-    src = np.take_along_axis(sub, nxt % BINS, axis=1)
+    ar = np.arange(2 * BINS, dtype=np.int16)
+    idx = np.where(np.concatenate((e, e), axis=1), np.int16(4 * BINS), ar)  # the row twice: circular
+    nxt = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1][:, :BINS]
+    dist = (nxt - ar[:BINS]).astype(np.uint32)
+    src = np.take_along_axis(sub, (nxt & (BINS - 1)).astype(np.intp), axis=1)
     with np.errstate(over="ignore"):
-        filled = src + dist * np.uint32(0x9E3779B1)
-    sig[rows] = np.where(e, filled, sub)
+        src += dist * np.uint32(0x9E3779B1)
+    np.copyto(sub, src, where=e)
+    sig[rows] = sub
 
 
 def band_keys(sig):
     """One uint32 key per band (n_docs x BANDS)."""
     np = _np()
-    x = np.ascontiguousarray(sig).view(np.uint64).reshape(len(sig), BANDS, ROWS // 2).copy()
+    # band b = bins b, b+BANDS, b+2*BANDS, ...: bins far apart are filled from different
+    # shingles by rotation densification, so a band rarely hinges on a single shingle
+    x = np.ascontiguousarray(sig.reshape(len(sig), ROWS, BANDS).transpose(0, 2, 1)).view(np.uint64).reshape(len(sig), BANDS, ROWS // 2).copy()
     with np.errstate(over="ignore"):
         k = _mix(x[:, :, 0] * np.uint64(0xD6E8FEB86659FD93) ^ _mix(x[:, :, 1]))
     return (k >> np.uint64(32)).astype(np.uint32)
@@ -183,13 +186,13 @@ def candidate_pairs(keys, valid, max_first: int = 1):
         return np.zeros(0, dtype=np.int64)
     out = []
     for b in range(keys.shape[1]):
-        col = keys[rows, b]
-        order = np.argsort(col, kind="stable")
-        sk = col[order]
+        packed = (keys[rows, b].astype(np.uint64) << np.uint64(32)) | rows.astype(np.uint64)
+        packed.sort()
+        sk = packed >> np.uint64(32)
         same = sk[1:] == sk[:-1]
         if not same.any():
             continue
-        r = rows[order]
+        r = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
         # predecessor links
         i, j = r[:-1][same], r[1:][same]
         out.append(np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j))
@@ -202,4 +205,12 @@ def candidate_pairs(keys, valid, max_first: int = 1):
         out.append(np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j))
     if not out:
         return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate(out))
+    return sorted_unique(np.concatenate(out))
+
+
+def sorted_unique(a):
+    np = _np()
+    a = np.sort(a)
+    if len(a) < 2:
+        return a
+    return a[np.concatenate(([True], a[1:] != a[:-1]))]

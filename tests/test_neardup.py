@@ -1,0 +1,175 @@
+"""Near-duplicates, near-conflicts and leakage (D003-D007) and the MinHash LSH behind them."""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from tunelint import minhash
+from conftest import run_cli
+from tunelint.config import load_config
+from tunelint.engine import FileRun
+
+D = ["D001", "D002", "D003", "D004", "D005", "D006", "D007"]
+
+
+def alp(i, inp="", o=""):
+    return json.dumps({"instruction": i, "input": inp, "output": o})
+
+
+def run(tmp_path, lines, select=D, name="train.jsonl", **cfg):
+    p = tmp_path / name
+    p.write_text("".join(x + "\n" for x in lines))
+    return FileRun(str(p), load_config(data={"select": select, **cfg}), display_path=name).run()
+
+
+def codes(diags):
+    return sorted((d.code, d.line) for d in diags)
+
+
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
+         "quebec romeo sierra tango uniform victor whiskey xray yankee zulu river stone cloud paper glass "
+         "music garden window silver forest candle orange planet bridge").split()
+
+
+def sentence(rng, n):
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def test_short_texts_do_not_collide_through_empty_signatures(tmp_path):
+    # one-word, punctuation-only and empty texts: nothing near-duplicates anything
+    recs = [alp(w, "", w[::-1]) for w in WORDS] + [alp("?", "", "!"), alp("!!", "", "?"), alp("...", "", "")]
+    diags = run(tmp_path, recs)
+    assert [d for d in diags if d.code in ("D003", "D004", "D005", "D006")] == []
+    buf, ends = minhash.encode_batch(["a", "b", "?", "!", "", "a"])
+    sig, has = minhash.signatures(buf, ends)
+    assert has.tolist() == [True, True, False, False, False, True]
+    keys = minhash.band_keys(sig)
+    assert (keys[0] == keys[5]).all()  # the same one-word text: same signature
+    assert not (keys[0] == keys[1]).any()  # different one-word texts: no band in common
+
+
+def test_cluster_points_to_representative_with_similarity(tmp_path):
+    base = "Give three tips for staying healthy and fit during a long winter."
+    ans = "Eat well, sleep at least eight hours and exercise outside every single day."
+    recs = [alp(base, "", ans), alp("Describe the water cycle.", "", "Water evaporates, condenses and falls."),
+            alp(base.upper(), "", ans.replace(",", "")), alp(base.rstrip("."), "", ans.replace("single ", ""))]
+    diags = [d for d in run(tmp_path, recs) if d.code == "D003"]
+    assert [d.line for d in diags] == [3, 4]
+    for d in diags:
+        assert 1 in d.related and "line 1" in d.message and "%" in d.message
+        assert d.fix is not None and d.fix.applicability == "unsafe"
+    assert "cluster of 3 records" in diags[0].message
+
+
+def test_exact_duplicates_and_exact_prompts_are_not_reported_again(tmp_path):
+    r = alp("Name the largest planet in the solar system.", "", "Jupiter is the largest planet.")
+    r2 = alp("Name the largest planet in the solar system.", "", "Jupiter is the largest planet!")
+    diags = run(tmp_path, [r, r, r2])
+    assert codes(diags) == [("D001", 2), ("D002", 3)]
+
+
+def test_prompt_near_duplicates_split_into_reworded_and_conflicting(tmp_path):
+    recs = [alp("What is the capital city of Australia?", "", "The capital of Australia is Canberra."),
+            alp("what is the capital city of australia", "", "Australia's capital city is Canberra, not Sydney."),
+            alp("What is the capital city of Australia", "", "Sydney"),
+            alp("Classify the animal.", "cat", "mammal"), alp("Classify the animal.", "dog", "reptile")]
+    got = codes(run(tmp_path, recs))
+    assert ("D004", 2) in got and ("D006", 3) in got
+    assert not [c for c in got if c[1] in (4, 5)]  # different inputs: not the same question
+
+
+def test_same_answer_to_different_wording(tmp_path):
+    ans = "The Great Wall of China is a series of fortifications built across northern China over centuries."
+    recs = [alp("Tell me about the Great Wall.", "", ans), alp("What is the Great Wall of China?", "", ans),
+            alp("Is it sunny?", "", "Yes."), alp("Is the sea salty?", "", "Yes.")]
+    got = codes(run(tmp_path, recs))
+    assert got == [("D005", 2)]
+
+
+def test_preference_records_are_exempt_from_near_conflicts(tmp_path):
+    def pref(p, c, r):
+        return json.dumps({"prompt": p, "chosen": c, "rejected": r})
+
+    recs = [pref("Write a haiku about autumn leaves falling.", "Leaves drift down slowly", "no"),
+            pref("Write a haiku about autumn leaves falling!", "Red maple whispers", "nope")]
+    assert not [d for d in run(tmp_path, recs) if d.code in ("D004", "D006")]
+
+
+def test_leakage_cli_and_config(tmp_path):
+    train = [alp("Explain how a rainbow forms in the sky.", "", "Sunlight is refracted and reflected in raindrops."),
+             alp("List three prime numbers.", "", "2, 3 and 5.")]
+    valid = [alp("Write a limerick about a cat.", "", "There once was a cat from Peru..."),
+             alp("Explain how a rainbow forms in the sky!", "", "Sunlight is refracted and reflected inside raindrops."),
+             alp("List three prime numbers.", "", "2, 3 and 5."),
+             alp("Explain how a rainbow forms in the sky", "", "Magic.")]
+    (tmp_path / "train.jsonl").write_text("".join(x + "\n" for x in train))
+    (tmp_path / "valid.jsonl").write_text("".join(x + "\n" for x in valid))
+    res = run_cli("check", str(tmp_path / "train.jsonl"), "--against", str(tmp_path / "valid.jsonl"),
+                  "--select", "D007", "--output-format", "json")
+    out = json.loads(res.stdout)
+    diags = out["diagnostics"] if isinstance(out, dict) else out
+    got = sorted((d["path"].rsplit("/", 1)[-1], d["line"]) for d in diags)
+    assert got == [("valid.jsonl", 2), ("valid.jsonl", 3), ("valid.jsonl", 4)], res.output
+    msgs = {d["line"]: d["message"] for d in diags}
+    assert "exact duplicate" in msgs[3] and "line 2" in msgs[3]
+    assert "line 1" in msgs[2] and "%" in msgs[2]
+    assert "same question" in msgs[4]
+    # config form, relative to the config's directory
+    cfg = load_config(data={"select": ["D007"], "against": [str(tmp_path / "valid.jsonl")], "rules": {"D007": {"prompt-only": False}}})
+    d2 = FileRun(str(tmp_path / "train.jsonl"), cfg).run()
+    assert sorted(d.line for d in d2) == [2, 3]
+    assert all(d.path.endswith("valid.jsonl") and d.related for d in d2)
+
+
+def test_recall_on_perturbed_records():
+    """LSH must find most pairs that differ by one word (rapidfuzz then confirms them)."""
+    rng = random.Random(7)
+    base = [sentence(rng, rng.randint(8, 40)) for _ in range(300)]
+    pert = []
+    for s in base:
+        w = s.split()
+        w[rng.randrange(len(w))] = rng.choice(WORDS)
+        pert.append(" ".join(w))
+    buf, ends = minhash.encode_batch(base + pert)
+    sig, has = minhash.signatures(buf, ends)
+    pairs = set(minhash.candidate_pairs(minhash.band_keys(sig), has).tolist())
+    n = len(base) * 2
+    found = sum(1 for i in range(len(base)) if i * n + (i + len(base)) in pairs)
+    assert found >= 0.85 * len(base), found
+    assert len(pairs) < 3 * n  # candidates stay linear, not all pairs
+
+
+def test_jobs_merge_gives_the_same_result(tmp_path, monkeypatch):
+    from tunelint import parallel
+
+    rng = random.Random(3)
+    recs = []
+    for i in range(400):
+        s = sentence(rng, 12)
+        recs.append(alp(s, "", sentence(rng, 10)))
+        if i % 20 == 0:
+            recs.append(alp(s + "!", "", sentence(rng, 10)))
+    p = tmp_path / "big.jsonl"
+    p.write_text("".join(x + "\n" for x in recs))
+    cfg = load_config(data={"select": D})
+    serial = codes(FileRun(str(p), cfg).run())
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    par, _ = parallel.run_parallel(str(p), cfg, 2)
+    assert serial and codes(par) == serial
+
+
+@pytest.mark.parametrize("name", ["train.json", "train.jsonl.gz"])
+def test_json_array_and_gzip_inputs(tmp_path, name):
+    import gzip
+
+    recs = [{"instruction": "Summarize the plot of Hamlet in one line.", "input": "", "output": "A prince avenges his father."},
+            {"instruction": "Summarize the plot of Hamlet in one line!", "input": "", "output": "A prince avenges his father!"}]
+    p = tmp_path / name
+    if name.endswith(".gz"):
+        p.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in recs).encode()))
+    else:
+        p.write_text(json.dumps(recs, indent=1))
+    diags = [d for d in FileRun(str(p), load_config(data={"select": D})).run() if d.code == "D003"]
+    assert len(diags) == 1 and diags[0].related
