@@ -1,0 +1,275 @@
+"""Cheap per-turn style features (plain Python and regex), shared by the S rules, the
+``--profile`` table and the HTML report.
+
+- :func:`turn_features` computes the features of one text (a dict of small ints, floats and
+  short category strings); results are cached for the record being processed, so several S
+  rules looking at the same record pay once.
+- :func:`features` gives one record's features (its last trained answer, plus the system
+  prompt and prompt-template keys).
+- :func:`rows` yields one row per text turn (role/kind/field plus features) and
+  :func:`frame` builds a pandas DataFrame of a file from the engine's events (pandas is
+  imported there only).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Iterable
+
+NUMERIC = ("chars", "words", "sentences", "sentence_len", "upper", "emoji")
+CATEGORICAL = ("opener", "end", "list_style", "script", "person")
+FLAGS = ("heading", "table", "fence", "bold")
+
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+_ASCII_UPPER = bytes(range(65, 91))
+
+_SENT_END = re.compile(r"[.!?。！？][\s\"'”’)\]]|[.!?。！？]$")
+_HEADING = re.compile(r"^#{1,6} \S", re.M)
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.M)
+_LIST = re.compile(r"^[ \t]*(?:([-*•+])|\d+([.)]))[ \t]+\S", re.M)
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\U0001F000-\U0001F2FF\u2600-\u27BF\u2B50\u2B55]")
+_FIRST = re.compile(r"\b(?:I|I'm|I've|I'll|I'd|me|my|mine|myself)\b")
+_SECOND = re.compile(r"\b(?:you|your|yours|yourself|you're|you've)\b", re.I)
+
+#: boilerplate openers: category -> pattern at the very start of the answer
+OPENERS = {
+    "as-an-ai": r"as an ai\b|as a language model|as an artificial intelligence|i am an ai\b|i'm an ai\b|i am a language model",
+    "refusal": r"(?:i'?m sorry|i am sorry|i apologi[sz]e|unfortunately),? (?:but )?(?:as an ai\b|i(?:'m| am) (?:not able|unable) to\b|i (?:can(?:no|')t|do not|don't|won't|will not) (?:help|assist|provide|do|answer|fulfil|comply|generate|create|write|browse|access|perform|complete|have)\b)",
+    "sure": r"sure[!,.]",
+    "certainly": r"certainly[!,.]",
+    "of-course": r"of course[!,.]",
+    "absolutely": r"absolutely[!,.]",
+    "great-question": r"(?:what a |that's a |this is a )?(?:great|good|excellent) question",
+    "happy-to-help": r"i(?:'d| would)? (?:be )?(?:happy|glad) to help",
+}
+_OPENER = re.compile(r"(?:" + "|".join(f"(?P<{k.replace('-', '_')}>{v})" for k, v in OPENERS.items()) + ")", re.I)
+
+
+
+def opener_match(text: str):
+    """The boilerplate opener at the start of ``text`` (a regex match; ``lastgroup`` is its
+    category), or None. An opener that is the whole answer ("Of course.") is content, not one."""
+    t = text.lstrip()
+    if not t[:1].isalpha():
+        return None
+    m = _OPENER.match(t)
+    if m is None or len(t[m.end():m.end() + 80].split()) < 2:
+        return None
+    return m
+
+
+# Unicode blocks -> script name (checked in order; first script with most letters wins)
+SCRIPTS = (
+    ("Cyrillic", re.compile(r"[\u0400-\u04ff\u0500-\u052f]")),
+    ("Greek", re.compile(r"[\u0370-\u03ff]")),
+    ("Arabic", re.compile(r"[\u0600-\u06ff\u0750-\u077f]")),
+    ("Hebrew", re.compile(r"[\u0590-\u05ff]")),
+    ("Devanagari", re.compile(r"[\u0900-\u097f]")),
+    ("Thai", re.compile(r"[\u0e00-\u0e7f]")),
+    ("Han", re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")),
+    ("Kana", re.compile(r"[\u3040-\u30ff]")),
+    ("Hangul", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")),
+    ("Latin", re.compile(r"[\u00c0-\u024f]")),
+)
+
+
+def _script(ascii_letters: int, na: str) -> str:
+    """Dominant script of a text from its ASCII letter count and its non-ASCII characters."""
+    best, n = "Latin", ascii_letters
+    if na:
+        counts = {name: len(rx.findall(na)) for name, rx in SCRIPTS}
+        counts["Latin"] += ascii_letters
+        if counts["Kana"]:  # Japanese mixes kanji and kana
+            counts["Kana"] += counts.pop("Han")
+        best = max(counts, key=counts.__getitem__)
+        n = counts[best]
+        if best == "Kana":
+            best = "Japanese"
+    return best if n else "none"
+
+
+def _end(text: str) -> str:
+    if text.endswith("```"):
+        return "code-fence"
+    c = text[-1:]
+    if not c:
+        return "empty"
+    if c in ".。":
+        return "."
+    if c in "!！":
+        return "!"
+    if c in "?？":
+        return "?"
+    if c in ":;,":
+        return c
+    if c in ")]}\"'”’»*_`>":
+        return "closing"
+    if c.isalnum():
+        return "word"
+    return "other"
+
+
+def turn_features(text: str, full: bool = True) -> dict[str, Any]:
+    """Style features of one text. Every value is a small int, a float or a short string.
+
+    ``full=False`` skips the slower features only the profile shows (first/second person)."""
+    t = text.strip()
+    words = len(t.split())
+    if t.isascii():
+        b = t.encode()
+        na = ""
+    else:
+        b = t.encode("ascii", "ignore")
+        na = "".join(_NON_ASCII.findall(t))
+    nb = len(b)
+    letters = nb - len(b.translate(None, _ASCII_LETTERS))
+    upper = nb - len(b.translate(None, _ASCII_UPPER))
+    cased = letters
+    emoji = 0
+    if na:
+        up = sum(map(str.isupper, na))
+        cased += up + sum(map(str.islower, na))
+        upper += up
+        emoji = len(_EMOJI.findall(na))
+    sentences = len(_SENT_END.findall(t)) if words else 0
+    if words and not sentences:
+        sentences = 1
+    heading = table = False
+    list_style = "none"
+    if "\n" in t:
+        md = _FENCED.sub("", t) if "```" in t else t  # markup inside code blocks is code, not style
+        heading = "#" in md and _HEADING.search(md) is not None
+        table = "|" in md and _TABLE_SEP.search(md) is not None
+        found = _LIST.findall(md)
+        if len(found) >= 2:  # a list has two items or more: a lone "* {" is CSS, not a list
+            from collections import Counter
+
+            (mk, n), = Counter(a or "1" + b for a, b in found).most_common(1)
+            if n >= 2:
+                list_style = mk
+    m = opener_match(t)
+    opener = m.lastgroup.replace("_", "-") if m else "none"
+    if full:
+        first = _FIRST.search(t) is not None
+        second = "you" in t.lower() and _SECOND.search(t) is not None
+        person = "first+second" if first and second else "first" if first else "second" if second else "none"
+    else:
+        person = ""
+    return {
+        "chars": len(t),
+        "words": words,
+        "sentences": sentences,
+        "sentence_len": round(words / sentences, 2) if sentences else 0.0,
+        "letters": cased,
+        "upper": round(upper / cased, 4) if cased else float("nan"),
+        "emoji": emoji,
+        "opener": opener,
+        "end": _end(t),
+        "list_style": list_style,
+        "heading": heading,
+        "table": table,
+        "fence": "```" in t,
+        "bold": "**" in t,
+        "script": _script(letters, na),
+        "person": person,
+    }
+
+
+_cache: list = [None, None]
+
+
+def answer_turns(rec) -> list:
+    """The turns a model is trained to produce (rejected preference branches excluded)."""
+    return [t for t in rec.turns if t.kind == "answer" and t.branch != "rejected" and t.text is not None]
+
+
+def answer_features(rec) -> list[tuple[Any, dict[str, Any]]]:
+    """``[(turn, features)]`` for the record's answer turns; computed once per record."""
+    if _cache[0] is rec:
+        return _cache[1]
+    out = [(t, turn_features(t.text, full=False)) for t in answer_turns(rec)]
+    _cache[0], _cache[1] = rec, out
+    return out
+
+
+def system_text(rec) -> str | None:
+    """The record's system prompt (first system turn), or None when it has none."""
+    for t in rec.turns:
+        if t.kind == "system" and t.text is not None:
+            return t.text
+    return None
+
+
+def text_key(text: str | None) -> int:
+    """A 64-bit key of a text after trimming (0 = no text)."""
+    if text is None:
+        return 0
+    return int.from_bytes(hashlib.blake2b(text.strip().encode(), digest_size=8).digest(), "little") or 1
+
+
+_TEMPLATE_WORD = re.compile(r"\w+")
+
+
+def prompt_template(rec) -> str:
+    """The record's prompt template: which prompt fields it fills (e.g. ``instruction+input``)."""
+    parts = []
+    for t in rec.turns:
+        if t.kind in ("prompt", "input") and t.text is not None and t.text.strip():
+            if not parts or parts[-1] != t.field:
+                parts.append(t.field)
+        elif t.kind == "answer":
+            break
+    return "+".join(parts) or "none"
+
+
+def features(rec) -> dict[str, Any]:
+    """One record's style features: those of its last answer turn, plus record-level keys."""
+    af = answer_features(rec)
+    out: dict[str, Any] = dict(af[-1][1]) if af else {}
+    sys_t = system_text(rec)
+    out["answers"] = len(af)
+    out["system"] = "none" if sys_t is None else f"{text_key(sys_t):016x}"
+    out["template"] = prompt_template(rec)
+    return out
+
+
+def rows(rec) -> Iterable[dict[str, Any]]:
+    """One row per text turn of a record: line, role, kind, field, branch and features."""
+    for t in rec.turns:
+        if t.text is None:
+            continue
+        f = turn_features(t.text)
+        yield {"line": rec.line, "pointer": t.pointer, "role": t.role, "kind": t.kind, "field": t.field,
+               "branch": t.branch, **f}
+
+
+def collect(paths: list[str], config) -> tuple[list[dict], list[dict]]:
+    """Run files through the engine; return (turn rows, record rows) with a ``path`` column."""
+    from .engine import FileRun
+    from .reader import iter_input_paths
+
+    turn_rows: list[dict] = []
+    rec_rows: list[dict] = []
+    for p in iter_input_paths(paths):
+        run = FileRun(p, config)
+        for ev in run.events():
+            rec = ev.record
+            if rec is None:
+                continue
+            for r in rows(rec):
+                r["path"] = run.display
+                turn_rows.append(r)
+            f = features(rec)
+            rec_rows.append({"path": run.display, "line": rec.line, "format": rec.format,
+                             "system": f["system"], "template": f["template"], "answers": f["answers"]})
+    return turn_rows, rec_rows
+
+
+def frame(paths: str | list[str], config):
+    """pandas DataFrame with one row per text turn of the file(s) (see :func:`rows`)."""
+    import pandas as pd
+
+    turn_rows, _ = collect([paths] if isinstance(paths, str) else list(paths), config)
+    return pd.DataFrame(turn_rows)
