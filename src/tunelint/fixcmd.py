@@ -1,0 +1,107 @@
+"""``tunelint fix``: write a fixed copy of a dataset (see :mod:`tunelint.fixer` for the design).
+
+Exit codes: 0 the output was written and no error-severity problem is left that fix could not
+repair; 1 such errors remain in the output (or a file could not be processed at all: Git LFS
+pointer, binary, unreadable gzip), so a pipeline notices; 2 usage or configuration error.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .cli import UsageFailure, common_options, load
+
+
+@click.command("fix")
+@click.argument("paths", nargs=-1, required=True)
+@common_options
+@click.option("-o", "--output", "output", help="Write the fixed dataset here ('-' for stdout). A JSON array "
+              "stays an array unless OUTPUT ends in .jsonl; .gz in gives .gz out.")
+@click.option("--in-place", is_flag=True, help="Overwrite the input files (atomically). Never the default.")
+@click.option("--rejects", "rejects", type=click.Path(dir_okay=False), help="Where dropped records go, verbatim "
+              "with line, codes and reason (default: OUTPUT's name + .rejects.jsonl, written when something is dropped).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change content or drop records.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of the changes (writes nothing unless -o/--in-place is given).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--changes", "changes", type=click.Path(dir_okay=False), help="Write one JSONL entry per edit (line, code, op, pointer, before, after).")
+@click.option("--to", "to", type=click.Choice(["chat", "prompt-completion"]), help="Convert records to OpenAI chat messages (or to prompt/completion where lossless).")
+@click.option("-q", "--quiet", is_flag=True, help="No summary.")
+def fix(paths, config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
+        output, in_place, rejects, unsafe_fixes, show_diff, dry_run, changes, to, quiet):
+    """Fix dataset files: safe fixes by default, --unsafe-fixes for the rest.
+
+    Every input record ends up in the output or in the rejects file; records are never
+    reordered and records no fix touches are written byte for byte.
+    """
+    from .fixer import FixError, Fixer, FixPolicy
+    from .reader import iter_input_paths
+
+    for p in paths:
+        if p != "-" and not os.path.exists(p):
+            raise UsageFailure(f"{p}: no such file or directory")
+    if "-" in paths:
+        raise UsageFailure("fix reads files, not stdin (it streams the input twice); save stdin to a file first")
+    if in_place and output:
+        raise UsageFailure("use either -o/--output or --in-place, not both")
+    if show_diff and not (output or in_place):
+        dry_run = True
+    if not (output or in_place or dry_run):
+        raise UsageFailure("say where to write: -o OUTPUT, or --in-place to overwrite the input (or --dry-run/--diff to preview)")
+    files = list(iter_input_paths(list(paths)))
+    if not files:
+        raise UsageFailure("no dataset files found (.jsonl, .json, .ndjson, optionally .gz)")
+    if len(files) > 1 and (output or rejects):
+        raise UsageFailure("-o/--output and --rejects take one input file; use --in-place for several")
+    if output and output != "-" and os.path.isdir(output):
+        raise UsageFailure(f"{output} is a directory; give a file name")
+    if output and output != "-" and os.path.exists(output) and os.path.samefile(output, files[0]):
+        raise UsageFailure("the output is the input file; use --in-place to overwrite it")
+    cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt, start=files[0])
+    from .config import ConfigError
+
+    try:
+        policy = FixPolicy.from_config(cfg, unsafe_fixes)
+    except ConfigError as e:
+        raise UsageFailure(str(e)) from None
+    container = None
+    if output and output != "-":
+        name = output[:-3] if output.endswith(".gz") else output
+        if name.endswith((".jsonl", ".ndjson")):
+            container = "jsonl"
+        elif name.endswith(".json"):
+            container = "json"
+    fixer = Fixer(cfg, policy, to=to)
+    diff_out = sys.stdout.buffer if show_diff else None
+    ch = None
+    if changes:
+        from .fsutil import atomic_write
+
+        ch_cm = atomic_write(changes)
+        ch = ch_cm.__enter__()
+    status = 0
+    try:
+        for p in files:
+            try:
+                r = fixer.fix_file(p, output, rejects=rejects, changes=ch, container=container, dry_run=dry_run,
+                                   diff=diff_out, in_place=in_place, display=p)
+            except FixError as e:
+                click.echo(f"tunelint: {p}: {e}", err=True)
+                status = max(status, 1)
+                continue
+            if r.skipped:
+                status = max(status, 1)
+            elif r.remaining_errors:
+                status = max(status, 1)
+            if not quiet:
+                verb = "would write" if dry_run else ("rewrote" if in_place and r.changed else "unchanged" if in_place else "wrote")
+                dest = p if in_place else (output or "")
+                msg = r.summary()
+                if not r.skipped:
+                    msg += f" [{verb}{' ' + dest if dest and verb != 'unchanged' else ''}]"
+                click.echo(f"tunelint fix: {msg}", err=True)
+    finally:
+        if ch is not None:
+            ch_cm.__exit__(None, None, None)
+    sys.exit(status)
