@@ -100,7 +100,7 @@ class TruncateAt(TurnCheck):
 _DOUBLE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 # single braces: an identifier of 3+ chars, not preceded by $ \ ^ _ { or a word char (LaTeX, sets, f-strings
 # next to code), not followed by another brace
-_SINGLE = re.compile(r"(?<![\w$\\^_{}%#])\{([A-Za-z][A-Za-z0-9_]{2,}(?: [A-Za-z][A-Za-z0-9_]*){0,2})\}(?![}\w])")
+_SINGLE = re.compile(r"(?<![\w$\\^_{}%#])\{([A-Za-z][A-Za-z0-9_]{2,})\}(?![}\w])")
 # signs that a turn is (or contains) code or markup, where braces are syntax
 _CODEISH = re.compile(r"```|\{%|</?[A-Za-z][\w-]*[\s/>]|\bdef |\bfunction\b|=>|\bprint\(|\bconsole\.|\bimport |"
                       r"f\"|f'|\.format\(|\bvar |\bconst |;\s*$|\\[a-z]+\{|\$\{|:\s*\{|"
@@ -110,7 +110,8 @@ _CODEISH = re.compile(r"```|\{%|</?[A-Za-z][\w-]*[\s/>]|\bdef |\bfunction\b|=>|\
 @kind("template-slot")
 class TemplateSlot(TurnCheck):
     """Unfilled template slots left literal in the text. Turns that look like code or markup
-    are skipped (braces are syntax there); ``single: false`` ignores ``{slot}`` entirely."""
+    are skipped (braces are syntax there). ``{slot}`` counts only in answers and system
+    prompts (users asking about templates write them on purpose); ``single: false`` ignores it."""
 
     defaults = {"single": True, "double": True}
 
@@ -119,13 +120,14 @@ class TemplateSlot(TurnCheck):
         if "{" not in text:
             return
         m = _DOUBLE.search(text) if self.p["double"] and "{{" in text else None
-        if m is None and self.p["single"]:
+        single = self.p["single"] and t.kind in ("answer", "system")
+        if m is None and single:
             m = _SINGLE.search(text)
         if m is None or _CODEISH.search(text):
             return
         if text.lstrip().startswith(("{", "[")):
             return  # a JSON value
-        n = len(_DOUBLE.findall(text)) + (len(_SINGLE.findall(text)) if self.p["single"] else 0)
+        n = len(_DOUBLE.findall(text)) + (len(_SINGLE.findall(text)) if single else 0)
         yield Finding(pointer=t.pointer, args={"slot": m.group(), "name": m.group(1), "count": max(n, 1),
                                                "field": t.field, "offset": m.start()})
 
