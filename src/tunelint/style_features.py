@@ -26,7 +26,7 @@ _ASCII_UPPER = bytes(range(65, 91))
 _SENT_END = re.compile(r"[.!?。！？][\s\"'”’)\]]|[.!?。！？]$")
 _HEADING = re.compile(r"^#{1,6} \S", re.M)
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.M)
-_LIST = re.compile(r"^[ \t]*(?:([-*•+])|\d+([.)]))[ \t]+\S", re.M)
+_LIST = re.compile(r"^(?:([-*•+])|\d+([.)]))[ \t]+\S", re.M)  # top-level items (nested lists may differ)
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\U0001F000-\U0001F2FF\u2600-\u27BF\u2B50\u2B55]")
@@ -37,12 +37,9 @@ _SECOND = re.compile(r"\b(?:you|your|yours|yourself|you're|you've)\b", re.I)
 OPENERS = {
     "as-an-ai": r"as an ai\b|as a language model|as an artificial intelligence|i am an ai\b|i'm an ai\b|i am a language model",
     "refusal": r"(?:i'?m sorry|i am sorry|i apologi[sz]e|unfortunately),? (?:but )?(?:as an ai\b|i(?:'m| am) (?:not able|unable) to\b|i (?:can(?:no|')t|do not|don't|won't|will not) (?:help|assist|provide|do|answer|fulfil|comply|generate|create|write|browse|access|perform|complete|have)\b)",
-    "sure": r"sure[!,.]",
-    "certainly": r"certainly[!,.]",
-    "of-course": r"of course[!,.]",
-    "absolutely": r"absolutely[!,.]",
-    "great-question": r"(?:what a |that's a |this is a )?(?:great|good|excellent) question",
-    "happy-to-help": r"i(?:'d| would)? (?:be )?(?:happy|glad) to help",
+    "affirmation": r"(?:sure|certainly|of course|absolutely)[!,.]",
+    "praise": r"(?:what a |that's a |this is a )?(?:great|good|excellent) question",
+    "offer": r"i(?:'d| would)? (?:be )?(?:happy|glad) to help",
 }
 _OPENER = re.compile(r"(?:" + "|".join(f"(?P<{k.replace('-', '_')}>{v})" for k, v in OPENERS.items()) + ")", re.I)
 

@@ -238,9 +238,12 @@ class BoilerplateOpener(CategoryCheck):
             if only and name not in only:
                 continue
             yield Finding(line=self.lines[i], pointer=self.s(self.ptrs[i]),
-                          args={"opener": self.s(self.snippet[i]), "category": name, "count": f"{counts[o]:,}",
+                          args={"opener": self.s(self.snippet[i]), "category": name, "category_text": OPENER_TEXT.get(name, name), "count": f"{counts[o]:,}",
                                 "total": f"{total:,}", "share": pct(counts[o] / total)})
 
+
+OPENER_TEXT = {"as-an-ai": "an 'as an AI' disclaimer", "refusal": "an apology or refusal", "affirmation": "an affirmation like this",
+               "praise": "praise for the question", "offer": "an offer to help"}
 
 ORDERED = ("1.", "1)")
 
