@@ -33,7 +33,8 @@ from ..diagnostic import Edit, Fix
 from . import Check, Finding, kind
 from .duplicates import _prompt_answer, h64
 
-BATCH = 4096
+BATCH = 4096  # records per hashing batch ...
+BATCH_CHARS = 2_000_000  # ... or fewer when their text is long (bounds the batch's temporary arrays)
 PART = "\x1f"
 _NONWORD = re.compile(r"[\W_]+")
 PREFERENCE = frozenset({"dpo", "preference"})
@@ -69,21 +70,24 @@ class _Store:
         self.avalid = []
         self.bufs = []  # per batch: (bytes, ends) with docs p0, a0, p1, a1, ...
         self.pending: list[str] = []
+        self.pending_chars = 0
 
     def __len__(self):
         return len(self.lines)
 
     def add(self, rec) -> None:
         parts, answer = _split(rec)
-        self.pending.append(PART.join(parts))
+        prompt = PART.join(parts)
+        self.pending.append(prompt)
         self.pending.append(answer)
+        self.pending_chars += len(prompt) + len(answer)
         self.lines.append(rec.line)
         self.rkeys.append(h64(rec.canonical))
         pa = _prompt_answer(rec)
         self.pkeys.append(h64(pa[0]) if pa is not None else h64(b"\x00" + rec.canonical))
         obj = rec.obj
         self.pref.append(1 if rec.format in PREFERENCE or (isinstance(obj, dict) and isinstance(obj.get("label"), bool)) else 0)
-        if len(self.pending) >= 2 * BATCH:
+        if len(self.pending) >= 2 * BATCH or self.pending_chars >= BATCH_CHARS:
             self.flush()
 
     def flush(self) -> None:
@@ -93,6 +97,7 @@ class _Store:
 
         buf, ends = minhash.encode_batch(self.pending)
         self.pending = []
+        self.pending_chars = 0
         sig, has = minhash.signatures(buf, ends)
         keys = minhash.band_keys(sig)
         self.pband.append(keys[0::2])
@@ -130,10 +135,25 @@ class _Store:
                 buf, ends = self.bufs[b]
                 k = i - int(starts[b])
                 parts = [_norm(p) for p in doc(buf, ends, 2 * k).split(PART)]
-                r = cache[i] = ([p for p in parts if p], _norm(doc(buf, ends, 2 * k + 1)))
+                parts = [p for p in parts if p]
+                ans = _norm(doc(buf, ends, 2 * k + 1))
+                r = cache[i] = (parts, ans, _numbers(" ".join(parts)), _numbers(ans))
             return r
 
         return get
+
+
+_NUM = re.compile(r"\d+")
+
+
+def _numbers(s: str) -> frozenset:
+    return frozenset(_NUM.findall(s))
+
+
+def _compatible(a: frozenset, b: frozenset) -> bool:
+    """Texts that each hold a number the other lacks ask or state something different
+    ("median of 7, 8, 12" vs "median of 2, 5, 4"), however similar the words are."""
+    return a <= b or b <= a
 
 
 def _norm(s: str) -> str:
@@ -212,17 +232,17 @@ class NearDupState:
             s = int(src[g])
             return s, g - int(offs[s])
 
-        verified = []  # (i, j, ps, as)  global indices, i < j
+        verified = []  # (i, j, ps, as, prompt numbers compatible, answer numbers compatible); i < j
         floor = min([c.p.get("threshold", 0.9) for c in self.rules.values()] + [1.0])
         for i, j in zip(I.tolist(), J.tolist()):
             si, li = where(i)
             sj, lj = where(j)
-            pi, ai = getters[si](li)
-            pj, aj = getters[sj](lj)
+            pi, ai, pni, ani = getters[si](li)
+            pj, aj, pnj, anj = getters[sj](lj)
             ps = _psim(pi, pj)
             as_ = _sim(ai, aj)
             if ps >= floor or as_ >= floor:
-                verified.append((i, j, ps, as_))
+                verified.append((i, j, ps, as_, _compatible(pni, pnj), _compatible(ani, anj)))
         self._result = (stores, names, offs, src, verified, getters, int(len(I)))
         return self._result
 
@@ -254,6 +274,15 @@ def _read_against(path: str, ctx) -> _Store:
         store.add(rec)
     store.flush()
     return store
+
+
+def _conflict(p, v, get) -> bool:
+    """Answers that disagree: less similar than ``agree`` and both short enough (labels, numbers,
+    names, one-line facts) that low similarity means a different answer, not a rewording."""
+    if v[3] >= p["agree"]:
+        return False
+    mx = p["max-answer-chars"]
+    return len(get(v[0])[1]) <= mx and len(get(v[1])[1]) <= mx
 
 
 class _UF:
@@ -349,7 +378,7 @@ class _NearBase(Check):
     def finding(self, m, other, rep, size, ps, as_, lines):
         args = {"match": lines[other], "rep": lines[rep], "size": size,
                 "prompt": _pct(ps), "answer": _pct(as_),
-                "cluster": "" if other == rep else f"; cluster of {size} led by line {lines[rep]}"}
+                "cluster": "" if other == rep else f"; cluster of {size} records led by line {lines[rep]}"}
         if other == rep:
             args["cluster"] = f"; cluster of {size} records" if size > 2 else ""
         return Finding(line=lines[m], args=args, related=tuple(sorted({lines[other], lines[rep]})),
@@ -363,33 +392,34 @@ class NearDuplicate(_NearBase):
     def edges(self, verified, tr, get):
         t = self.p["threshold"]
         rk, pk = tr.rkeys, tr.pkeys
-        return [v for v in verified if v[2] >= t and v[3] >= t and rk[v[0]] != rk[v[1]] and pk[v[0]] != pk[v[1]]]
+        return [v for v in verified if v[2] >= t and v[3] >= t and v[4] and rk[v[0]] != rk[v[1]] and pk[v[0]] != pk[v[1]]]
 
 
 @kind("near-duplicate-prompt")
 class NearDuplicatePrompt(_NearBase):
-    """Nearly the same prompt; answers differ but are still alike (>= agree, < threshold)."""
+    """Nearly the same prompt (same numbers); answers below the threshold that are not a
+    near-conflict (D006): still alike (>= agree), or too long to call a disagreement."""
 
-    defaults = {"threshold": 0.9, "agree": 0.5, "min-prompt-chars": 10}
+    defaults = {"threshold": 0.9, "agree": 0.5, "min-prompt-chars": 10, "max-answer-chars": 120}
 
     def edges(self, verified, tr, get):
-        t, agree = self.p["threshold"], self.p["agree"]
+        t = self.p["threshold"]
         pk, pref = tr.pkeys, tr.pref
-        return [v for v in verified if v[2] >= t and agree <= v[3] < t and pk[v[0]] != pk[v[1]]
-                and not (pref[v[0]] or pref[v[1]]) and self.long_prompts(v, get)]
+        return [v for v in verified if v[2] >= t and v[3] < t and v[4] and pk[v[0]] != pk[v[1]]
+                and not (pref[v[0]] or pref[v[1]]) and self.long_prompts(v, get) and not _conflict(self.p, v, get)]
 
 
 @kind("near-conflict")
 class NearConflict(_NearBase):
-    """Nearly the same prompt, answers that disagree (similarity < agree)."""
+    """Nearly the same prompt (same numbers), short answers that disagree (similarity < agree)."""
 
-    defaults = {"threshold": 0.9, "agree": 0.5, "min-prompt-chars": 10}
+    defaults = {"threshold": 0.9, "agree": 0.5, "min-prompt-chars": 10, "max-answer-chars": 120}
 
     def edges(self, verified, tr, get):
-        t, agree = self.p["threshold"], self.p["agree"]
+        t = self.p["threshold"]
         pk, pref = tr.pkeys, tr.pref
-        return [v for v in verified if v[2] >= t and v[3] < agree and pk[v[0]] != pk[v[1]]
-                and not (pref[v[0]] or pref[v[1]]) and self.long_prompts(v, get)]
+        return [v for v in verified if v[2] >= t and v[4] and pk[v[0]] != pk[v[1]]
+                and not (pref[v[0]] or pref[v[1]]) and self.long_prompts(v, get) and _conflict(self.p, v, get)]
 
     def finding(self, m, other, rep, size, ps, as_, lines):
         f = super().finding(m, other, rep, size, ps, as_, lines)
@@ -407,7 +437,7 @@ class NearDuplicateAnswer(_NearBase):
         t, mn = self.p["threshold"], self.p["min-answer-chars"]
         out = []
         for v in verified:
-            if v[3] >= t and v[2] < t and tr.rkeys[v[0]] != tr.rkeys[v[1]]:
+            if v[3] >= t and v[2] < t and v[5] and tr.rkeys[v[0]] != tr.rkeys[v[1]]:
                 if len(get(v[0])[1]) >= mn and len(get(v[1])[1]) >= mn:
                     out.append(v)
         return out
@@ -437,13 +467,15 @@ class NearLeakage(_NearBase):
                 if i is not None:
                     best[(s, li)] = ((3.0,), i, 1.0, 1.0, True)
         n = len(tr)
-        for i, j, ps, as_ in verified:
+        for i, j, ps, as_, v4, _ in verified:
             if i >= n or j < n:
                 continue  # not a train/against pair
             s = int(src[j])
             lj = j - int(offs[s])
             if (s, lj) in best and best[(s, lj)][4]:
                 continue
+            if not v4:
+                continue  # the prompts hold different numbers: another question
             both = ps >= t and as_ >= t
             ponly = self.p["prompt-only"] and ps >= t and len(" ".join(getters[s](lj)[0])) >= self.p["min-prompt-chars"]
             if not (both or ponly):
