@@ -13,9 +13,10 @@ nor any BPE table)::
 
 Loading. The BPE tables ship gzipped in ``tunelint/data/``. They are decompressed into a private
 temporary file and read with tiktoken's own loader, ``tiktoken.load.load_tiktoken_bpe(path,
-expected_hash=...)``, with tiktoken's download cache switched off, so tiktoken's sha256 check runs
-on the exact bytes we ship against OpenAI's official ``expected_hash`` (the constants below, which
-must also equal the ones in the installed ``tiktoken_ext.openai_public``). The encoding's regex
+expected_hash=...)``, with tiktoken's download cache pointed at a private empty directory (deleted
+afterwards), so tiktoken's sha256 check runs on the exact bytes we ship against OpenAI's official
+``expected_hash`` (the constants below, which must also equal the ones in the installed
+``tiktoken_ext.openai_public``); we check the sha256 ourselves first too. The encoding's regex
 and special tokens come from ``tiktoken_ext.openai_public`` itself: its constructor is called with
 its loader pointed at our file, so the Encoding is built with exactly the parameters tiktoken
 would use after a download. No network is ever touched; a mismatch is a :class:`TokenizerError`.
@@ -89,40 +90,44 @@ def data_path(name: str) -> str:
 def load_ranks(gz_path: str, expected_hash: str) -> dict[bytes, int]:
     """Decompress ``gz_path`` and read it with ``tiktoken.load.load_tiktoken_bpe`` (sha256 checked)."""
     import gzip
+    import hashlib
+    import shutil
     import tempfile
 
     import tiktoken.load
 
+    name = os.path.basename(gz_path)
     try:
         with gzip.open(gz_path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError) as e:
         raise TokenizerError(f"cannot read the shipped token table {gz_path}: {e}; reinstall tunelint") from None
-    fd, tmp = tempfile.mkstemp(prefix="tunelint-bpe-", suffix=".tiktoken")
+    mismatch = TokenizerError(f"the shipped token table {name} fails its sha256 check (expected {expected_hash}); "
+                              "the installation is corrupt, reinstall tunelint")
+    if hashlib.sha256(raw).hexdigest() != expected_hash:
+        raise mismatch
+    tmp = tempfile.mkdtemp(prefix="tunelint-bpe-")
     old = os.environ.get("TIKTOKEN_CACHE_DIR")
     try:
-        with os.fdopen(fd, "wb") as f:
+        path = os.path.join(tmp, name[:-3] if name.endswith(".gz") else name)
+        with open(path, "wb") as f:
             f.write(raw)
         del raw
-        # "" disables tiktoken's download cache: it reads our file and checks its sha256, nothing else
-        os.environ["TIKTOKEN_CACHE_DIR"] = ""
+        # A private, empty download cache: tiktoken reads our local file, checks its sha256 against
+        # expected_hash (it skips that check when caching is disabled) and never goes online.
+        os.environ["TIKTOKEN_CACHE_DIR"] = os.path.join(tmp, "cache")
         try:
-            return tiktoken.load.load_tiktoken_bpe(tmp, expected_hash=expected_hash)
+            return tiktoken.load.load_tiktoken_bpe(path, expected_hash=expected_hash)
         except ValueError as e:
             if "hash" in str(e).lower():
-                raise TokenizerError(
-                    f"the shipped token table {os.path.basename(gz_path)} fails its sha256 check "
-                    f"(expected {expected_hash}); the installation is corrupt, reinstall tunelint") from None
+                raise mismatch from None
             raise TokenizerError(f"cannot parse the shipped token table {gz_path}: {e}") from None
     finally:
         if old is None:
             os.environ.pop("TIKTOKEN_CACHE_DIR", None)
         else:
             os.environ["TIKTOKEN_CACHE_DIR"] = old
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _build(name: str) -> "tiktoken.Encoding":
@@ -183,16 +188,23 @@ def _utf8_len(text: str, encoding_name: str) -> int:
 
 
 class _Parts:
-    __slots__ = ("overhead", "negative", "shared", "branches")
+    __slots__ = ("overhead", "negative", "shared", "branches", "branch_overhead")
 
     def __init__(self) -> None:
         self.overhead = 0
         self.negative = 0
         self.shared: list[str] = []
         self.branches: dict[str, list[str]] = {}
+        self.branch_overhead: dict[str, int] = {}
 
     def strings(self, branch: str) -> list[str]:
         return self.branches.setdefault(branch, []) if branch else self.shared
+
+    def add(self, branch: str, n: int) -> None:
+        if branch:
+            self.branch_overhead[branch] = self.branch_overhead.get(branch, 0) + n
+        else:
+            self.overhead += n
 
 
 def _tools_parts(p: _Parts, tools: Any, enc_name: str) -> None:
@@ -258,12 +270,12 @@ def _chat_parts(p: _Parts, msgs: Any, branch: str, target: "Target") -> None:
     for m in msgs:
         if not isinstance(m, dict):
             continue
-        p.overhead += target.per_message
+        p.add(branch, target.per_message)
         for k, v in m.items():
             if isinstance(v, str):
                 out.append(v)
                 if k == "name":
-                    p.overhead += target.per_name
+                    p.add(branch, target.per_name)
             elif k == "content" and isinstance(v, list):
                 for part in v:
                     if isinstance(part, dict) and isinstance(part.get("text"), str):
@@ -283,7 +295,7 @@ def _turn_parts(p: _Parts, rec: "Record", target: "Target") -> None:
             continue
         out = p.strings(t.branch)
         if t.kind != "input":
-            p.overhead += target.per_message
+            p.add(t.branch, target.per_message)
             out.append(t.role)
         out.append(t.text)
 
@@ -323,7 +335,8 @@ def _total(p: _Parts, f: Callable[[str, str], int], enc_name: str, exact: bool) 
     n = p.overhead + (p.negative if exact else 0)
     n += sum(f(s, enc_name) for s in p.shared)
     if p.branches:
-        n += max(sum(f(s, enc_name) for s in b) for b in p.branches.values())
+        bo = p.branch_overhead
+        n += max(bo.get(k, 0) + sum(f(s, enc_name) for s in b) for k, b in p.branches.items())
     return n
 
 
