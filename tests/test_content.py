@@ -1,0 +1,98 @@
+"""C rules on small fixtures: exact lines and pointers, exemptions, fixes, opt-in rules."""
+from __future__ import annotations
+
+import pytest
+
+from tunelint.config import load_config
+from tunelint.engine import FileRun
+from tunelint.rules import builtin_pack
+
+from conftest import FIXTURES
+
+ALPACA = FIXTURES / "content" / "alpaca_mixed.jsonl"
+CHAT = FIXTURES / "content" / "chat_empty.jsonl"
+
+
+def run(path, select=None, **cfg):
+    data = dict(cfg)
+    if select is not None:
+        data["select"] = select
+    config = load_config(data=data)
+    return FileRun(str(path), config, display_path=path.name).run()
+
+
+def found(diags):
+    return sorted((d.code, d.line, d.pointer) for d in diags)
+
+
+def test_alpaca_fixture_exact_findings():
+    got = found(d for d in run(ALPACA) if d.code.startswith("C"))  # default selection
+    assert got == [
+        ("C001", 3, "/output"),
+        ("C002", 2, "/input"),
+        ("C003", 7, "/output"),
+        ("C004", 4, "/input"),
+        ("C005", 5, "/output"),
+        ("C006", 6, "/output"),
+    ]
+
+
+def test_secret_and_pii_rules_are_opt_in():
+    rules = {r.code: r for r in builtin_pack().rules}
+    assert not rules["C007"].default and not rules["C008"].default
+    assert not [d for d in run(ALPACA) if d.code in ("C007", "C008")]
+    got = found(run(ALPACA, ["C007", "C008"]))
+    assert got == [("C007", 11, "/input"), ("C008", 11, "/output")]
+
+
+def test_empty_turn_exemptions_in_chat():
+    # tool-call assistant messages with null or "" content are fine; a blank system or user turn is not
+    got = found(run(CHAT, ["C001"]))
+    assert got == [("C001", 3, "/messages/0/content"), ("C001", 4, "/messages/0/content")]
+    msgs = {d.line: d.message for d in run(CHAT, ["C001"])}
+    assert "whitespace-only system prompt" in msgs[3] and "whitespace-only prompt" in msgs[4]
+
+
+def test_empty_prompt_of_prompt_completion_is_open_ended_generation(tmp_path):
+    p = tmp_path / "pc.jsonl"
+    p.write_text('{"prompt": "", "completion": " Once upon a time"}\n{"prompt": "x ->", "completion": ""}\n')
+    assert found(run(p, ["C001"])) == [("C001", 2, "/completion")]
+
+
+def test_placeholder_input_fix_sets_empty_string():
+    d = next(d for d in run(ALPACA, ["C002"]))
+    assert d.fix.applicability == "unsafe"
+    (edit,) = d.fix.edits
+    assert (edit.op, edit.pointer, edit.value) == ("set", "/input", "")
+
+
+def test_merged_example_fix_keeps_the_answer():
+    d = next(d for d in run(ALPACA, ["C005"]))
+    (edit,) = d.fix.edits
+    assert edit.value == "Whales are mammals."
+    assert "6. Instruction:" in d.message
+
+
+@pytest.mark.parametrize("text,hit", [
+    ("Hello {{ user_name }}!", True),
+    ("Dear {customer}, thanks.", True),
+    ("The set {a, b} has two elements.", False),
+    ("Use \\frac{num}{den} here.", False),
+    ('{"name": "{{name}}"}', False),  # a JSON value
+    ("```\nHello {{name}}\n```", False),  # code fence
+    ("Template: <p>{{ title }}</p>", False),  # markup
+])
+def test_template_slot_is_conservative_around_code(tmp_path, text, hit):
+    import json
+
+    p = tmp_path / "a.jsonl"
+    p.write_text(json.dumps({"instruction": "x", "input": "", "output": text}) + "\n")
+    assert bool([d for d in run(p, ["C006"])]) is hit
+
+
+def test_single_brace_in_user_prompt_is_not_a_slot(tmp_path):
+    import json
+
+    p = tmp_path / "a.jsonl"
+    p.write_text(json.dumps({"instruction": "Fill {city} in my template", "input": "", "output": "Sure."}) + "\n")
+    assert not run(p, ["C006"])
