@@ -19,7 +19,7 @@ clusters per rule, whose representative is the earliest line. Each reported reco
 record it matched, the similarity in %, and its cluster's representative and size.
 
 The prompt for these rules is the user side only: every turn before the last answer except
-system prompts (a shared system prompt would make every record look alike). Prompt
+system prompts (a shared system prompt would make every record look alike), plus the tools offered. Prompt
 similarity is the *minimum* over its parts (Alpaca instruction and input, each chat turn), so
 "Classify: cat" and "Classify: dog" are not near-identical prompts.
 """
@@ -28,6 +28,8 @@ from __future__ import annotations
 import os
 import re
 from array import array
+
+import orjson
 
 from ..diagnostic import Edit, Fix
 from . import Check, Finding, kind
@@ -77,6 +79,12 @@ class _Store:
 
     def add(self, rec) -> None:
         parts, answer = _split(rec)
+        obj = rec.obj
+        if isinstance(obj, dict):  # the tools offered are part of the question (as for D002)
+            for k in ("tools", "functions"):
+                v = obj.get(k)
+                if v:
+                    parts.append(v if isinstance(v, str) else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode())
         prompt = PART.join(parts)
         self.pending.append(prompt)
         self.pending.append(answer)
@@ -85,7 +93,6 @@ class _Store:
         self.rkeys.append(h64(rec.canonical))
         pa = _prompt_answer(rec)
         self.pkeys.append(h64(pa[0]) if pa is not None else h64(b"\x00" + rec.canonical))
-        obj = rec.obj
         self.pref.append(1 if rec.format in PREFERENCE or (isinstance(obj, dict) and isinstance(obj.get("label"), bool)) else 0)
         if len(self.pending) >= 2 * BATCH or self.pending_chars >= BATCH_CHARS:
             self.flush()
@@ -281,8 +288,11 @@ def _conflict(p, v, get) -> bool:
     names, one-line facts) that low similarity means a different answer, not a rewording."""
     if v[3] >= p["agree"]:
         return False
+    a, b = get(v[0]), get(v[1])
+    if a[3] and b[3] and v[5]:
+        return False  # both answers state the same numbers: a rewording, not a disagreement
     mx = p["max-answer-chars"]
-    return len(get(v[0])[1]) <= mx and len(get(v[1])[1]) <= mx
+    return len(a[1]) <= mx and len(b[1]) <= mx
 
 
 class _UF:
