@@ -173,3 +173,15 @@ def test_json_array_and_gzip_inputs(tmp_path, name):
         p.write_text(json.dumps(recs, indent=1))
     diags = [d for d in FileRun(str(p), load_config(data={"select": D})).run() if d.code == "D003"]
     assert len(diags) == 1 and diags[0].related
+
+
+def test_same_prompt_and_answer_with_other_metadata_is_a_near_duplicate(tmp_path):
+    # neither D001 (the ids differ) nor D002 (the answers agree): D003 reports it
+    def sg(i, q, a):
+        return json.dumps({"id": i, "conversations": [{"from": "human", "value": q}, {"from": "gpt", "value": a}]})
+
+    diags = run(tmp_path, [sg("a", "Hello there", "Hi! How can I help?"), sg("b", "Hello there", "Hi! How can I help?"),
+                           sg("c", "Hello there", "Go away.")])
+    got = codes(diags)
+    assert ("D003", 2) in got and ("D002", 3) in got and not [c for c in got if c[0] in ("D001", "D004", "D006")]
+    assert "100% and answer 100%" in [d for d in diags if d.code == "D003"][0].message

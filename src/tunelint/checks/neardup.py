@@ -65,6 +65,7 @@ class _Store:
         self.lines = array("Q")
         self.rkeys = array("Q")  # canonical JSON hash (exact duplicate identity)
         self.pkeys = array("Q")  # D002 prompt key hash (exact same prompt identity)
+        self.akeys = array("Q")  # D002 answer hash
         self.pref = bytearray()  # 1 = preference/KTO record: answers differ by design
         self.pband = []  # per batch: (n, BANDS) uint32
         self.aband = []
@@ -93,6 +94,7 @@ class _Store:
         self.rkeys.append(h64(rec.canonical))
         pa = _prompt_answer(rec)
         self.pkeys.append(h64(pa[0]) if pa is not None else h64(b"\x00" + rec.canonical))
+        self.akeys.append(h64(pa[1]) if pa is not None else 0)
         self.pref.append(1 if rec.format in PREFERENCE or (isinstance(obj, dict) and isinstance(obj.get("label"), bool)) else 0)
         if len(self.pending) >= 2 * BATCH or self.pending_chars >= BATCH_CHARS:
             self.flush()
@@ -119,6 +121,7 @@ class _Store:
         self.lines.extend(other.lines)
         self.rkeys.extend(other.rkeys)
         self.pkeys.extend(other.pkeys)
+        self.akeys.extend(other.akeys)
         self.pref.extend(other.pref)
         for a in ("pband", "aband", "pvalid", "avalid", "bufs"):
             getattr(self, a).extend(getattr(other, a))
@@ -316,6 +319,8 @@ class _UF:
 
 
 def _pct(x: float) -> str:
+    if 0.995 <= x < 1:
+        return f"{int(x * 1000) / 10:.1f}%"  # never round a difference up to 100%
     return f"{x * 100:.0f}%"
 
 
@@ -402,7 +407,10 @@ class NearDuplicate(_NearBase):
     def edges(self, verified, tr, get):
         t = self.p["threshold"]
         rk, pk = tr.rkeys, tr.pkeys
-        return [v for v in verified if v[2] >= t and v[3] >= t and v[4] and rk[v[0]] != rk[v[1]] and pk[v[0]] != pk[v[1]]]
+        ak = tr.akeys
+        # same D002 prompt and different answers: D002 reports it; same canonical record: D001
+        return [v for v in verified if v[2] >= t and v[3] >= t and v[4] and rk[v[0]] != rk[v[1]]
+                and (pk[v[0]] != pk[v[1]] or ak[v[0]] == ak[v[1]])]
 
 
 @kind("near-duplicate-prompt")
