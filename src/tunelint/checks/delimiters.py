@@ -19,6 +19,7 @@ from ..diagnostic import Edit, Fix
 from . import Check, Finding, kind
 
 OUTLIER_TEXTS = 10_000
+_CONTENT_EDGE = ".?!,;:'\")]"
 
 
 def show(s: str) -> str:
@@ -48,10 +49,26 @@ def infer_suffix(suffixes, min_share: float, keep: float = 0.98) -> tuple[str, f
             break
         cur, cnt = cand, k
         group = [s for s in group if s.endswith(cur)]
+    # sentence punctuation shared by the prompts ("?" before "\n\n###\n\n") is content
+    trimmed = cur.lstrip(_CONTENT_EDGE)
+    if trimmed and trimmed != cur and trimmed[0].isspace():
+        cur = trimmed
+        cnt = sum(1 for s in texts if s.endswith(cur))
     share = cnt / n
     if share < min_share or (len(cur) == 1 and not cur.isspace()):
         return "", share
     return cur, share
+
+
+def candidates(prov: str) -> tuple[str, ...]:
+    """``prov`` and its suffixes that start at the start or the end of a whitespace run:
+    what the whole file's convention may turn out to be when ``prov`` was settled on a
+    (more uniform) sample."""
+    out = [prov]
+    for i in range(1, len(prov)):
+        if prov[i].isspace() != prov[i - 1].isspace():
+            out.append(prov[i:])
+    return tuple([prov] + out[1:][-11:])
 
 
 @kind("pc-suffix")
@@ -61,6 +78,11 @@ class PcSuffix(Check):
     ``check: missing`` reports texts that do not end with it; ``check: inside`` reports texts
     that contain it before their end. ``separator``/``stop`` fix the convention instead of
     inferring it; ``min-share`` is the share of texts that must end with the inferred one.
+
+    The inferred convention is settled on the first ``sample`` texts (kept until then);
+    later texts are checked as they stream against it and against its shorter candidate
+    forms, and ``finish`` uses the whole file's convention. Should the whole file's
+    convention be none of those (a sample unlike the rest), ``inside`` reports nothing.
     """
 
     scope = "dataset"
@@ -70,20 +92,30 @@ class PcSuffix(Check):
     def begin(self, ctx):
         f = self.p["field"]
         self.field = f
+        self.pointer = "/" + f
         self.what = "separator" if f == "prompt" else "stop sequence"
         self.plural = "prompts" if f == "prompt" else "completions"
         explicit = self.p["separator"] if f == "prompt" else self.p["stop"]
         self.explicit = explicit or None
+        self.k = self.p["suffix-chars"]
         self.suf = bytearray()
         self.ends = array("Q")
         self.lines = array("Q")
         self.buffer: list[tuple[int, str, str]] = []  # (line, text, hash) until the convention is settled
-        self.prov = self.explicit  # the convention used while streaming
-        self.out_lines = array("Q")  # records not ending with prov (after it was settled)
+        self.prov: str | None = None  # the convention used while streaming ("" = none in the sample)
+        self.cands: tuple[str, ...] = ()
+        self.common: set[str] | None = None  # candidates every streamed part tracked (None: no part streamed)
+        self.out_lines = array("Q")  # records not ending with prov (once settled)
         self.out_texts: dict[int, tuple[str, str]] = {}
-        self.inside: list[tuple[int, int, str]] = []  # (line, offset, hash)
-        self.inconsistent = False
+        self.inside: dict[str, list[tuple[int, int, str]]] = {}  # candidate -> (line, offset, hash)
         self.n = 0
+        if self.explicit is not None:
+            self._settle(self.explicit)
+
+    def _settle(self, prov: str) -> None:
+        self.prov = prov
+        self.cands = (prov,) if self.explicit is not None else candidates(prov) if prov else ()
+        self.common = set(self.cands)
 
     def _text(self, rec):
         obj = rec.obj
@@ -98,36 +130,30 @@ class PcSuffix(Check):
             return
         self.n += 1
         if self.explicit is None:
-            self.suf += text[-self.p["suffix-chars"]:].encode("utf-8", "surrogatepass")
+            self.suf += text[-self.k:].encode("utf-8", "surrogatepass")
             self.ends.append(len(self.suf))
             self.lines.append(rec.line)
         if self.prov is None:
             self.buffer.append((rec.line, text, rec.hash))
             if len(self.buffer) >= self.p["sample"]:
-                self.prov, _ = infer_suffix(self._suffixes(), self.p["min-share"])
+                self._settle(infer_suffix(self._suffixes(), self.p["min-share"])[0])
                 buf, self.buffer = self.buffer, []
-                if self.prov:
-                    for line, t, h in buf:
-                        self._stream(line, t, h)
-                else:
-                    self.prov = ""  # no convention in the sample: nothing to stream against
+                for line, t, h in buf:
+                    self._stream(line, t, h)
             return
-        if self.prov:
-            self._stream(rec.line, text, None, rec)
+        self._stream(rec.line, text, None, rec)
 
     def _stream(self, line, text, h, rec=None):
-        s = self.prov
-        if text.endswith(s):
-            i = text.find(s, 0, len(text) - len(s))
-            if i >= 0 and len(text) > len(s):
-                self.inside.append((line, i, h if h is not None else rec.hash))
-        else:
+        for c in self.cands:
+            end = len(text) - len(c) if text.endswith(c) else len(text)
+            i = text.find(c, 0, end)
+            if i >= 0:
+                self.inside.setdefault(c, []).append((line, i, h if h is not None else rec.hash))
+        p = self.prov
+        if p and not text.endswith(p):
             self.out_lines.append(line)
             if len(self.out_texts) < OUTLIER_TEXTS:
                 self.out_texts[line] = (text, h if h is not None else rec.hash)
-            i = text.find(s)
-            if i >= 0:
-                self.inside.append((line, i, h if h is not None else rec.hash))
 
     def _suffixes(self):
         out = []
@@ -144,24 +170,23 @@ class PcSuffix(Check):
         self.ends.extend(e + base for e in other.ends)
         self.lines.extend(other.lines)
         self.n += other.n
+        if other.common is not None:  # the other part streamed against its own convention
+            self.common = set(other.common) if self.common is None else self.common & other.common
+            if self.prov is None and not self.buffer:
+                self.prov, self.cands = other.prov, other.cands
+        for c, hits in other.inside.items():
+            self.inside.setdefault(c, []).extend(hits)
+        if other.prov is not None and other.prov == self.prov:
+            self.out_lines.extend(other.out_lines)
+            for k, v in other.out_texts.items():
+                if len(self.out_texts) < OUTLIER_TEXTS:
+                    self.out_texts[k] = v
         if other.buffer:
-            if self.prov:
+            if self.prov is not None:  # settled here: check the other part's texts now
                 for line, t, h in other.buffer:
                     self._stream(line, t, h)
             else:
-                self.buffer.extend(other.buffer)
-        if other.prov is not None and other.prov != "":
-            if self.prov is None or self.prov == "":
-                if self.prov == "" or self.buffer:
-                    self.inconsistent = True
-                self.prov = other.prov
-            elif other.prov != self.prov:
-                self.inconsistent = True
-        self.out_lines.extend(other.out_lines)
-        for k, v in other.out_texts.items():
-            if len(self.out_texts) < OUTLIER_TEXTS:
-                self.out_texts[k] = v
-        self.inside.extend(other.inside)
+                self.buffer.extend(other.buffer)  # checked exactly in finish
 
     def finish(self, ctx):
         if ctx.format != "prompt-completion" or not self.n:
@@ -173,35 +198,35 @@ class PcSuffix(Check):
             origin = "inferred"
             if not final:
                 return  # no dominant convention: nothing to hold records to
-        if self.buffer:  # never settled while streaming: settle now, exactly
-            self.prov = final
+        if self.buffer:  # texts never streamed: check them now against the final convention
             buf, self.buffer = self.buffer, []
+            keep = self.prov, self.cands
+            self.prov, self.cands = final, (final,)
             for line, t, h in buf:
                 self._stream(line, t, h)
+            self.prov, self.cands = keep
         if share is None:
-            missing = len(self.out_lines)
-            share = 1 - missing / self.n if self.n else 1.0
+            share = 1 - len(self.out_lines) / self.n
         pct = f"{share:.0%}" if share < 0.995 or share == 1 else ">99%"
         conv = f"the {self.what} '{show(final)}' ({origin}) used by {pct} of {self.plural}"
+        args = {"convention": conv, "value": show(final), "share": pct, "field": self.field}
         if self.p["check"] == "missing":
-            if self.explicit is not None or final == self.prov:
+            if self.explicit is not None:
                 lines = self.out_lines
             else:
-                ss = self._suffixes()
-                lines = [ln for ln, s in zip(self.lines, ss) if not s.endswith(final)]
+                lines = [ln for ln, s in zip(self.lines, self._suffixes()) if not s.endswith(final)]
+            texts_ok = self.explicit is not None or (self.prov or "").endswith(final) or not self.prov
             for ln in lines:
-                t = self.out_texts.get(ln) if final == self.prov else None
+                t = self.out_texts.get(ln) if texts_ok else None
                 fix = None
                 if t is not None:
-                    fix = Fix("unsafe", f"append the {self.what} '{show(final)}'", (Edit("set", "/" + self.field, t[0] + final),))
-                yield Finding(line=ln, pointer="/" + self.field, fix=fix, record_hash=t[1] if t else None,
-                              args={"convention": conv, "value": show(final), "share": pct, "field": self.field})
+                    fix = Fix("unsafe", f"append the {self.what} '{show(final)}'", (Edit("set", self.pointer, t[0] + final),))
+                yield Finding(line=ln, pointer=self.pointer, fix=fix, record_hash=t[1] if t else None, args=args)
         else:
-            if self.inconsistent or final != self.prov:
-                return
-            for ln, off, h in self.inside:
-                yield Finding(line=ln, pointer="/" + self.field, record_hash=h,
-                              args={"convention": conv, "value": show(final), "share": pct, "offset": off, "field": self.field})
+            if self.common is not None and final not in self.common:
+                return  # streamed against a convention that did not hold for the whole file
+            for ln, off, h in sorted(self.inside.get(final, ())):
+                yield Finding(line=ln, pointer=self.pointer, record_hash=h, args={**args, "offset": off})
 
 
 @kind("pc-leading-space")
