@@ -52,17 +52,44 @@ from .text import match_case, normalize_value
 
 # A word: letters/digits with inner hyphens; not part of an identifier, path, URL, e-mail,
 # file name or option (the neighbours exclude it).
-WORD = re.compile(r"(?<![\w/\\.<@#$%&=+~-])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![\w/\\@+~-]|\.\w|\(|')")
+WORD = re.compile(r"(?<![\w/\\.<@#$%&=+~-])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?![\w/\\@+~-]|\.\w|\(|'|:/)")
 CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
+# A turn that looks like source code or markup outside fences: its identifiers (MainScreen,
+# userid, mdtabs) are not prose spellings, so term discovery skips the whole turn.
+CODEISH = re.compile(r"[{};]\s*$|^\s*(?:def|class|import|from \w+ import|public|private|function|const|let|var|"
+                     r"#include|return|if\s*\(|for\s*\(|SELECT|CREATE)\b|</?[a-zA-Z][\w-]*[^<>\n]*>|^\s*[\w.]+\s*[:=]\s*[\w'\"\[{(]",
+                     re.M)
 
 
 def prose(text: str) -> str:
-    """The text with inline and fenced code blanked out (same length is not needed)."""
-    return CODE.sub(" ", text) if "`" in text else text
+    """The text with inline and fenced code blanked out (offsets are kept)."""
+    return CODE.sub(lambda m: " " * len(m.group()), text) if "`" in text else text
+
+
+_CACHE: dict[int, tuple[str, set[str]]] = {}
+
+
+def word_forms(text: str) -> set[str]:
+    """The set of word forms of a turn's prose. T001 and T002 share it: the engine runs turn
+    checks before dataset observers on the same turn objects, so each text is tokenized once."""
+    hit = _CACHE.get(id(text))
+    if hit is not None and hit[0] is text:
+        return hit[1]
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    forms = set(WORD.findall(prose(text)))
+    _CACHE[id(text)] = (text, forms)
+    return forms
+
+
+def codeish(text: str) -> bool:
+    return ("\n" in text or "<" in text) and CODEISH.search(prose(text)) is not None
 
 
 def _style(form: str, stem_len: int) -> str:
-    """The spelling of ``form``'s stem (its first ``stem_len`` non-hyphen characters), first letter lower-cased."""
+    """The spelling of ``form``'s stem (its first ``stem_len`` non-hyphen characters), with the
+    first letter of each hyphen-separated part lower-cased (sentence starts and Title-Case
+    headings are not variants: "Eco-Friendly" is "eco-friendly")."""
     out = []
     n = 0
     for ch in form:
@@ -72,7 +99,15 @@ def _style(form: str, stem_len: int) -> str:
         if ch != "-":
             n += 1
     s = "".join(out).rstrip("-")
-    return s[:1].lower() + s[1:]
+    return "-".join(p[:1].lower() + p[1:] for p in s.split("-"))
+
+
+def _camel_ident(form: str) -> bool:
+    """camelCase code identifiers (backgroundColor, getElementById), not iPhone/eBay."""
+    return bool(_CAMEL.match(form))
+
+
+_CAMEL = re.compile(r"[a-z]{2,}[A-Z]")
 
 
 def _shout(s: str) -> bool:
@@ -80,11 +115,35 @@ def _shout(s: str) -> bool:
     return len(letters) > 1 and all(c.isupper() for c in letters)
 
 
+def _caps_rest(style: str) -> bool:
+    """All letters after the first of each part are capitals (an acronym or ALL-CAPS)."""
+    letters = [c for p in style.split("-") for c in p[1:] if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+def _mixed(style: str) -> bool:
+    """A real inner capital: JavaScript, iPhone, WordPress (not Title Case, not ALL-CAPS)."""
+    return any(c.isupper() for c in style) and not _caps_rest(style)
+
+
+# Prefixes that form hyphenated compounds (co-operation, e-mail, non-fiction).
+PREFIXES = frozenset("""a anti auto bi bio co counter cross cyber de e eco ex extra hyper inter intra macro mega meta
+micro mid mini multi neo non out over para post pre pro pseudo re semi self sub super trans tri ultra un under
+up vice well""".split())
+
+
+def _compound(form: str, known) -> bool:
+    """A two-part hyphenated word whose parts are a prefix or a word, then a word."""
+    parts = form.lower().split("-")
+    return (len(parts) == 2 and (parts[0] in PREFIXES or (len(parts[0]) > 2 and parts[0] in known))
+            and len(parts[1]) > 1 and parts[1] in known)
+
+
 @kind("term-variants")
 class TermVariants(Check):
     scope = "dataset"
-    defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 50,
-                "fuzzy": True, "fuzzy-min-length": 7, "fuzzy-ratio": 10, "fuzzy-min-dominant": 20,
+    defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 20,
+                "fuzzy": False, "fuzzy-min-length": 7, "fuzzy-ratio": 10, "fuzzy-min-dominant": 20,
                 "ignore": []}
 
     def begin(self, ctx):
@@ -105,7 +164,9 @@ class TermVariants(Check):
             text = t.text
             if not text or (kinds is not None and t.kind not in kinds):
                 continue
-            forms = set(WORD.findall(prose(text)))
+            forms = word_forms(text)
+            if forms and codeish(text):
+                continue
             if not forms:
                 continue
             rec_forms |= forms
@@ -141,6 +202,8 @@ class TermVariants(Check):
         ignore = {w.lower() for w in self.p["ignore"]}
         keys: dict[str, list[str]] = {}
         for form in self.counts:
+            if _camel_ident(form):
+                continue
             k = form.lower().replace("-", "")
             if len(k) >= minlen and k not in ignore:
                 keys.setdefault(k, []).append(form)
@@ -169,25 +232,33 @@ class TermVariants(Check):
                 e["forms"][f] += self.counts[f]
         return out
 
-    def _evidence(self, stem: str, minor: str, dom: str, known) -> str | None:
-        """Why ``minor`` is a variant spelling of ``dom`` (same word after normalization), or None."""
-        if _shout(minor) and not _shout(dom):
-            return None  # ALL-CAPS emphasis or a heading
-        mh, dh = "-" in minor, "-" in dom
+    def _evidence(self, stem: str, minor: str, dom: str, known, dom_capital: bool) -> str | None:
+        """Why ``minor`` is a variant spelling of ``dom`` (the same word once hyphens and case
+        are ignored), or None when the difference is not evidence of inconsistency.
+        ``dom_capital``: the dominant spelling is usually written with a capital first letter."""
+        if _caps_rest(minor) or (_caps_rest(dom) and not _mixed(minor)):
+            return None  # ALL-CAPS emphasis, or an acronym against its lower-case spelling (html/HTML)
+        if minor.endswith("s") and _caps_rest(minor[:-1] + "X") and _caps_rest(dom):
+            return None  # LMs/LMS, NPs/NPS: an acronym's plural, not a spelling of another acronym
+        if _mixed(minor) and not _mixed(dom) and not dom_capital:
+            return None  # restful/RESTful, regex/RegEx: a lower-case word is not a misspelt brand
+        if "-" in minor and "-" not in dom and not _compound(minor, known):
+            return None  # syllables (ter-rain, ham-bur-ger) or letters (s-word), not a compound
+        same_case = minor.replace("-", "") == dom.replace("-", "")
         if minor.lower() == dom.lower():
-            if stem in known:
-                return None  # case-only variants of an English word: us/US, polish/Polish
+            if stem in known or not (_mixed(minor) or _mixed(dom)):
+                return None  # us/US, polish/Polish; no inner capital either side
             return "case"
-        if minor.replace("-", "") == dom.replace("-", ""):
-            parts = (minor if mh else dom).lower().split("-")
+        if any(p.isdigit() for p in (minor + "-" + dom).split("-")):
+            return None  # num-1/num1, GPT-3/GPT3: arithmetic and versions, not spelling
+        if same_case:
+            parts = (minor if "-" in minor else dom).lower().split("-")
             if parts[0] == "re" and stem in known:
                 return None  # re-sign/resign, re-cover/recover: different words
             return "hyphenation"
-        if mh != dh or minor.lower().replace("-", "") == dom.lower().replace("-", ""):
-            if stem in known and minor.replace("-", "").lower() == minor.replace("-", "") and _shout(dom.replace("-", "")):
-                return None
-            return "hyphenation and case"
-        return None
+        if not (_mixed(minor) or _mixed(dom)):
+            return None
+        return "hyphenation and case"
 
     def finish(self, ctx):
         from .. import lemmas
@@ -207,7 +278,8 @@ class TermVariants(Check):
             for st, e in styles.items():
                 if st == dom or de["count"] < ratio * e["count"]:
                     continue
-                why = self._evidence(stem, st, dom, known)
+                dsurf = de["forms"].most_common(1)[0][0]
+                why = self._evidence(stem, st, dom, known, dsurf[:1].isupper())
                 if why:
                     found.append((st, dom, e["count"], de["count"], why, stem))
         if self.p["fuzzy"]:
@@ -256,8 +328,9 @@ class TermVariants(Check):
         if not dominants:
             return []
         out = []
+        top = max(totals.values())
         for stem, n in totals.items():
-            if (len(stem) < minlen or not stem.isalpha() or stem in known or n * fratio > max(totals.values())):
+            if (len(stem) < minlen or not stem.isalpha() or stem in known or n * fratio > top):
                 continue
             best = None
             for ln in (len(stem) - 1, len(stem), len(stem) + 1):
@@ -320,6 +393,13 @@ class GlossaryTerms(TurnCheck):
             for v in vs:
                 alts.append((_variant_pattern(v), pref))
         alts.sort(key=lambda a: -len(a[0]))
+        # cheap prefilter: a turn is scanned only if its word set holds a variant's first word
+        self.trigger: set[str] = set()
+        for _, vs in self.entries:
+            for v in vs:
+                w = WORD.findall(v.strip().split()[0]) or [v.strip().split()[0]]
+                w = w[0]
+                self.trigger.update((w, w[:1].upper() + w[1:]))
         self.rx = None
         if alts:
             self.groups = [pref for _, pref in alts]
@@ -330,6 +410,8 @@ class GlossaryTerms(TurnCheck):
         if self.rx is None:
             return
         text = t.text
+        if self.trigger.isdisjoint(word_forms(text)):
+            return
         scan = prose(text)
         hits = []
         for m in self.rx.finditer(scan):
