@@ -1,0 +1,239 @@
+"""The per-record feature table: one row per record, shared by ``tunelint report`` (summary,
+plots, Great Expectations suite) and the ``expectation`` rule kind.
+
+Columns (every one a plain int, float or short string, so the table is easy to validate):
+
+- ``path``, ``line``, ``format``: where the record is and how it was read;
+- ``turns``: text turns; ``roles``: the record's distinct roles, sorted and comma-joined
+  (``assistant,system,user``);
+- ``system_chars``, ``prompt_chars``, ``answer_chars``: characters per side (the prompt side is
+  user turns and Alpaca ``input``; the answer side is what the model is trained to produce,
+  rejected preference branches excluded);
+- ``prompt_empty``, ``answer_empty``: 1 when that side has no non-blank text, else 0;
+- ``tokens``: the whole example under the target (``tunelint.tokens.count_record``: chat
+  overheads included); ``system_tokens``, ``prompt_tokens``, ``answer_tokens``,
+  ``tool_tokens``: each side's own text tokens (no overhead);
+- ``is_duplicate``: 1 when the record is an exact copy of an earlier one (canonical JSON), so
+  its mean is the duplicate share; ``duplicate_prompt``: 1 when an earlier record has the same
+  prompt (every turn before the last answer);
+- ``label``: the record's ``label`` field when it is a string, number or boolean, else its last
+  answer trimmed (first 200 characters): the class of classification data;
+- style of the last answer (``tunelint.style_features``): ``words``, ``sentences``,
+  ``sentence_len``, ``upper``, ``emoji``, ``opener``, ``end``, ``list_style``, ``script``,
+  ``person``.
+
+Token and style columns cost time; :class:`FeatureCollector` computes only the groups asked for.
+pandas is imported only by :meth:`FeatureCollector.frame`.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable
+
+BASE = ("path", "line", "format", "turns", "roles", "system_chars", "prompt_chars", "answer_chars",
+        "prompt_empty", "answer_empty", "is_duplicate", "duplicate_prompt", "label")
+TOKENS = ("tokens", "system_tokens", "prompt_tokens", "answer_tokens", "tool_tokens")
+STYLE = ("words", "sentences", "sentence_len", "upper", "emoji", "opener", "end", "list_style",
+         "script", "person")
+COLUMNS = BASE + TOKENS + STYLE
+SIDE = {"system": "system", "prompt": "prompt", "input": "prompt", "answer": "answer", "tool": "tool"}
+LABEL_CHARS = 200
+
+
+def groups_for(columns: Iterable[str]) -> tuple[bool, bool]:
+    """(tokens needed, style needed) for these column names."""
+    cols = set(columns)
+    return bool(cols & set(TOKENS)), bool(cols & set(STYLE))
+
+
+class _TokenCounter:
+    """Exact counts through tunelint.tokens, each distinct string of a record encoded once."""
+
+    def __init__(self, target):
+        from . import tokens
+
+        self.t = tokens
+        self.target = target
+        self.enc = target.encoding
+        self.small: dict[str, int] = {}  # role names and other short strings, across records
+
+    def record(self, rec) -> tuple[int, list[tuple[Any, int]]]:
+        t = self.t
+        enc = self.enc
+        memo: dict[str, int] = {}
+        small = self.small
+
+        def count(s: str, _enc: str = enc) -> int:
+            if len(s) <= 16:
+                n = small.get(s)
+                if n is None:
+                    n = small[s] = t.count_text(s, enc)
+                return n
+            n = memo.get(s)
+            if n is None:
+                n = memo[s] = t.count_text(s, enc)
+            return n
+
+        per_turn = [(x, count(x.text)) for x in rec.turns if x.text is not None]
+        try:
+            total = t._total(t._parts(rec, self.target, enc), count, enc, True)
+        except AttributeError:  # tokens' internals changed: the public API is exact too
+            total = t.count_record(rec, self.target)
+        return total, per_turn
+
+
+class FeatureCollector:
+    """Accumulates feature rows column by column (``add``), mergeable for ``--jobs``."""
+
+    def __init__(self, target=None, tokens: bool = True, style: bool = True):
+        self.target = target
+        self.want_tokens = tokens and target is not None
+        self.want_style = style
+        self.columns = BASE + (TOKENS if self.want_tokens else ()) + (STYLE if style else ())
+        self.data: dict[str, list] = {c: [] for c in self.columns}
+        self._seen: set[bytes] = set()
+        self._seen_prompts: set[bytes] = set()
+        self._tok = _TokenCounter(target) if self.want_tokens else None
+        #: tokens and text turns per role over the whole table (summary)
+        self.role_tokens: Counter = Counter()
+        self.role_turns: Counter = Counter()
+        #: (tokens, path, line) of the longest records
+        self.longest: list[tuple[int, str, int]] = []
+        #: display path -> the path it was read from
+        self.sources: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.data["line"])
+
+    def add(self, rec, path: str | None = None) -> dict[str, Any]:
+        import hashlib
+
+        from .checks.duplicates import _prompt_answer
+
+        row: dict[str, Any] = {"path": path or rec.path, "line": rec.line, "format": rec.format}
+        roles = set()
+        chars = {"system": 0, "prompt": 0, "answer": 0, "tool": 0}
+        nonblank = {"prompt": False, "answer": False}
+        last_answer = None
+        nturns = 0
+        for t in rec.turns:
+            if t.text is None:
+                continue
+            nturns += 1
+            roles.add(t.role)
+            side = SIDE.get(t.kind, "tool")
+            if t.branch == "rejected" and side == "answer":
+                continue
+            chars[side] += len(t.text)
+            if side in nonblank and t.text.strip():
+                nonblank[side] = True
+            if side == "answer":
+                last_answer = t
+        row["turns"] = nturns
+        row["roles"] = ",".join(sorted(roles))
+        row["system_chars"] = chars["system"]
+        row["prompt_chars"] = chars["prompt"]
+        row["answer_chars"] = chars["answer"]
+        row["prompt_empty"] = 0 if nonblank["prompt"] else 1
+        row["answer_empty"] = 0 if nonblank["answer"] else 1
+        key = hashlib.blake2b(rec.canonical, digest_size=12).digest()
+        row["is_duplicate"] = 1 if key in self._seen else 0
+        self._seen.add(key)
+        pa = _prompt_answer(rec)
+        if pa is not None:
+            pk = hashlib.blake2b(pa[0], digest_size=12).digest()
+            row["duplicate_prompt"] = 1 if pk in self._seen_prompts else 0
+            self._seen_prompts.add(pk)
+        else:
+            row["duplicate_prompt"] = 0
+        lab = rec.obj.get("label") if isinstance(rec.obj, dict) else None
+        if isinstance(lab, (str, int, float, bool)):
+            row["label"] = str(lab).lower() if isinstance(lab, bool) else str(lab)
+        else:
+            row["label"] = (last_answer.text.strip()[:LABEL_CHARS] if last_answer is not None else "")
+        if self._tok is not None:
+            total, per_turn = self._tok.record(rec)
+            side_tok = {"system": 0, "prompt": 0, "answer": 0, "tool": 0}
+            for t, n in per_turn:
+                self.role_tokens[t.role] += n
+                self.role_turns[t.role] += 1
+                if t.branch == "rejected" and t.kind == "answer":
+                    continue
+                side_tok[SIDE.get(t.kind, "tool")] += n
+            row["tokens"] = total
+            row["system_tokens"] = side_tok["system"]
+            row["prompt_tokens"] = side_tok["prompt"]
+            row["answer_tokens"] = side_tok["answer"]
+            row["tool_tokens"] = side_tok["tool"]
+            self._keep_longest(total, row["path"], rec.line)
+        else:
+            for t in rec.turns:
+                if t.text is not None:
+                    self.role_turns[t.role] += 1
+        if self.want_style:
+            from .style_features import answer_features
+
+            af = answer_features(rec)
+            f = af[-1][1] if af else {}
+            for c in STYLE:
+                v = f.get(c)
+                row[c] = v if v is not None else ("none" if c in ("opener", "end", "list_style", "script", "person") else 0)
+        for c in self.columns:
+            self.data[c].append(row[c])
+        return row
+
+    def _keep_longest(self, n: int, path: str, line: int, k: int = 10) -> None:
+        lst = self.longest
+        if len(lst) < k or n > lst[-1][0]:
+            lst.append((n, path, line))
+            lst.sort(key=lambda x: (-x[0], x[1], x[2]))
+            del lst[k:]
+
+    def merge(self, other: "FeatureCollector") -> None:
+        """Append a later part of the same file (duplicate flags across parts are recomputed
+        only approximately: a copy whose original is in an earlier part is flagged)."""
+        for c in self.columns:
+            self.data[c].extend(other.data[c])
+        self.role_tokens.update(other.role_tokens)
+        self.role_turns.update(other.role_turns)
+        for x in other.longest:
+            self._keep_longest(*x)
+        self._seen |= other._seen
+        self._seen_prompts |= other._seen_prompts
+
+    def frame(self):
+        """The table as a pandas DataFrame (pandas imported here only)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.data, columns=list(self.columns))
+
+
+def collect(paths: list[str], config, tokens: bool = True, style: bool = True):
+    """(FeatureCollector, Result) for the inputs: one engine pass gives both the findings and
+    the feature table."""
+    from .diagnostic import Diagnostic
+    from .engine import FileRun, Result
+    from .reader import iter_input_paths
+
+    fc = FeatureCollector(config.target, tokens=tokens, style=style)
+    diags_all = []
+    stats = []
+    for p in iter_input_paths(paths):
+        run = FileRun(p, config)
+        fc.sources[run.display] = p
+        diags = []
+        for ev in run.events():
+            diags.extend(ev.diagnostics)
+            if ev.record is not None:
+                fc.add(ev.record, run.display)
+        diags.extend(run.finish())
+        diags.sort(key=Diagnostic.sort_key)
+        diags_all.extend(diags)
+        stats.append(run.stats)
+    return fc, Result(diags_all, stats)
+
+
+def frame(paths: str | list[str], config, tokens: bool = True, style: bool = True):
+    """The feature table of the file(s) as a DataFrame (for your own GX pipelines)."""
+    fc, _ = collect([paths] if isinstance(paths, str) else list(paths), config, tokens, style)
+    return fc.frame()
