@@ -235,6 +235,9 @@ class FileFix:
             by = Counter(d.code for d in self.remaining)
             top = ", ".join(f"{c} {k:,}" for c, k in sorted(by.items(), key=lambda x: (-x[1], x[0]))[:8])
             s += f"; {len(self.remaining):,} problem(s) left that fix did not repair ({top})"
+            n_unsafe = sum(1 for d in self.remaining if d.fix is not None and d.fix.applicability == "unsafe")
+            if n_unsafe:
+                s += f"; {n_unsafe:,} of them fixable with --unsafe-fixes"
         return s
 
 
