@@ -1,0 +1,137 @@
+"""Baselines: adopt tunelint on an existing dataset by recording today's findings.
+
+``tunelint check --write-baseline FILE`` records every current finding; ``--baseline FILE``
+then reports only findings that are not in it. A finding is keyed by its rule code, the
+record's content hash (so moving or re-ordering records does not make old findings "new") and
+the JSON pointer; findings without a record (file-level ones) are keyed by path and message.
+Keys carry counts, so two identical findings stay two: fixing one of three duplicates and
+adding a new one still reports the new one.
+
+The file is JSON with a stable order (sorted, one entry per line) so it diffs well in review.
+The same key feeds SARIF ``partialFingerprints`` and GitLab fingerprints (:func:`fingerprint`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+
+from .config import ConfigError
+
+FORMAT_VERSION = 1
+
+
+class BaselineError(ConfigError):
+    """The baseline file is missing, unreadable or not a tunelint baseline (exit code 2)."""
+
+
+def finding_key(d) -> tuple[str, str, str]:
+    """``(code, subject, pointer)``: subject is ``record:<hash>`` or ``file:<path>:<message>``."""
+    if d.record_hash:
+        subject = f"record:{d.record_hash}"
+    else:
+        subject = f"file:{_norm_path(d.path)}:{d.message}"
+    return (d.code, subject, d.pointer)
+
+
+def fingerprint(d, occurrence: int = 0) -> str:
+    """A stable hex fingerprint of a finding (independent of its line number).
+
+    ``occurrence`` tells apart identical findings (the n-th time the same key appears in a run).
+    """
+    code, subject, ptr = finding_key(d)
+    h = hashlib.sha256(f"{code}\0{subject}\0{ptr}\0{occurrence}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
+
+
+def fingerprints(diagnostics) -> list[str]:
+    """Fingerprints for a list of diagnostics, numbering repeated keys in order."""
+    seen: Counter = Counter()
+    out = []
+    for d in diagnostics:
+        k = finding_key(d)
+        out.append(fingerprint(d, seen[k]))
+        seen[k] += 1
+    return out
+
+
+def _norm_path(p: str) -> str:
+    return p.replace(os.sep, "/") if os.sep != "/" else p
+
+
+def write_baseline(path: str, result) -> int:
+    """Write every finding of ``result`` to ``path`` (atomically); return how many."""
+    from .fsutil import atomic_write_text
+
+    counts: Counter = Counter(finding_key(d) for d in result.diagnostics)
+    names = {d.code: d.name for d in result.diagnostics}
+    entries = [
+        {"code": code, "name": names.get(code, ""), "subject": subject, "pointer": ptr, "count": n}
+        for (code, subject, ptr), n in sorted(counts.items())
+    ]
+    lines = ",\n".join("    " + json.dumps(e, ensure_ascii=False, sort_keys=True) for e in entries)
+    text = (
+        "{\n"
+        f'  "tool": "tunelint",\n  "version": {FORMAT_VERSION},\n'
+        f'  "total": {sum(counts.values())},\n'
+        '  "findings": [' + (f"\n{lines}\n  " if entries else "") + "]\n}\n"
+    )
+    try:
+        with atomic_write_text(path) as f:
+            f.write(text)
+    except OSError as e:
+        raise BaselineError(f"cannot write baseline {path}: {e.strerror or e}") from None
+    return sum(counts.values())
+
+
+def read_baseline(path: str) -> Counter:
+    """The baseline's key counts; :class:`BaselineError` with a one-line reason if unusable."""
+    hint = "create it with `tunelint check --write-baseline " + path + " ...`"
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise BaselineError(f"baseline file {path} does not exist; {hint}") from None
+    except OSError as e:
+        raise BaselineError(f"cannot read baseline {path}: {e.strerror or e}") from None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        where = f" (line {e.lineno}, column {e.colno})" if hasattr(e, "lineno") else ""
+        raise BaselineError(f"baseline file {path} is not valid JSON{where}; {hint}") from None
+    if not isinstance(doc, dict) or doc.get("tool") != "tunelint" or not isinstance(doc.get("findings"), list):
+        raise BaselineError(f"{path} is not a tunelint baseline (expected an object with \"tool\": \"tunelint\" and \"findings\"); {hint}")
+    if doc.get("version") != FORMAT_VERSION:
+        raise BaselineError(f"baseline {path} has version {doc.get('version')!r}, this tunelint reads version {FORMAT_VERSION}; {hint}")
+    counts: Counter = Counter()
+    for i, e in enumerate(doc["findings"]):
+        try:
+            key = (str(e["code"]), str(e["subject"]), str(e.get("pointer", "")))
+            n = int(e.get("count", 1))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise BaselineError(f"baseline {path}: finding #{i + 1} is malformed (needs code, subject, pointer, count); {hint}") from None
+        counts[key] += max(n, 0)
+    return counts
+
+
+def apply_baseline(path: str, result):
+    """A copy of ``result`` without the findings recorded in the baseline at ``path``.
+
+    The returned result has ``baseline_matched`` (how many findings the baseline hid).
+    """
+    from .engine import Result
+
+    budget = read_baseline(path)
+    kept = []
+    matched = 0
+    for d in result.diagnostics:
+        k = finding_key(d)
+        if budget[k] > 0:
+            budget[k] -= 1
+            matched += 1
+        else:
+            kept.append(d)
+    out = Result(kept, result.files)
+    out.baseline_matched = matched  # type: ignore[attr-defined]
+    return out

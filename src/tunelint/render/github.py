@@ -1,0 +1,62 @@
+"""GitHub Actions workflow commands: one annotation per finding, grouped per file.
+
+Chosen automatically when ``GITHUB_ACTIONS=true`` and no ``--output-format`` was given.
+GitHub shows only the first few annotations of each kind per step (10 errors, 10 warnings,
+10 notices; 50 per job), so a summary annotation with the totals comes *first*, where it is
+never cut off. Messages and properties are escaped as the runner expects (``%``, CR, LF; and
+``:`` and ``,`` in properties).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from . import summary
+
+LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(s: str) -> str:
+    return escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def annotation(d) -> str:
+    props = [f"file={escape_property(d.path)}"]
+    if d.line >= 1:
+        props += [f"line={d.line}", f"col={max(d.column, 1)}"]
+    props.append(f"title={escape_property(d.code)}")
+    msg = d.message + (f" [{d.pointer}]" if d.pointer else "")
+    return f"::{LEVELS.get(d.severity, 'warning')} {','.join(props)}::{escape_data(msg)}"
+
+
+def render(result, config, out, opts) -> None:
+    s = summary(result)
+    total = s["errors"] + s["warnings"] + s["info"]
+    recs = f"{_plural(s['records'], 'record')} in {_plural(s['files'], 'file')}"
+    if total:
+        level = "error" if s["errors"] else "warning" if s["warnings"] else "notice"
+        top = ", ".join(f"{c} ×{n:,}" for c, n in sorted(s["by_code"].items(), key=lambda kv: (-kv[1], kv[0]))[:8])
+        text = (f"Found {_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')} and "
+                f"{s['info']:,} info in {recs} ({top}). GitHub shows only the first annotations; "
+                "see this step's log or the SARIF upload for all.")
+        out.write(f"::{level} title=tunelint::{escape_data(text)}\n")
+    per_file = Counter(d.path for d in result.diagnostics)
+    current = None
+    for d in result.diagnostics:
+        if d.path != current:
+            if current is not None:
+                out.write("::endgroup::\n")
+            current = d.path
+            out.write(f"::group::{escape_data(current)} ({_plural(per_file[current], 'finding')})\n")
+        out.write(annotation(d) + "\n")
+    if current is not None:
+        out.write("::endgroup::\n")
+    if not opts.get("quiet"):
+        out.write(f"tunelint: {'all checks passed' if not total else _plural(total, 'finding')}: {recs}.\n")
