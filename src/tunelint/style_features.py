@@ -111,7 +111,8 @@ def _end(text: str) -> str:
 def turn_features(text: str, full: bool = True) -> dict[str, Any]:
     """Style features of one text. Every value is a small int, a float or a short string.
 
-    ``full=False`` skips the slower features only the profile shows (first/second person)."""
+    ``full=False`` computes only what the S rules use (words, letters, upper, opener,
+    list_style, script); the profile asks for everything."""
     t = text.strip()
     words = len(t.split())
     if t.isascii():
@@ -124,21 +125,17 @@ def turn_features(text: str, full: bool = True) -> dict[str, Any]:
     letters = nb - len(b.translate(None, _ASCII_LETTERS))
     upper = nb - len(b.translate(None, _ASCII_UPPER))
     cased = letters
-    emoji = 0
     if na:
         up = sum(map(str.isupper, na))
         cased += up + sum(map(str.islower, na))
         upper += up
-        emoji = len(_EMOJI.findall(na))
-    sentences = len(_SENT_END.findall(t)) if words else 0
-    if words and not sentences:
-        sentences = 1
     heading = table = False
     list_style = "none"
     if "\n" in t:
         md = _FENCED.sub("", t) if "```" in t else t  # markup inside code blocks is code, not style
-        heading = "#" in md and _HEADING.search(md) is not None
-        table = "|" in md and _TABLE_SEP.search(md) is not None
+        if full:
+            heading = "#" in md and _HEADING.search(md) is not None
+            table = "|" in md and _TABLE_SEP.search(md) is not None
         found = _LIST.findall(md)
         if len(found) >= 2:  # a list has two items or more: a lone "* {" is CSS, not a list
             from collections import Counter
@@ -147,31 +144,34 @@ def turn_features(text: str, full: bool = True) -> dict[str, Any]:
             if n >= 2:
                 list_style = mk
     m = opener_match(t)
-    opener = m.lastgroup.replace("_", "-") if m else "none"
-    if full:
-        first = _FIRST.search(t) is not None
-        second = "you" in t.lower() and _SECOND.search(t) is not None
-        person = "first+second" if first and second else "first" if first else "second" if second else "none"
-    else:
-        person = ""
-    return {
-        "chars": len(t),
+    out = {
         "words": words,
-        "sentences": sentences,
-        "sentence_len": round(words / sentences, 2) if sentences else 0.0,
         "letters": cased,
-        "upper": round(upper / cased, 4) if cased else float("nan"),
-        "emoji": emoji,
-        "opener": opener,
-        "end": _end(t),
+        "upper": upper / cased if cased else float("nan"),
+        "opener": m.lastgroup.replace("_", "-") if m else "none",
         "list_style": list_style,
+        "script": _script(letters, na),
+    }
+    if not full:
+        return out
+    sentences = len(_SENT_END.findall(t)) if words else 0
+    if words and not sentences:
+        sentences = 1
+    first = _FIRST.search(t) is not None
+    second = "you" in t.lower() and _SECOND.search(t) is not None
+    out.update({
+        "chars": len(t),
+        "sentences": sentences,
+        "sentence_len": words / sentences if sentences else 0.0,
+        "emoji": len(_EMOJI.findall(na)) if na else 0,
+        "end": _end(t),
         "heading": heading,
         "table": table,
         "fence": "```" in t,
         "bold": "**" in t,
-        "script": _script(letters, na),
-        "person": person,
-    }
+        "person": "first+second" if first and second else "first" if first else "second" if second else "none",
+    })
+    return out
 
 
 _cache: list = [None, None]
@@ -223,8 +223,8 @@ def prompt_template(rec) -> str:
 
 def features(rec) -> dict[str, Any]:
     """One record's style features: those of its last answer turn, plus record-level keys."""
-    af = answer_features(rec)
-    out: dict[str, Any] = dict(af[-1][1]) if af else {}
+    af = answer_turns(rec)
+    out: dict[str, Any] = turn_features(af[-1].text) if af else {}
     sys_t = system_text(rec)
     out["answers"] = len(af)
     out["system"] = "none" if sys_t is None else f"{text_key(sys_t):016x}"

@@ -12,7 +12,7 @@ import math
 import re
 from array import array
 
-from ..style_features import answer_features, opener_match, system_text, text_key
+from ..style_features import SCRIPTS, answer_features, opener_match, system_text, text_key
 from . import Check, Finding, kind
 
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
@@ -80,12 +80,11 @@ class StyleCheck(Check):
         for name, code in self.columns.items():
             setattr(self, name, array("I" if code == "S" else code))
 
-    def add(self, line: int, pointer: str, **values) -> None:
+    def add(self, line: int, pointer: str) -> None:
+        """Append a row's line and pointer; the kind appends its own columns right after."""
         self.lines.append(line)
-        self.ptrs.append(self.strings(pointer))
-        for name, code in self.columns.items():
-            v = values[name]
-            getattr(self, name).append(self.strings(v) if code == "S" else v)
+        i = self.strings.ids.get(pointer)
+        self.ptrs.append(self.strings(pointer) if i is None else i)
 
     def merge(self, other):
         remap = self.strings.remap(other.strings)
@@ -121,7 +120,8 @@ class LengthOutlier(StyleCheck):
 
     def observe(self, rec, ctx):
         for t, f in answer_features(rec):
-            self.add(rec.line, t.pointer, words=f["words"])
+            self.add(rec.line, t.pointer)
+            self.words.append(f["words"])
 
     def finish(self, ctx):
         if not self.enough():
@@ -171,7 +171,8 @@ class UppercaseOutlier(StyleCheck):
         for t, f in answer_features(rec):
             if f["letters"] < p["min-letters"]:
                 continue
-            self.add(rec.line, t.pointer, upper=f["upper"])
+            self.add(rec.line, t.pointer)
+            self.upper.append(f["upper"])
             if (f["upper"] >= p["min-ratio"] and f["words"] >= p["min-words"]
                     and f["letters"] / f["words"] >= p["min-word-length"]
                     and _prose(t.text, f["words"])
@@ -223,7 +224,9 @@ class BoilerplateOpener(CategoryCheck):
                 end = m.end() if m else 0
                 end += re.match(r"[\w']*[!,.:]?", txt[end:]).end()
                 snip = txt[:min(end, 60)]
-            self.add(rec.line, t.pointer, opener=o, snippet=snip)
+            self.add(rec.line, t.pointer)
+            self.opener.append(self.strings(o))
+            self.snippet.append(self.strings(snip))
 
     def finish(self, ctx):
         if not self.enough():
@@ -259,7 +262,8 @@ class ListMarkerDrift(CategoryCheck):
     def observe(self, rec, ctx):
         for t, f in answer_features(rec):
             if f["list_style"] != "none":
-                self.add(rec.line, t.pointer, marker=f["list_style"])
+                self.add(rec.line, t.pointer)
+                self.marker.append(self.strings(f["list_style"]))
 
     def enough(self) -> bool:
         return len(self.lines) >= self.p["min-lists"]
@@ -295,7 +299,8 @@ class SystemPromptVariant(CategoryCheck):
         ptr = ""
         if txt is not None:
             ptr = next(t.pointer for t in rec.turns if t.kind == "system" and t.text is not None)
-        self.add(rec.line, ptr, key=text_key(txt))
+        self.add(rec.line, ptr)
+        self.key.append(text_key(txt))
 
     def finish(self, ctx):
         if not self.enough():
@@ -329,6 +334,19 @@ LANGUAGES = {
 }
 
 
+_LANG_RX = {sc: re.compile("translat|翻译|翻訳|" + langs) for sc, langs in LANGUAGES.items()}
+_LANG_RX.update({sc: re.compile("translat|翻译|翻訳") for sc, _ in SCRIPTS if sc not in _LANG_RX})
+
+
+def _prompt_ascii(rec, before) -> bool:
+    for t in rec.turns:
+        if t is before:
+            break
+        if t.text and not t.text.isascii():
+            return False
+    return True
+
+
 @kind("script-outlier")
 class ScriptOutlier(CategoryCheck):
     """An answer in a writing system that almost no other answer of the dataset uses."""
@@ -342,14 +360,13 @@ class ScriptOutlier(CategoryCheck):
             if sc == "none":
                 continue
             ex = 0
-            if self.p["exempt-translation"] and (sc != "Latin" or not t.text.isascii()):
-                prompt = _prompt_text(rec, t).lower()
-                ex = int(bool(re.search("translat|翻译|翻訳|" + LANGUAGES.get(sc, "$^"), prompt)))
-            elif self.p["exempt-translation"] and sc == "Latin":
-                prompt = _prompt_text(rec, t)
-                if not prompt.isascii():
-                    ex = int(bool(re.search("translat|翻译|翻訳|" + LANGUAGES["Latin"], prompt.lower())))
-            self.add(rec.line, t.pointer, script=sc, exempt=ex)
+            # a prompt asking for a translation (or naming the answer's language) explains it;
+            # an ASCII prompt with a Latin answer never needs the (slower) check
+            if self.p["exempt-translation"] and (sc != "Latin" or not _prompt_ascii(rec, t)):
+                ex = int(_LANG_RX[sc].search(_prompt_text(rec, t).lower()) is not None)
+            self.add(rec.line, t.pointer)
+            self.script.append(self.strings(sc))
+            self.exempt.append(ex)
 
     def finish(self, ctx):
         if not self.enough():
