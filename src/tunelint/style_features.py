@@ -210,7 +210,8 @@ _TEMPLATE_WORD = re.compile(r"\w+")
 
 
 def prompt_template(rec) -> str:
-    """The record's prompt template: which prompt fields it fills (e.g. ``instruction+input``)."""
+    """The record's prompt template: which prompt fields it fills before its first answer
+    (e.g. ``instruction+input``; ``no prompt`` when the conversation opens with an answer)."""
     parts = []
     for t in rec.turns:
         if t.kind in ("prompt", "input") and t.text is not None and t.text.strip():
@@ -218,7 +219,7 @@ def prompt_template(rec) -> str:
                 parts.append(t.field)
         elif t.kind == "answer":
             break
-    return "+".join(parts) or "none"
+    return "+".join(parts) or "no prompt"
 
 
 def features(rec) -> dict[str, Any]:
@@ -233,10 +234,10 @@ def features(rec) -> dict[str, Any]:
 
 
 def rows(rec) -> Iterable[dict[str, Any]]:
-    """One row per text turn of a record: line, role, kind, field, branch and features."""
+    """One row per non-empty text turn of a record: line, role, kind, field, branch and features."""
     for t in rec.turns:
-        if t.text is None:
-            continue
+        if t.text is None or not t.text.strip():
+            continue  # empty turns are the C/F rules' business; they would skew every percentile
         f = turn_features(t.text)
         yield {"line": rec.line, "pointer": t.pointer, "role": t.role, "kind": t.kind, "field": t.field,
                "branch": t.branch, **f}

@@ -130,7 +130,7 @@ class LengthOutlier(StyleCheck):
         med, sd = robust_center(logs)
         med_words = median(self.words)
         s = sorted(self.words)
-        p99 = s[min(len(s) - 1, int(len(s) * 0.99))]
+        p95 = s[min(len(s) - 1, int(len(s) * 0.95))]
         sd = max(sd, 0.25)  # a dataset of near-identical lengths must not make every answer an outlier
         for i, w in enumerate(self.words):
             z = (logs[i] - med) / sd
@@ -138,7 +138,7 @@ class LengthOutlier(StyleCheck):
             short = self.p["short"] and z <= -self.p["z"] and w * self.p["min-ratio"] <= med_words
             if long_ or short:
                 yield Finding(line=self.lines[i], pointer=self.s(self.ptrs[i]),
-                              args={"words": f"{w:,}", "median": f"{med_words:,.0f}", "p99": f"{p99:,}",
+                              args={"words": f"{w:,}", "median": f"{med_words:,.0f}", "p95": f"{p95:,}",
                                     "ratio": f"{w / max(med_words, 1):,.0f}", "direction": "long" if long_ else "short"})
 
 
@@ -199,6 +199,10 @@ class UppercaseOutlier(StyleCheck):
 class CategoryCheck(StyleCheck):
     """Shares of a categorical feature; flags rows in a minority category."""
 
+    def minority(self, count: int, total: int) -> bool:
+        """At most ``max-share`` of the rows, or a single row (one record is never a style)."""
+        return count == 1 or count / total <= self.p["max-share"]
+
     def shares(self, col, keep=None):
         from collections import Counter
 
@@ -235,7 +239,7 @@ class BoilerplateOpener(CategoryCheck):
         none = self.strings("none")
         counts, total = self.shares(self.opener)
         for i, o in enumerate(self.opener):
-            if o == none or counts[o] / total > self.p["max-share"]:
+            if o == none or not self.minority(counts[o], total):
                 continue
             name = self.s(o)
             if only and name not in only:
@@ -280,7 +284,7 @@ class ListMarkerDrift(CategoryCheck):
             if n / total < self.p["min-norm-share"]:
                 continue
             for i, m in enumerate(self.marker):
-                if m in counts and m != norm and counts[m] / total <= self.p["max-share"]:
+                if m in counts and m != norm and self.minority(counts[m], total):
                     yield Finding(line=self.lines[i], pointer=self.s(self.ptrs[i]),
                                   args={"marker": self.s(m), "norm": self.s(norm), "count": f"{n:,}", "total": f"{total:,}",
                                         "kind": "numbered" if ordered else "bullet", "share": pct(n / total)})
@@ -311,7 +315,7 @@ class SystemPromptVariant(CategoryCheck):
             return
         first_norm = next(self.lines[i] for i, k in enumerate(self.key) if k == norm)
         for i, k in enumerate(self.key):
-            if k == norm or counts[k] / total > self.p["max-share"]:
+            if k == norm or not self.minority(counts[k], total):
                 continue
             if norm == 0:
                 msg = f"record has a system prompt; {n:,} of {total:,} records have none"
@@ -376,7 +380,7 @@ class ScriptOutlier(CategoryCheck):
         if n / total < self.p["min-norm-share"]:
             return
         for i, sc in enumerate(self.script):
-            if sc == norm or self.exempt[i] or counts[sc] / total > self.p["max-share"]:
+            if sc == norm or self.exempt[i] or not self.minority(counts[sc], total):
                 continue
             yield Finding(line=self.lines[i], pointer=self.s(self.ptrs[i]),
                           args={"script": self.s(sc), "norm": self.s(norm), "share": pct(n / total),
