@@ -11,9 +11,7 @@ pointer does not resolve, the answer is ``1`` (never an exception).
 from __future__ import annotations
 
 import json
-
-_WS = b" \t\r\n"
-_SCALAR_END = b" \t\r\n,]}"
+import re
 
 
 class _Bad(Exception):
@@ -28,57 +26,60 @@ def _split(pointer: str) -> list[str] | None:
     return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
 
 
+_WS_RE = re.compile(rb"[ \t\r\n]*")
+_SPECIAL_RE = re.compile(rb'["{}\[\]]')
+_SCALAR_RE = re.compile(rb"[^ \t\r\n,\]}]+")
+
+
 def _ws(b: bytes, i: int) -> int:
-    n = len(b)
-    while i < n and b[i] in _WS:
-        i += 1
-    return i
+    return _WS_RE.match(b, i).end()  # type: ignore[union-attr]
 
 
 def _string_end(b: bytes, i: int) -> int:
     """``b[i]`` is the opening quote; return the index just after the closing quote."""
-    n = len(b)
-    i += 1
-    while i < n:
-        c = b[i]
-        if c == 0x5C:  # backslash: skip the escaped byte (\uXXXX's digits are plain bytes)
-            i += 2
-            continue
-        if c == 0x22:
-            return i + 1
-        i += 1
-    raise _Bad
+    j = i + 1
+    while True:
+        q = b.find(b'"', j)
+        if q < 0:
+            raise _Bad
+        k = q - 1
+        while b[k] == 0x5C:  # count the backslashes before the quote
+            k -= 1
+        if (q - 1 - k) % 2 == 0:
+            return q + 1
+        j = q + 1
 
 
 def _skip(b: bytes, i: int) -> int:
     """Skip one JSON value starting at ``i`` (no whitespace before it); return the index after it."""
-    n = len(b)
-    if i >= n:
+    if i >= len(b):
         raise _Bad
     c = b[i]
     if c == 0x22:
         return _string_end(b, i)
     if c in b"{[":
         depth = 0
-        while i < n:
+        search = _SPECIAL_RE.search
+        while True:
+            m = search(b, i)
+            if m is None:
+                raise _Bad
+            i = m.start()
             c = b[i]
             if c == 0x22:
                 i = _string_end(b, i)
                 continue
             if c in b"{[":
                 depth += 1
-            elif c in b"}]":
+            else:
                 depth -= 1
                 if depth == 0:
                     return i + 1
             i += 1
+    m = _SCALAR_RE.match(b, i)
+    if m is None:
         raise _Bad
-    start = i
-    while i < n and b[i] not in _SCALAR_END:
-        i += 1
-    if i == start:
-        raise _Bad
-    return i
+    return m.end()
 
 
 def _key(b: bytes, start: int, end: int) -> str:
@@ -92,8 +93,18 @@ def _key(b: bytes, start: int, end: int) -> str:
 
 
 def _member(b: bytes, i: int, token: str) -> int | None:
-    """``b[i]`` is ``{``: the start index of member ``token``'s value (last one wins)."""
-    found = None
+    """``b[i]`` is ``{``: the start index of member ``token``'s value (last one wins; the
+    last one seen if the object breaks off after it)."""
+    found: list[int] = []
+    try:
+        return _members(b, i, token, found)
+    except _Bad:
+        if found:
+            return found[-1]
+        raise
+
+
+def _members(b: bytes, i: int, token: str, found: list[int]) -> int | None:
     i = _ws(b, i + 1)
     if i < len(b) and b[i] == 0x7D:
         return None
@@ -107,13 +118,13 @@ def _member(b: bytes, i: int, token: str) -> int | None:
             raise _Bad
         i = _ws(b, i + 1)
         if key == token:
-            found = i
+            found.append(i)
         i = _ws(b, _skip(b, i))
         if i < len(b) and b[i] == 0x2C:
             i = _ws(b, i + 1)
             continue
         if i < len(b) and b[i] == 0x7D:
-            return found
+            return found[-1] if found else None
         raise _Bad
 
 

@@ -33,16 +33,18 @@ class Progress:
         """The text of the bar (without control characters), fitted to the terminal width."""
         width = self._width()
         elapsed = max(self._clock() - self._start, 1e-9)
-        rate = done / elapsed / 1e6
+        speed = f" {done / elapsed / 1e6:,.1f} MB/s" if elapsed >= 0.5 else ""
+        if path.endswith(".gz"):  # done counts decompressed bytes, total is the size on disk
+            total = 0
         if total and total > 0:
             frac = min(max(done / total, 0.0), 1.0)
             bar_w = 20
             fill = int(frac * bar_w)
             head = f"[{'#' * fill}{'.' * (bar_w - fill)}] {frac * 100:3.0f}% "
-            tail = f" {done / 1e6:,.1f}/{total / 1e6:,.1f} MB {rate:,.1f} MB/s"
+            tail = f" {done / 1e6:,.1f}/{total / 1e6:,.1f} MB{speed}"
         else:
             head = "[working] "
-            tail = f" {done / 1e6:,.1f} MB {rate:,.1f} MB/s"
+            tail = f" {done / 1e6:,.1f} MB{speed}"
         room = width - len(head) - len(tail)
         name = os.path.basename(path) if len(path) > room else path
         if len(name) > room:
