@@ -43,7 +43,12 @@ def _context():
     gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    ctx = gx.get_context(mode="ephemeral")
+    from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+
+    # in memory only: no temporary docs site on disk, no analytics
+    cfg = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+                            analytics_enabled=False)
+    ctx = gx.get_context(mode="ephemeral", project_config=cfg)
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     return ctx
 
@@ -153,11 +158,20 @@ def load_suite(src):
     if isinstance(src, (str, os.PathLike)):
         with open(src, encoding="utf-8") as f:
             src = json.load(f)
-    d = {k: v for k, v in dict(src).items() if k in ("name", "expectations", "meta", "notes")}
-    try:
-        return gx.ExpectationSuite(**d)
-    except Exception as e:  # GX raises various types for a bad expectation
-        raise GXError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    d = {k: v for k, v in dict(src).items() if k in ("name", "meta", "notes")}
+    exps = []
+    for e in src.get("expectations") or []:
+        try:  # built one by one: GX would log and skip a bad one inside ExpectationSuite()
+            if not isinstance(e, dict):
+                raise TypeError("an expectation must be a mapping with 'type' and 'kwargs'")
+            exps.append(ExpectationConfiguration(**{k: v for k, v in e.items() if k in (
+                "type", "kwargs", "meta", "notes", "description", "severity", "id")}).to_domain_obj())
+        except Exception as ex:  # GX raises various types for a bad expectation
+            msg = str(ex).splitlines()[0] if str(ex) else type(ex).__name__
+            raise GXError(f"{e.get('type') if isinstance(e, dict) else e}: {msg}") from None
+    return gx.ExpectationSuite(expectations=exps, **d)
 
 
 def validate(suite, df, result_format: str | dict = "SUMMARY"):

@@ -74,7 +74,8 @@ def text_summary(fc, result, config, epochs: int, prices: dict[str, float], out)
         out.write(f"  {role:<10} {cnt:>10,} turns {fc.role_tokens.get(role, 0):>14,} tokens\n")
     out.write(f"training tokens per epoch: {toks:,} ({config.target.encoding}); {epochs} epoch(s): {toks * epochs:,}\n")
     for m, p in prices.items():
-        out.write(f"  {m:<16} ${toks * epochs * p / 1e6:>12,.2f}  at ${p:g}/1M\n")
+        cost = "$" + format(toks * epochs * p / 1e6, ",.2f")
+        out.write(f"  {m:<16} {cost:>14}  at ${p:,.2f} per 1M tokens\n")
     out.write(f"findings: {sev.get('error', 0):,} error(s), {sev.get('warning', 0):,} warning(s), {sev.get('info', 0):,} info\n")
 
 

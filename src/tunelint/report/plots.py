@@ -34,12 +34,24 @@ def _plt():
     return _mpl
 
 
+_count = [0]
+
+
 def _svg(fig, label: str) -> str:
+    import matplotlib
+
+    _count[0] += 1
+    matplotlib.rcParams["svg.hashsalt"] = f"tunelint-{_count[0]}"  # ids unique within the page
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     _plt().close(fig)
     s = buf.getvalue()
     s = s[s.index("<svg"):]
+    # several SVGs share one page: make every id (and reference to it) unique to this figure
+    pre = f"p{_count[0]}-"
+    s = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{pre}{m.group(1)}"', s)
+    s = re.sub(r'url\(#([^)]+)\)', lambda m: f"url(#{pre}{m.group(1)})", s)
+    s = re.sub(r'((?:xlink:)?href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{pre}{m.group(2)}"', s)
     # responsive: keep the viewBox, let CSS size it; label it for screen readers
     s = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', r'<svg \1', s, count=1)
     return s.replace("<svg ", f'<svg class="plot" role="img" aria-label="{label}" ', 1)
