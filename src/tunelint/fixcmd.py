@@ -45,6 +45,8 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
         raise UsageFailure("fix reads files, not stdin (it streams the input twice); save stdin to a file first")
     if in_place and output:
         raise UsageFailure("use either -o/--output or --in-place, not both")
+    if show_diff and output == "-":
+        raise UsageFailure("--diff and -o - both write to stdout; choose one")
     if show_diff and not (output or in_place):
         dry_run = True
     if not (output or in_place or dry_run):

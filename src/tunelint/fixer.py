@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import io
 import os
 import sys
 import tempfile
@@ -227,6 +226,8 @@ class FileFix:
             s += "; no fixes applied"
         if self.touched:
             s += f"; {self.touched:,} record(s) changed"
+        if self.rounds > 1:
+            s += f" in {self.rounds} rounds"
         if self.reverted:
             s += f"; {self.reverted} fix(es) reverted (would have broken the JSON)"
         if self.unconverged:
@@ -334,7 +335,7 @@ class Fixer:
         self._file_fmt = run.stats.format
         ds_rules = [r for r in rules if _dataset_fixable(r, self.policy)]
         temps: list[str] = []
-        rejects_buf = io.BytesIO()
+        rejects_buf = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # rejects: memory, then disk
         cur = path
         line_map: dict[int, int] | None = None  # this round's input line -> original line
         try:
@@ -386,11 +387,13 @@ class Fixer:
                     res.rejects_path = rejects or _default_rejects(output if output not in (None, "-") else path, in_place)
                     from .fsutil import atomic_write
 
+                    rejects_buf.seek(0)
                     with atomic_write(res.rejects_path) as rf:
-                        rf.write(rejects_buf.getvalue())
+                        _copy(rejects_buf, rf)
             elif res.rejected:
                 res.rejects_path = rejects or _default_rejects(output if output not in (None, "-") else path, in_place)
         finally:
+            rejects_buf.close()
             for t in temps:
                 if os.path.exists(t):
                     os.unlink(t)
@@ -400,8 +403,6 @@ class Fixer:
     # one round ---------------------------------------------------------------------------
     def _apply(self, path: str, diags: list[Diagnostic], f: BinaryIO, container: str, in_mode: str,
                st: "_RoundState", res: FileFix, first: bool) -> None:
-        from .engine import FileRun
-
         pol = self.policy
         by_line: dict[int, list[Diagnostic]] = {}
         lf = False
@@ -655,7 +656,7 @@ def _own_methods(cls) -> set[str]:
 
 
 class _RoundState:
-    def __init__(self, rnd: int, line_map: dict[int, int] | None, rejects: io.BytesIO, changes: BinaryIO | None, res: FileFix):
+    def __init__(self, rnd: int, line_map: dict[int, int] | None, rejects: BinaryIO, changes: BinaryIO | None, res: FileFix):
         self.res = res
         self.round = rnd
         self.line_map = line_map
