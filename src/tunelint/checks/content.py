@@ -14,6 +14,7 @@ import re
 from ..diagnostic import Edit, Fix
 from . import Finding, kind
 from .encoding import TurnCheck
+from .text import Existence
 
 _WHAT = {"system": "system prompt", "prompt": "prompt", "input": "input", "answer": "answer", "tool": "tool result"}
 
@@ -141,17 +142,26 @@ class UnseenMedia(TurnCheck):
     following photo"): flagged only when nothing follows them in the turn (fewer than
     ``min-after`` characters) and, for an Alpaca instruction, the ``input`` is empty: a
     described or named picture ("The Starry Night by Van Gogh") is text the model can use.
+    ``keys``: substrings of which one must occur (lowercased) for the patterns to run.
     """
 
-    defaults = {"inline": [], "reference": [], "min-after": 20}
+    defaults = {"inline": [], "reference": [], "min-after": 20, "keys": []}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
+        self.keys = tuple(k.lower() for k in params["keys"])
         self.inline = re.compile("|".join(f"(?:{p})" for p in params["inline"]), re.IGNORECASE) if params["inline"] else None
         self.ref = re.compile("|".join(f"(?:{p})" for p in params["reference"]), re.IGNORECASE) if params["reference"] else None
 
     def check_text(self, t, rec):
         text = t.text
+        if self.keys:  # prefilter: one of the (lowercase) keys must occur
+            low = text.lower()
+            for k in self.keys:
+                if k in low:
+                    break
+            else:
+                return
         m = self.inline.search(text) if self.inline is not None else None
         if m is None and self.ref is not None:
             r = self.ref.search(text)
@@ -162,3 +172,27 @@ class UnseenMedia(TurnCheck):
                     m = r
         if m is not None:
             yield Finding(pointer=t.pointer, args={"match": m.group(), "field": t.field, "offset": m.start()})
+
+
+@kind("keyed-existence")
+class KeyedExistence(Existence):
+    """``existence`` behind a cheap literal prefilter: the (slower) ``tokens`` regex runs only
+    on turns containing one of ``keys`` (plain substrings; with ``keys-ignorecase`` they are
+    matched against the lowercased text). Rules stay data; the fast path is a few ``in`` tests."""
+
+    defaults = {**Existence.defaults, "keys": [], "keys-ignorecase": False}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        self.keys = tuple(k.lower() for k in params["keys"]) if params["keys-ignorecase"] else tuple(params["keys"])
+        self.lower = bool(params["keys-ignorecase"])
+
+    def check_text(self, t, rec):
+        if self.keys:
+            s = t.text.lower() if self.lower else t.text
+            for k in self.keys:
+                if k in s:
+                    break
+            else:
+                return ()
+        return super().check_text(t, rec)

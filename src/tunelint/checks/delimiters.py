@@ -17,6 +17,7 @@ from collections import Counter
 
 from ..diagnostic import Edit, Fix
 from . import Check, Finding, kind
+from .encoding import TurnCheck
 
 OUTLIER_TEXTS = 10_000
 _CONTENT_EDGE = ".?!,;:'\")]"
@@ -275,3 +276,48 @@ class PcLeadingSpace(Check):
             t = self.texts.get(ln)
             fix = Fix("unsafe", "add a leading space", (Edit("set", "/completion", " " + t[0]),)) if t else None
             yield Finding(line=ln, pointer="/completion", fix=fix, record_hash=t[1] if t else None, args={"convention": conv})
+
+
+@kind("edge-token")
+class EdgeToken(TurnCheck):
+    """Literal special tokens at the very start (``start``) or end (``end``) of a turn, where
+    removing them is unambiguous. Constant time per turn: only the edges are looked at."""
+
+    defaults = {"start": [], "end": []}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        self.start = tuple(sorted(params["start"], key=len, reverse=True))
+        self.end = tuple(sorted(params["end"], key=len, reverse=True))
+        self.first = {s[0] for s in self.start}
+        self.last = {s[-1] for s in self.end}
+
+    def check_text(self, t, rec):
+        text = t.text
+        if not text:
+            return
+        a, z = text[0], text[-1]
+        if a not in self.first and z not in self.last and not (a.isspace() or z.isspace()):
+            return  # fast path: no token can sit at either edge
+        s = text.strip()
+        if not s or (s[0] not in self.first and s[-1] not in self.last):
+            return
+        found = []
+        changed = True
+        while changed and s:
+            changed = False
+            for tok in self.end:
+                if s.endswith(tok) and not (tok == "</s>" and "<s>" in s):  # HTML strikethrough
+                    found.append(tok)
+                    s = s[:-len(tok)].rstrip()
+                    changed = True
+                    break
+            for tok in self.start:
+                if s.startswith(tok):
+                    found.append(tok)
+                    s = s[len(tok):].lstrip()
+                    changed = True
+                    break
+        if found:
+            yield Finding(pointer=t.pointer, args={"match": found[0], "tokens": ", ".join(found), "field": t.field},
+                          fix=Fix("unsafe", f"remove {', '.join(found)}", (Edit("set", t.pointer, s),)))
