@@ -90,6 +90,8 @@ def _style(form: str, stem_len: int) -> str:
     """The spelling of ``form``'s stem (its first ``stem_len`` non-hyphen characters), with the
     first letter of each hyphen-separated part lower-cased (sentence starts and Title-Case
     headings are not variants: "Eco-Friendly" is "eco-friendly")."""
+    if "-" not in form:
+        return form[:1].lower() + form[1:stem_len]
     out = []
     n = 0
     for ch in form:
@@ -100,6 +102,10 @@ def _style(form: str, stem_len: int) -> str:
             n += 1
     s = "".join(out).rstrip("-")
     return "-".join(p[:1].lower() + p[1:] for p in s.split("-"))
+
+
+def _inner_cap(form: str) -> bool:
+    return any(c.isupper() for c in form[1:])
 
 
 def _camel_ident(form: str) -> bool:
@@ -144,7 +150,14 @@ class TermVariants(Check):
     scope = "dataset"
     defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 20,
                 "fuzzy": False, "fuzzy-min-length": 7, "fuzzy-ratio": 10, "fuzzy-min-dominant": 20,
-                "ignore": []}
+                "ignore": [], "lemmatizer": "spacy"}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        if params["lemmatizer"] not in ("spacy", "table"):
+            from ..rules import RuleError
+
+            raise RuleError(f"rule {rule.code}: 'lemmatizer' must be 'spacy' or 'table', got {params['lemmatizer']!r}")
 
     def begin(self, ctx):
         self.counts: Counter = Counter()
@@ -208,8 +221,17 @@ class TermVariants(Check):
             if len(k) >= minlen and k not in ignore:
                 keys.setdefault(k, []).append(form)
         table = lemmas.table()
-        # spaCy's lookup lemmatizer over the unique keys the table knows (not over tokens)
-        lem = lemmas.lemmatize(k for k in keys if k in table) if keys else {}
+        # Keys whose spellings vary (a hyphen, an inner capital); inflections matter only when
+        # they join such a key. spaCy's lookup lemmatizer runs once over the unique candidate
+        # keys (the table is consulted first only to pick them), never over tokens.
+        varied = {k for k, forms in keys.items() if any("-" in f or _inner_cap(f) for f in forms)}
+        cand = [k for k in keys if k in table and (k in varied or table[k] in varied)]
+        if not cand:
+            lem = {}
+        elif self.p["lemmatizer"] == "spacy":
+            lem = lemmas.lemmatize(cand)
+        else:
+            lem = lemmas.lemmatize_table(cand)
         known = lemmas.known_words()
         stem_of: dict[str, str] = {}
         for k in keys:

@@ -1,0 +1,196 @@
+"""T rules: discovered term variants, glossary terms, placeholder consistency."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tunelint.config import ConfigError, load_config
+from tunelint.engine import FileRun
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures" / "terms"
+
+
+def run(path, select, rules=None, **extra):
+    cfg = load_config(data={"select": select, **({"rules": rules} if rules else {}), **extra})
+    return FileRun(str(path), cfg, display_path=Path(path).name).run()
+
+
+def t001(path, **params):
+    return [d for d in run(path, ["T001"], {"T001": params} if params else None) if d.code == "T001"]
+
+
+# -- T001: look-alike ordinary words are never variants ---------------------------------
+@pytest.mark.parametrize("params", [{}, {"min-dominant": 1, "ratio": 1.5},
+                                    {"fuzzy": True, "fuzzy-min-dominant": 2, "fuzzy-ratio": 2, "fuzzy-min-length": 3,
+                                     "min-dominant": 1, "ratio": 1.5}])
+def test_lookalike_words_not_flagged(params):
+    # form/from, than/then, there/their, lose/loose, affect/effect, its/it's, with "from",
+    # "than", "their" and "effect" clearly dominant: a fuzzy matcher without evidence would fire.
+    text = (FIX / "lookalikes.jsonl").read_text()
+    for w in ("form", "from", "than", "then", "there", "their", "lose", "loose", "affect", "effect", "its", "It's"):
+        assert w in text
+    diags = t001(FIX / "lookalikes.jsonl", **params)
+    assert diags == [], [d.message for d in diags]
+
+
+def test_lookalike_fixture_still_reports_a_real_variant(tmp_path):
+    # the same fixture plus a genuine variant: the rule is live on it (the test above can fail)
+    p = tmp_path / "mixed.jsonl"
+    rows = (FIX / "lookalikes.jsonl").read_text()
+    rows += "".join(json.dumps({"instruction": "Use TensorFlow.", "input": "", "output": f"TensorFlow {i}"}) + "\n" for i in range(5))
+    rows += json.dumps({"instruction": "Use Tensorflow.", "input": "", "output": "ok"}) + "\n"
+    p.write_text(rows)
+    diags = t001(p)
+    assert [(d.line, d.pointer) for d in diags] == [(26, "/instruction")]
+    assert "1 record(s) write 'Tensorflow', 5 write 'TensorFlow'" in diags[0].message
+
+
+# -- T001: what is and is not a variant ----------------------------------------------
+def test_discovered_variants_with_counts():
+    diags = t001(FIX / "variants.jsonl", **{"min-dominant": 3, "ratio": 2})
+    got = sorted((d.line, d.pointer, d.message.split(" (")[0]) for d in diags)
+    assert got == [
+        (7, "/instruction", "2 record(s) write 'Javascript', 6 write 'JavaScript'"),
+        (7, "/output", "1 record(s) write 'pretrained', 6 write 'pre-trained'"),
+        (9, "/output", "2 record(s) write 'Javascript', 6 write 'JavaScript'"),
+    ]
+    # not reported: `Javascript` in inline code, us/US (an English word), Eco-Friendly (Title
+    # Case), html/HTML (acronym vs lower case), LMs/LMS (an acronym's plural)
+    assert all("'us'" not in d.message and "Eco" not in d.message and "html" not in d.message
+               and "LMs" not in d.message for d in diags)
+
+
+def test_dominance_thresholds():
+    # with the default min-dominant (5) and ratio (3) the 6-vs-2 JavaScript split still counts
+    assert {d.line for d in t001(FIX / "variants.jsonl")} == {7, 9}
+    assert t001(FIX / "variants.jsonl", ratio=4) and not [
+        d for d in t001(FIX / "variants.jsonl", ratio=4) if "Javascript" in d.message]
+    assert t001(FIX / "variants.jsonl", **{"min-dominant": 7}) == []
+
+
+def test_ignore_and_max_locations(tmp_path):
+    assert not [d for d in t001(FIX / "variants.jsonl", ignore=["javascript"]) if "Javascript" in d.message]
+    p = tmp_path / "many.jsonl"
+    rows = [{"instruction": "x", "output": "Use JavaScript."}] * 40 + [{"instruction": "y", "output": f"Javascript {i}"} for i in range(5)]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    diags = t001(p, **{"max-locations": 3})
+    assert [d.line for d in diags] == [41, 42, 43]
+    assert "first 3 occurrences shown" in diags[-1].message and "5 record(s) write 'Javascript'" in diags[0].message
+
+
+def test_inflections_join_their_stem(tmp_path):
+    p = tmp_path / "infl.jsonl"
+    rows = [{"instruction": "a", "output": f"Send an e-mail {i}."} for i in range(5)]
+    rows.append({"instruction": "b", "output": "Check your emails."})  # inflected minority: table lemma email
+    rows += [{"instruction": "c", "output": f"The JavaScript {i}."} for i in range(5)]
+    rows.append({"instruction": "d", "output": "Two Javascripts."})  # plural of a word the table does not know
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    msgs = sorted(d.message.split(" (")[0] for d in t001(p))
+    assert msgs == ["1 record(s) write 'Javascripts', 5 write 'JavaScript'", "1 record(s) write 'emails', 5 write 'e-mail'"]
+
+
+def test_code_turns_and_identifiers_are_skipped(tmp_path):
+    p = tmp_path / "code.jsonl"
+    rows = [{"instruction": "q", "output": f"MainScreen {i} uses JavaScript."} for i in range(5)]
+    rows.append({"instruction": "code", "output": "def f():\n    mainscreen = Javascript()\n    return mainscreen\n"})
+    rows.append({"instruction": "css", "output": "Set backgroundColor in JavaScript or background-color in CSS."})
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert t001(p) == []
+
+
+def test_lemmatizer_spacy_and_table_agree():
+    from tunelint import lemmas
+
+    words = ["emails", "datasets", "better", "logins", "ran", "geese", "JavaScript", "pretrained", "was"]
+    assert lemmas.lemmatize(words) == lemmas.lemmatize_table(words)
+    assert lemmas.lemmatize(["emails"]) == {"emails": "email"}
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    assert lemmas.STOP_WORDS == frozenset(STOP_WORDS)
+    assert {"than", "then", "its", "their", "from", "form", "lose", "loose"} <= lemmas.known_words()
+    assert t001(FIX / "variants.jsonl", lemmatizer="table") == t001(FIX / "variants.jsonl")
+
+
+def test_bad_lemmatizer_param_is_a_config_error():
+    with pytest.raises(Exception, match="lemmatizer"):
+        run(FIX / "variants.jsonl", ["T001"], {"T001": {"lemmatizer": "nltk"}})
+
+
+def test_merge_equals_serial():
+    from tunelint.engine import FileRun
+
+    path = FIX / "variants.jsonl"
+    cfg = load_config(data={"select": ["T001", "T003"], "rules": {"T001": {"min-dominant": 3, "ratio": 2}}})
+    serial = FileRun(str(path), cfg, display_path="v").run()
+    data = path.read_bytes()
+    cut = data.index(b"\n", len(data) // 2) + 1
+    first_line_2 = data[:cut].count(b"\n") + 1
+    a = FileRun(str(path), cfg, display_path="v", byte_range=(0, cut, 1), fmt="alpaca")
+    b = FileRun(str(path), cfg, display_path="v", byte_range=(cut, len(data), first_line_2), fmt="alpaca")
+    for r in (a, b):
+        for _ in r.events():
+            pass
+    for ca, cb in zip(a.checks, b.checks):
+        ca.merge(cb)
+    merged = a.finish()
+    key = lambda d: (d.code, d.line, d.pointer, d.message)
+    assert sorted(map(key, merged)) == sorted(map(key, serial))
+    assert any(d.code == "T001" for d in merged)
+
+
+# -- T002 glossary -----------------------------------------------------------------------
+def _t002(tmp_path, rows, glossary=None):
+    p = tmp_path / "g.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    extra = {"glossary": glossary} if glossary is not None else {}
+    return [d for d in run(p, ["T002"], **extra) if d.code == "T002"]
+
+
+def test_glossary_user_entry_and_case_aware_fix(tmp_path):
+    g = [{"preferred": "e-mail", "variants": ["email", "E mail"]}]
+    diags = _t002(tmp_path, [{"instruction": "Email me, then check the email and E mail. `email` stays.", "output": "EMAIL"}], g)
+    assert len(diags) == 1 and diags[0].pointer == "/instruction"
+    assert diags[0].message == "use 'e-mail' instead of 'Email' (3 variants in this turn)"
+    (edit,) = diags[0].fix.edits
+    assert edit.op == "set" and edit.pointer == "/instruction"
+    assert edit.value == "E-mail me, then check the e-mail and E-mail. `email` stays."
+    assert diags[0].fix.applicability == "unsafe"
+
+
+def test_shipped_glossary_skips_urls_code_and_preferred(tmp_path):
+    rows = [{"instruction": "Use GitHub and JavaScript.", "output": "See https://github.com/x/Github and `Github`, file Javascript.js."}]
+    assert _t002(tmp_path, rows) == []
+    rows = [{"instruction": "Push to Github.", "output": "ok"}]
+    (d,) = _t002(tmp_path, rows)
+    assert d.fix.edits[0].value == "Push to GitHub."
+
+
+@pytest.mark.parametrize("bad", [[{"variants": ["x"]}], [{"preferred": "X", "variants": "y", "extra": 1}],
+                                 [{"preferred": "X", "variants": [1]}], ["JavaScript"]])
+def test_glossary_entry_errors_are_clear(tmp_path, bad):
+    p = tmp_path / "g.jsonl"
+    p.write_text('{"instruction": "a", "output": "b"}\n')
+    with pytest.raises(ConfigError, match="glossary entry"):
+        run(p, ["T002"], glossary=bad)
+
+
+# -- T003 placeholders ----------------------------------------------------------------------
+def test_placeholder_variants_counts_and_fix(tmp_path):
+    rows = [{"instruction": f"q{i}", "input": "", "output": "a"} for i in range(4)]
+    rows += [{"instruction": "x", "input": "<noinput>", "output": "a"}, {"instruction": "y", "input": "N/A", "output": "a"},
+             {"instruction": "z", "input": "N/A", "output": "a"}, {"instruction": "w", "input": "Paris", "output": "a"}]
+    p = tmp_path / "p.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    diags = [d for d in run(p, ["T003"]) if d.code == "T003"]
+    assert [(d.line, d.pointer) for d in diags] == [(6, "/input"), (7, "/input"), (5, "/input")]
+    assert "'N/A' here (2 records) but as '' in 4; 3 markers in use: '' (4), 'N/A' (2), '<noinput>' (1)" in diags[0].message
+    assert diags[0].fix.edits[0].value == ""
+
+
+def test_placeholder_single_marker_is_fine(tmp_path):
+    p = tmp_path / "p.jsonl"
+    p.write_text("".join(json.dumps({"instruction": f"q{i}", "input": "<noinput>", "output": "a"}) + "\n" for i in range(3)))
+    assert [d for d in run(p, ["T003"]) if d.code == "T003"] == []
