@@ -194,3 +194,23 @@ def test_placeholder_single_marker_is_fine(tmp_path):
     p = tmp_path / "p.jsonl"
     p.write_text("".join(json.dumps({"instruction": f"q{i}", "input": "<noinput>", "output": "a"}) + "\n" for i in range(3)))
     assert [d for d in run(p, ["T003"]) if d.code == "T003"] == []
+
+
+# -- T004 template variants ---------------------------------------------------------------
+def test_template_variants(tmp_path):
+    from tunelint.checks.terms import template_of
+
+    assert template_of("### Instruction:\nAdd.\n\n### Input:\n2, 2\n\n### Response:\n") == (
+        ("instruction", "input", "response"), ("### Instruction:", "### Input:", "### Response:"))
+    assert template_of("Note: this is prose.\nAnswer the question below.") is None
+    rows = [{"prompt": f"### Instruction:\nAdd {i}.\n### Response:\n", "completion": " x"} for i in range(6)]
+    rows.append({"prompt": "Instruction: Add 9.\nResponse:", "completion": " y"})
+    rows.append({"prompt": "Question: why?\nAnswer:", "completion": " z"})  # other sections: not compared
+    p = tmp_path / "t.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    diags = [d for d in run(p, ["T004"]) if d.code == "T004"]
+    assert [(d.line, d.pointer) for d in diags] == [(7, "/prompt")]
+    assert diags[0].message.startswith("prompt template 'Instruction: / Response:' here (1 records) but '### Instruction: / ### Response:' in 6")
+    rows[0] = rows[1] = rows[2] = rows[6]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [d for d in run(p, ["T004"]) if d.code == "T004"] == []  # 4 against 3: no dominant template

@@ -524,3 +524,80 @@ class PlaceholderVariants(Check):
                     "value": v, "count": n, "dominant": dom, "dominant_count": dn, "markers": len(ranked),
                     "summary": summary, "more": more},
                     fix=Fix("unsafe", f"write the dominant marker {dom!r}", (Edit("set", ptr, dom),)))
+
+
+# -- T004 template variants --------------------------------------------------------------
+TEMPLATE_LABELS = ("instruction", "instructions", "input", "response", "output", "question", "answer", "context",
+                   "system", "user", "assistant", "human", "gpt", "bot", "q", "a", "prompt", "completion")
+_MARKER = re.compile(
+    r"^[ \t]*(?P<pre>#{1,6}[ \t]*|\*\*|\[|<\|?|)(?P<label>" + "|".join(sorted(TEMPLATE_LABELS, key=len, reverse=True))
+    + r")(?P<post>[ \t]*(?::\**|\*\*:|\]|\|?>))", re.I | re.M)
+
+
+def template_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(section labels, their renderings) of a prompt laid out with section markers, e.g.
+    ('instruction', 'response') and ('### Instruction:', '### Response:'); None without two markers."""
+    if ":" not in text and "]" not in text and ">" not in text:
+        return None
+    ms = list(_MARKER.finditer(text))
+    if len(ms) < 2:
+        return None
+    labels = tuple(m.group("label").lower() for m in ms)
+    shown = tuple(" ".join((m.group("pre") + m.group("label") + m.group("post")).split()) for m in ms)
+    return labels, shown
+
+
+@kind("template-variants")
+class TemplateVariants(Check):
+    """Prompts with the same sections (instruction/input/response...) rendered with different
+    markers ("### Instruction:" vs "Instruction:"). Every record using a minority rendering is
+    reported with the counts; the records are not rewritten (the fix is a re-export)."""
+
+    scope = "dataset"
+    defaults = {"turns": ["prompt", "system", "input"], "max-locations": 20, "min-dominant": 5, "ratio": 2}
+
+    def begin(self, ctx):
+        self.counts: Counter = Counter()  # (labels, rendering) -> records
+        self.locs: dict[tuple, list[tuple[int, str]]] = {}
+        self._kinds = self.turn_kinds()
+
+    def observe(self, rec, ctx):
+        for t in rec.turns:
+            if not t.text or (self._kinds is not None and t.kind not in self._kinds):
+                continue
+            tpl = template_of(t.text)
+            if tpl is None:
+                continue
+            self.counts[tpl] += 1
+            lst = self.locs.setdefault(tpl, [])
+            if len(lst) < int(self.p["max-locations"]):
+                lst.append((rec.line, t.pointer))
+            return  # one template per record
+
+    def merge(self, other):
+        self.counts.update(other.counts)
+        cap = int(self.p["max-locations"])
+        for k, lst in other.locs.items():
+            mine = self.locs.setdefault(k, [])
+            mine.extend(lst[: max(0, cap - len(mine))])
+
+    def finish(self, ctx):
+        by_labels: dict[tuple, list] = {}
+        for (labels, shown), n in self.counts.items():
+            by_labels.setdefault(labels, []).append((n, shown))
+        for labels, variants in by_labels.items():
+            if len(variants) < 2:
+                continue
+            variants.sort(key=lambda v: (-v[0], v[1]))
+            dn, dom = variants[0]
+            if dn < int(self.p["min-dominant"]):
+                continue
+            for n, shown in variants[1:]:
+                if dn < float(self.p["ratio"]) * n:
+                    continue
+                lst = self.locs.get((labels, shown), [])
+                for i, (ln, ptr) in enumerate(lst):
+                    more = f" (first {len(lst)} of {n} shown)" if n > len(lst) and i == len(lst) - 1 else ""
+                    yield Finding(line=ln, pointer=ptr, args={
+                        "template": " / ".join(shown), "count": n, "dominant": " / ".join(dom), "dominant_count": dn,
+                        "templates": len(variants), "more": more})
