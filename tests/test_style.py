@@ -20,7 +20,7 @@ FIX = Path(__file__).resolve().parent.parent / "fixtures" / "style"
 HARDWARE = FIX / "hardware_chat.jsonl"
 
 # line -> rule code of the outliers planted in hardware_chat.jsonl (see the fixture's README)
-PLANTED = {10: "S006", 20: "S006", 30: "S002", 35: "S003", 39: "S004", 45: "S007", 50: "S001"}
+PLANTED = {10: "S006", 20: "S006", 30: "S002", 35: "S003", 39: "S004", 45: "S007", 50: "S001", 55: "S005"}
 
 
 def run(path, select=("S",), rules=None):
@@ -104,6 +104,7 @@ def test_messages_name_the_feature_and_the_norm():
     assert "Cyrillic" in by_code["S007"].message and "Latin" in by_code["S007"].message
     words = json.loads(HARDWARE.read_text().splitlines()[49])["messages"][-1]["content"].split()
     assert f"{len(words):,} words" in by_code["S001"].message
+    assert "off the'" in by_code["S005"].message and "long answers" in by_code["S005"].message
     missing = [d for d in run(HARDWARE, ["S006"]) if d.line == 20][0]
     assert missing.message.startswith("record has no system prompt")
     assert missing.pointer == ""
@@ -141,6 +142,23 @@ def test_translation_prompts_are_exempt_from_script_outlier(tmp_path):
     p = tmp_path / "t.jsonl"
     p.write_text("\n".join(lines) + "\n")
     assert run(p, ["S007"]) == []
+
+
+@pytest.mark.parametrize("ending,cut", [
+    ("and wipe the dust off the", True),
+    ("and keep it somewhere dry and", True),
+    ("which is the sander everyone wants to work with", False),  # a preposition may end a sentence
+    ("\n\nSincerely,", False),  # a letter's closing, not a cut
+    ("- A A G G A", False),  # capital A is a note, not an article
+])
+def test_unfinished_answer_endings(tmp_path, ending, cut):
+    lines = HARDWARE.read_text().splitlines()
+    rec = json.loads(lines[54])
+    rec["messages"][-1]["content"] = "A sander smooths wood before you paint it. Start with coarse paper, then fine paper " + ending
+    lines[54] = json.dumps(rec)
+    p = tmp_path / "cut.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    assert bool(run(p, ["S005"])) is cut
 
 
 def test_uppercase_code_is_not_shouting(tmp_path):

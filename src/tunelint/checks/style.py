@@ -385,3 +385,65 @@ class ScriptOutlier(CategoryCheck):
             yield Finding(line=self.lines[i], pointer=self.s(self.ptrs[i]),
                           args={"script": self.s(sc), "norm": self.s(norm), "share": pct(n / total),
                                 "count": f"{n:,}", "total": f"{total:,}", "others": f"{counts[sc]:,}"})
+
+
+_TERMINAL = frozenset(".!?。！？)]}\"'”’»`*_|>")
+# lowercase English words a sentence cannot end with (articles, conjunctions, possessives, "of");
+# prepositions ("strive for", "connect with") and pronouns can end a sentence, so they are not here
+DANGLING = frozenset("""a an the and or but nor of its their your our my whose because although though
+whether than very such as""".split())
+
+
+@kind("unfinished-answer")
+class UnfinishedAnswer(StyleCheck):
+    """A long answer that stops mid-sentence (on a comma or on a word like 'the' or 'and')
+    while the dataset's long answers end with terminal punctuation."""
+
+    defaults = {"min-records": 50, "min-words": 20, "min-norm-share": 0.8, "min-last-line-words": 5}
+    columns = {"state": "B", "tail": "S"}  # state: 0 = ends cleanly, 1 = other, 2 = cut off
+
+    def begin(self, ctx):
+        super().begin(ctx)
+        self.seen = 0  # answers of any length (min-records counts these)
+
+    def merge(self, other):
+        super().merge(other)
+        self.seen += other.seen
+
+    def observe(self, rec, ctx):
+        p = self.p
+        for t, f in answer_features(rec):
+            self.seen += 1
+            if f["words"] < p["min-words"]:
+                continue
+            text = t.text.rstrip()
+            c = text[-1]
+            state, tail = 1, ""
+            if c in _TERMINAL or text.endswith("```"):
+                state = 0
+            elif c in ",，、":
+                last_line = text.rsplit("\n", 1)[-1]
+                if len(last_line.split()) >= p["min-last-line-words"]:  # not a letter's "Sincerely,"
+                    state = 2
+            elif c.isalpha() and f["script"] == "Latin":
+                last = text.rsplit(None, 1)[-1]
+                if last in DANGLING and len(text.rsplit("\n", 1)[-1].split()) >= p["min-last-line-words"]:
+                    state = 2
+            if state == 2:
+                tail = text[-40:].rsplit("\n", 1)[-1]
+            self.add(rec.line, t.pointer)
+            self.state.append(state)
+            self.tail.append(self.strings(tail))
+
+    def finish(self, ctx):
+        if self.seen < self.p["min-records"] or not self.state:
+            return
+        clean = self.state.count(0)
+        total = len(self.state)
+        if clean / total < self.p["min-norm-share"]:
+            return
+        for i, st in enumerate(self.state):
+            if st == 2:
+                yield Finding(line=self.lines[i], pointer=self.s(self.ptrs[i]),
+                              args={"tail": "…" + self.s(self.tail[i]).lstrip(), "clean": f"{clean:,}", "total": f"{total:,}",
+                                    "share": pct(clean / total)})
