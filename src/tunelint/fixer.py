@@ -243,6 +243,36 @@ class FileFix:
 
 
 # -- writers -------------------------------------------------------------------------------
+class LineMap:
+    """Output line of each written record -> its line in the input: two ascending arrays
+    (16 bytes per record, not a dict), looked up by bisection."""
+
+    def __init__(self):
+        self.out = array("Q")
+        self.src = array("Q")
+
+    def add(self, out_line: int, src_line: int) -> None:
+        self.out.append(out_line)
+        self.src.append(src_line)
+
+    def get(self, line: int, default=None):
+        from bisect import bisect_left
+
+        i = bisect_left(self.out, line)
+        if i < len(self.out) and self.out[i] == line:
+            return self.src[i]
+        return default
+
+    def compose(self, earlier: "LineMap | None") -> "LineMap":
+        """This map followed back through ``earlier`` (the previous round's map)."""
+        if earlier is None:
+            return self
+        m = LineMap()
+        m.out = self.out
+        m.src = array("Q", (earlier.get(s, s) for s in self.src))
+        return m
+
+
 class _Out:
     """Writes records as JSONL or as a JSON array; tracks output line numbers."""
 
@@ -251,7 +281,7 @@ class _Out:
         self.container = container
         self.line = 1  # line where the next record starts
         self.n = 0
-        self.map = array("L")  # output record line -> line of the record in this round's input
+        self.map = LineMap()  # output record line -> line of the record in this round's input
         if container == "json":
             f.write(b"[\n")
             self.line = 2
@@ -262,13 +292,11 @@ class _Out:
                 self.f.write(b",\n")
                 self.line += 1
             self.f.write(indent + data)
-            self.map.append(self.line)
-            self.map.append(src_line)
+            self.map.add(self.line, src_line)
             self.line += data.count(b"\n")
         else:
             self.f.write(data + ending)
-            self.map.append(self.line)
-            self.map.append(src_line)
+            self.map.add(self.line, src_line)
             self.line += 1
         self.n += 1
 
@@ -280,9 +308,6 @@ class _Out:
         if self.container == "json":
             self.f.write(b"\n]\n" if self.n else b"]\n")
 
-    def mapping(self) -> dict[int, int]:
-        m = self.map
-        return {m[i]: m[i + 1] for i in range(0, len(m), 2)}
 
 
 def _text_fields(data: bytes) -> dict:
@@ -337,7 +362,7 @@ class Fixer:
         temps: list[str] = []
         rejects_buf = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # rejects: memory, then disk
         cur = path
-        line_map: dict[int, int] | None = None  # this round's input line -> original line
+        line_map: LineMap | None = None  # this round's input line -> original line
         try:
             for rnd in range(MAX_ROUNDS):
                 suffix = (".jsonl" if out_container == "jsonl" else ".json") + (".gz" if out_gz else "")
@@ -354,8 +379,7 @@ class Fixer:
                     res.input_records = st.records_in
                 res.output_records = st.records_out
                 res.changed = res.changed or st.changed
-                new_map = st.out.mapping()
-                line_map = {o: (line_map.get(i, i) if line_map else i) for o, i in new_map.items()}
+                line_map = st.out.map.compose(line_map)
                 cur = tmp
                 in_mode = out_container
                 if not (st.changed and ds_rules):
@@ -371,7 +395,7 @@ class Fixer:
                                f"{res.rejected} rejected; nothing was written")
             same_bytes = not res.changed and out_container == run.stats.mode and out_gz == src_gz
             if diff is not None and res.changed:
-                _write_diff(diff, path, cur, display, output or display, line_map or {}, out_container == run.stats.mode == "jsonl")
+                _write_diff(diff, path, cur, display, output or display, line_map or LineMap(), out_container == run.stats.mode == "jsonl")
             if not dry_run:
                 if in_place:
                     if res.changed:
@@ -522,11 +546,7 @@ class Fixer:
         if cur is not data and mode == "jsonl":
             had_bom = False
         # 2. drops
-        drops = [d for d in ds if any(e.op == "drop" for e in d.fix.edits)]
-        if drops:
-            self._reject(st, data, line, drops, "; ".join(d.message for d in drops))
-            for d in drops:
-                res.edits[d.code] += 1
+        if self._dropped(ds, st, res, data, line):
             return None
         sets = [(d, e) for d in ds for e in d.fix.edits if e.op == "set"]
         if not sets and not self.to:
@@ -558,11 +578,7 @@ class Fixer:
             todo = [d for d in new_diags if self.policy.allows(d) and d.fix.edits and not self.policy.is_line_endings(d)]
             if not todo:
                 break
-            drops = [d for d in todo if any(e.op == "drop" for e in d.fix.edits)]
-            if drops:
-                self._reject(st, data, line, drops, "; ".join(d.message for d in drops))
-                for d in drops:
-                    res.edits[d.code] += 1
+            if self._dropped(todo, st, res, data, line):
                 return None
             sets = [(d, e) for d in todo for e in d.fix.edits if e.op == "set"]
             if not sets:
@@ -587,6 +603,16 @@ class Fixer:
         if had_bom and mode == "jsonl":
             out = BOM + out
         return out
+
+    def _dropped(self, ds, st: "_RoundState", res: FileFix, data: bytes, line: int) -> bool:
+        """Reject the record if any of ``ds`` drops it."""
+        drops = [d for d in ds if any(e.op == "drop" for e in d.fix.edits)]
+        if not drops:
+            return False
+        self._reject(st, data, line, drops, "; ".join(d.message for d in drops))
+        for d in drops:
+            res.edits[d.code] += 1
+        return True
 
     def _apply_sets(self, obj, sets, line: int, st: "_RoundState", res: FileFix):
         done: list[str] = []
@@ -656,7 +682,7 @@ def _own_methods(cls) -> set[str]:
 
 
 class _RoundState:
-    def __init__(self, rnd: int, line_map: dict[int, int] | None, rejects: BinaryIO, changes: BinaryIO | None, res: FileFix):
+    def __init__(self, rnd: int, line_map: "LineMap | None", rejects: BinaryIO, changes: BinaryIO | None, res: FileFix):
         self.res = res
         self.round = rnd
         self.line_map = line_map
@@ -797,7 +823,7 @@ def _read_lines(path: str) -> list[bytes]:
         return f.read().splitlines(keepends=True)
 
 
-def _write_diff(out: BinaryIO, a_path: str, b_path: str, a_name: str, b_name: str, line_map: dict[int, int], jsonl: bool) -> None:
+def _write_diff(out: BinaryIO, a_path: str, b_path: str, a_name: str, b_name: str, line_map: "LineMap", jsonl: bool) -> None:
     """A unified diff (no context lines) of input and output."""
     a = _read_lines(a_path)
     b = _read_lines(b_path)
