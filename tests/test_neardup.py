@@ -185,3 +185,10 @@ def test_same_prompt_and_answer_with_other_metadata_is_a_near_duplicate(tmp_path
     got = codes(diags)
     assert ("D003", 2) in got and ("D002", 3) in got and not [c for c in got if c[0] in ("D001", "D004", "D006")]
     assert "100% and answer 100%" in [d for d in diags if d.code == "D003"][0].message
+
+
+def test_defers_to_d001_and_d002_only_when_they_run(tmp_path):
+    r = alp("Name the largest planet in the solar system.", "", "Jupiter is the largest planet.")
+    r2 = alp("Name the largest planet in the solar system.", "", "Jupiter is the largest planet!")
+    got = codes(run(tmp_path, [r, r, r2], select=["D003"]))
+    assert got == [("D003", 2), ("D003", 3)]

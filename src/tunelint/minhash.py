@@ -10,7 +10,8 @@ few array operations amortized over thousands of records (no Python loop per shi
   word has that one word as its only shingle, so two *different* short texts never share an
   empty signature: a text with no word at all gets no signature and is never a candidate
   (exact copies of it are D001's business).
-- Word hashes are polynomial hashes over the bytes computed with one prefix sum (mod 2**64),
+- Word hashes are polynomial hashes over the bytes computed with one prefix sum (mod 2**32,
+  combined with the word's length),
   then mixed (splitmix64 finalizer). Deterministic across processes and platforms (--jobs).
 - One-permutation hashing: each shingle hash goes to bin ``h >> (64-log2(BINS))`` and the bin
   keeps the minimum of the low 32 bits; empty bins are filled by rotation densification
@@ -27,8 +28,8 @@ ROWS = 4
 SHORT_WORDS = 2  # only a one-word text uses its unigram (common words would make every short text a candidate)
 
 _M64 = (1 << 64) - 1
-_B = 0x100000001B3  # odd: invertible mod 2**64
-_BINV = pow(_B, -1, 1 << 64)
+_B = 0x01000193  # odd: invertible mod 2**32 (word hashes are 32-bit, then mixed to 64 with the length)
+_BINV = pow(_B, -1, 1 << 32)
 _powers = None  # (B**i, B**-i) for i < len, grown on demand
 
 
@@ -44,11 +45,11 @@ def _pow_tables(n: int):
     if _powers is None or len(_powers[0]) < n:
         m = max(2 * n, 1 << 22)
         with np.errstate(over="ignore"):
-            b = np.full(m, _B, dtype=np.uint64)
+            b = np.full(m, _B, dtype=np.uint32)
             b[0] = 1
-            binv = np.full(m, _BINV, dtype=np.uint64)
+            binv = np.full(m, _BINV, dtype=np.uint32)
             binv[0] = 1
-            _powers = (np.cumprod(b, dtype=np.uint64), np.cumprod(binv, dtype=np.uint64))
+            _powers = (np.cumprod(b, dtype=np.uint32), np.cumprod(binv, dtype=np.uint32))
     return _powers
 
 
@@ -112,13 +113,14 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
         return sig, np.zeros(n_docs, dtype=bool)
     pw, pinv = _pow_tables(n + 1)
     with np.errstate(over="ignore"):
-        c = arr.astype(np.uint64) + np.uint64(1)
+        c = arr.astype(np.uint32)
+        c += np.uint32(1)
         c *= pinv[:n]
-        S = np.empty(n + 1, dtype=np.uint64)
+        S = np.empty(n + 1, dtype=np.uint32)
         S[0] = 0
-        np.cumsum(c, out=S[1:])
-        h = (S[tends] - S[starts]) * pw[tends - 1]
-        h += (tends - starts).astype(np.uint64)
+        np.cumsum(c, out=S[1:], dtype=np.uint32)
+        h32 = (S[tends] - S[starts]) * pw[tends - 1]
+        h = h32.astype(np.uint64) | ((tends - starts).astype(np.uint64) << np.uint64(32))
         h = _mix(h)
         doc = np.searchsorted(ends, starts)  # doc index of every word
         counts = np.bincount(doc, minlength=n_docs)

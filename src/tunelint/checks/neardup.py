@@ -61,7 +61,8 @@ def _split(rec):
 class _Store:
     """Columns for one source (the checked file, or one --against file)."""
 
-    def __init__(self):
+    def __init__(self, d002: bool = True):
+        self.d002 = d002  # keep D002's prompt/answer identity (only when D002 runs: we defer to it)
         self.lines = array("Q")
         self.rkeys = array("Q")  # canonical JSON hash (exact duplicate identity)
         self.pkeys = array("Q")  # D002 prompt key hash (exact same prompt identity)
@@ -92,9 +93,13 @@ class _Store:
         self.pending_chars += len(prompt) + len(answer)
         self.lines.append(rec.line)
         self.rkeys.append(h64(rec.canonical))
-        pa = _prompt_answer(rec)
-        self.pkeys.append(h64(pa[0]) if pa is not None else h64(b"\x00" + rec.canonical))
-        self.akeys.append(h64(pa[1]) if pa is not None else 0)
+        if self.d002:
+            pa = _prompt_answer(rec)
+            self.pkeys.append(h64(pa[0]) if pa is not None else len(self.lines))
+            self.akeys.append(h64(pa[1]) if pa is not None else 0)
+        else:
+            self.pkeys.append(len(self.lines))  # unique: nothing is left to D002
+            self.akeys.append(0)
         self.pref.append(1 if rec.format in PREFERENCE or (isinstance(obj, dict) and isinstance(obj.get("label"), bool)) else 0)
         if len(self.pending) >= 2 * BATCH or self.pending_chars >= BATCH_CHARS:
             self.flush()
@@ -192,6 +197,7 @@ class NearDupState:
         self.owner = owner
         self.rules: dict[str, Check] = {}
         self.train = _Store()
+        self.d001 = True
         self._result = None
 
     # -- analysis --------------------------------------------------------------------
@@ -332,6 +338,12 @@ class _NearBase(Check):
         st = getattr(ctx, "_neardup", None)
         if st is None:
             st = ctx._neardup = NearDupState(self)
+            try:
+                active = {r.kind for r in ctx.config.rules_for(ctx.path)}
+            except Exception:  # noqa: BLE001 - a config without rules_for: defer to both
+                active = {"exact-duplicate", "conflicting-answers"}
+            st.d001 = "exact-duplicate" in active  # exact copies are D001's unless it is off
+            st.train.d002 = "conflicting-answers" in active
         st.rules[self.kind_name] = self
         self.state = st
 
@@ -409,7 +421,8 @@ class NearDuplicate(_NearBase):
         rk, pk = tr.rkeys, tr.pkeys
         ak = tr.akeys
         # same D002 prompt and different answers: D002 reports it; same canonical record: D001
-        return [v for v in verified if v[2] >= t and v[3] >= t and v[4] and rk[v[0]] != rk[v[1]]
+        d001 = self.state.d001
+        return [v for v in verified if v[2] >= t and v[3] >= t and v[4] and not (d001 and rk[v[0]] == rk[v[1]])
                 and (pk[v[0]] != pk[v[1]] or ak[v[0]] == ak[v[1]])]
 
 
@@ -455,7 +468,7 @@ class NearDuplicateAnswer(_NearBase):
         t, mn = self.p["threshold"], self.p["min-answer-chars"]
         out = []
         for v in verified:
-            if v[3] >= t and v[2] < t and v[5] and tr.rkeys[v[0]] != tr.rkeys[v[1]]:
+            if v[3] >= t and v[2] < t and v[5]:
                 if len(get(v[0])[1]) >= mn and len(get(v[1])[1]) >= mn:
                     out.append(v)
         return out
