@@ -256,3 +256,10 @@ def test_lfs_pointer_is_not_fixed(tmp_path, fixtures):
     out = tmp_path / "out.jsonl"
     r = run_cli("fix", str(fixtures / "core" / "lfs_pointer.jsonl"), "-o", str(out), "--isolated")
     assert r.returncode == 1 and "LFS" in r.stderr and not out.exists()
+
+
+def test_dry_run_writes_nothing(dirty, tmp_path):
+    before = sorted(os.listdir(tmp_path))
+    r = run_cli("fix", str(dirty), "-o", str(tmp_path / "out.jsonl"), "--dry-run", "--unsafe-fixes", "--isolated")
+    assert sorted(os.listdir(tmp_path)) == before
+    assert "would write" in r.stderr and "10 input records -> 7 written, 3 rejected" in r.stderr
