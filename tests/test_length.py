@@ -14,7 +14,7 @@ from tunelint.engine import FileRun
 def run(tmp_path, lines, name="t.jsonl", **cfg):
     p = tmp_path / name
     p.write_text("".join(json.dumps(o) + "\n" for o in lines))
-    config = load_config(data={"select": ["L"], **cfg})
+    config = load_config(data={"select": ["L001", "L002", "L003"], **cfg})
     return FileRun(str(p), config, display_path=name).run()
 
 
