@@ -96,7 +96,7 @@ def cli():
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @common_options
-@click.option("--output-format", "output_format", default=None, help="text (default), json.")
+@click.option("--output-format", "output_format", default=None, help="text (default), json, sarif, github (default when GITHUB_ACTIONS=true), junit, gitlab.")
 @click.option("-o", "--output", "outputs", multiple=True, help="Also write FORMAT:FILE (repeatable), e.g. json:findings.json.")
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
