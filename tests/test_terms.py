@@ -111,7 +111,7 @@ def test_lemmatizer_spacy_and_table_agree():
 
     assert lemmas.STOP_WORDS == frozenset(STOP_WORDS)
     assert {"than", "then", "its", "their", "from", "form", "lose", "loose"} <= lemmas.known_words()
-    assert t001(FIX / "variants.jsonl", lemmatizer="table") == t001(FIX / "variants.jsonl")
+    assert t001(FIX / "variants.jsonl", lemmatizer="spacy") == t001(FIX / "variants.jsonl")
 
 
 def test_bad_lemmatizer_param_is_a_config_error():
@@ -213,4 +213,4 @@ def test_template_variants(tmp_path):
     assert diags[0].message.startswith("prompt template 'Instruction: / Response:' here (1 records) but '### Instruction: / ### Response:' in 6")
     rows[0] = rows[1] = rows[2] = rows[6]
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert [d for d in run(p, ["T004"]) if d.code == "T004"] == []  # 4 against 3: no dominant template
+    assert [d for d in run(p, ["T004"]) if d.code == "T004"] == []  # 3 against 3: no dominant template

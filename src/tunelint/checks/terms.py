@@ -13,10 +13,14 @@ their occurrences are all kept; the report says when a list was cut.
 *Deciding* (``finish``, over the vocabulary of unique forms, never over tokens):
 
 1. forms are grouped by a key: lower case, hyphens removed (``Pre-trained``/``pretrained``);
-2. inflections join their stem's group: spaCy's lookup lemmatizer (blank English pipeline,
-   shipped table, see :mod:`tunelint.lemmas`) runs once over the unique keys the table
-   knows; unknown words (``APIs``) lose a plural ``s`` only when the singular is in the
-   vocabulary;
+2. inflections join their stem's group: the shipped spaCy English lookup table gives the
+   lemma of each unique candidate key (keys whose spellings vary, or whose lemma's do), never
+   of tokens. ``lemmatizer: spacy`` runs spaCy's lookup lemmatizer (``spacy.blank("en")``,
+   table loaded into ``Lookups``, see :mod:`tunelint.lemmas`); the default ``table`` reads the
+   same table directly, which is exactly what spaCy's lookup mode does
+   (``table.get(text, text)``; a test checks both agree) without spaCy's ~1 s import, so a
+   small ``tunelint check`` stays free of heavy imports. Unknown words (``APIs``) lose a
+   plural ``s`` only when the singular is in the vocabulary;
 3. within a group, spellings are compared with the first letter's case ignored (a capital
    at a sentence start is not a variant);
 4. a minority spelling is reported only with *evidence*: the same word after normalization
@@ -150,7 +154,7 @@ class TermVariants(Check):
     scope = "dataset"
     defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 20,
                 "fuzzy": False, "fuzzy-min-length": 7, "fuzzy-ratio": 10, "fuzzy-min-dominant": 20,
-                "ignore": [], "lemmatizer": "spacy"}
+                "ignore": [], "lemmatizer": "table"}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
