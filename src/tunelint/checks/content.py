@@ -67,10 +67,11 @@ class EmptyText(TurnCheck):
 @kind("truncate-at")
 class TruncateAt(TurnCheck):
     """``pattern`` marks where foreign text starts (e.g. a second numbered Alpaca example);
-    the unsafe fix keeps only what comes before it. ``prefilter`` is a plain substring that
-    must occur for the (slower) regex to run."""
+    the unsafe fix keeps only what comes before it, minus what ``trim`` (a regex) matches
+    at its end (e.g. a divider line). ``prefilter`` is a plain substring that must occur
+    for the (slower) regex to run."""
 
-    defaults = {"pattern": "", "prefilter": "", "ignorecase": False, "min-keep": 1}
+    defaults = {"pattern": "", "prefilter": "", "ignorecase": False, "min-keep": 1, "trim": ""}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -80,6 +81,7 @@ class TruncateAt(TurnCheck):
             raise RuleError(f"rule {rule.code}: kind 'truncate-at' needs a 'pattern'")
         self.rx = re.compile(params["pattern"], re.MULTILINE | (re.IGNORECASE if params["ignorecase"] else 0))
         self.pre = params["prefilter"] or None
+        self.trim = re.compile(params["trim"]) if params["trim"] else None
 
     def check_text(self, t, rec):
         text = t.text
@@ -89,6 +91,8 @@ class TruncateAt(TurnCheck):
         if not m:
             return
         kept = text[:m.start()].rstrip()
+        if self.trim is not None:
+            kept = self.trim.sub("", kept).rstrip()
         fix = None
         if len(kept) >= self.p["min-keep"]:
             fix = Fix("unsafe", f"cut the {t.field} at offset {m.start()}", (Edit("set", t.pointer, kept),))
