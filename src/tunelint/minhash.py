@@ -68,6 +68,7 @@ _LUT = None
 
 
 def _word_lut():
+    """(is-word-byte table, ASCII lower-case table)."""
     global _LUT
     if _LUT is None:
         np = _np()
@@ -75,18 +76,20 @@ def _word_lut():
         for c in b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ":
             lut[c] = True
         lut[128:] = True
-        _LUT = lut
+        low = np.arange(256, dtype=np.uint8)
+        low[65:91] += 32
+        _LUT = (lut, low)
     return _LUT
 
 
 def encode_batch(texts: list[str]) -> tuple[bytes, "object"]:
-    """Join texts (lower-cased) into one UTF-8 buffer; return it and the doc end offsets.
+    """Join texts into one UTF-8 buffer; return it and the doc end offsets.
 
     Doc ``d`` is ``buf[ends[d-1]+1 : ends[d]]`` (with ``ends[-1] = -1``). NUL separates docs.
     """
     np = _np()
     joined = "\x00".join(t.replace("\x00", " ") if "\x00" in t else t for t in texts) + "\x00"
-    buf = joined.lower().encode("utf-8", "replace")
+    buf = joined.encode("utf-8", "replace")  # ASCII case is folded in signatures()
     arr = np.frombuffer(buf, dtype=np.uint8)
     ends = np.flatnonzero(arr == 0)
     return buf, ends
@@ -99,7 +102,8 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
     n_docs = len(ends)
     arr = np.frombuffer(buf, dtype=np.uint8)
     n = len(arr)
-    isw = _word_lut()[arr]
+    wlut, low = _word_lut()
+    isw = wlut[arr]
     prev = np.empty(n, dtype=bool)
     prev[0] = False
     prev[1:] = isw[:-1]
@@ -113,7 +117,7 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
         return sig, np.zeros(n_docs, dtype=bool)
     pw, pinv = _pow_tables(n + 1)
     with np.errstate(over="ignore"):
-        c = arr.astype(np.uint32)
+        c = low[arr].astype(np.uint32)
         c += np.uint32(1)
         c *= pinv[:n]
         S = np.empty(n + 1, dtype=np.uint32)

@@ -7,7 +7,7 @@ State per record, kept in compact columns (see tunelint.minhash for the hashing)
 - ``BANDS`` uint32 LSH band keys for the prompt and for the answer (256 bytes/record);
 - the record's line, a 64-bit hash of its canonical JSON (D001 identity) and of its D002
   prompt key (exact-prompt identity), a flag for preference/KTO records;
-- the texts themselves, lower-cased, in one UTF-8 buffer per batch of records (no per-record
+- the texts themselves in one UTF-8 buffer per batch of records (no per-record
   Python objects). Memory is therefore ~ the size of the file's text + ~280 bytes/record. We
   keep the text rather than re-reading the file because inputs may be gzip, JSON arrays or
   stdin, and only candidate pairs are ever decoded again.
@@ -172,7 +172,7 @@ def _compatible(a: frozenset, b: frozenset) -> bool:
 
 
 def _norm(s: str) -> str:
-    return _NONWORD.sub(" ", s).strip()
+    return _NONWORD.sub(" ", s.lower()).strip()
 
 
 def _sim(a: str, b: str) -> float:
