@@ -130,7 +130,8 @@ class TemplateSlot(TurnCheck):
             m = _SINGLE.search(text)
         if m is None or _CODEISH.search(text):
             return
-        if text.lstrip().startswith(("{", "[")):
+        head = text.lstrip()[:2]
+        if head[:1] == "[" or (head[:1] == "{" and head != "{{"):
             return  # a JSON value
         n = len(_DOUBLE.findall(text)) + (len(_SINGLE.findall(text)) if single else 0)
         yield Finding(pointer=t.pointer, args={"slot": m.group(), "name": m.group(1), "count": max(n, 1),
