@@ -27,6 +27,7 @@ pandas is imported only by :meth:`FeatureCollector.frame`.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from typing import Any, Iterable
 
@@ -106,8 +107,6 @@ class FeatureCollector:
         return len(self.data["line"])
 
     def add(self, rec, path: str | None = None) -> dict[str, Any]:
-        import hashlib
-
         from .checks.duplicates import _prompt_answer
 
         row: dict[str, Any] = {"path": path or rec.path, "line": rec.line, "format": rec.format}

@@ -58,6 +58,14 @@ def _pct(a: int, b: int) -> str:
     return f"{100 * a / b:.1f}%" if b else "–"
 
 
+def _places(where: list[tuple[str, int]]) -> str:
+    """``path: 1, 5, 9`` per file (paths are long; lines are what you look up)."""
+    by: dict[str, list[int]] = {}
+    for p, ln in where:
+        by.setdefault(p, []).append(ln)
+    return "<br>".join(f"<code>{escape(p)}</code>: {escape(', '.join(map(str, lns)))}" for p, lns in by.items())
+
+
 # -- data -------------------------------------------------------------------------------------
 def resolve(obj, ptr: str):
     from ..diagnostic import split_pointer
@@ -161,7 +169,7 @@ def term_groups(diags) -> list[dict]:
         g = groups.setdefault((d.code, key), {"code": d.code, "name": d.name, "message": key, "count": 0, "where": []})
         g["count"] += 1
         if len(g["where"]) < 8:
-            g["where"].append(f"{d.path}:{d.line}")
+            g["where"].append((d.path, d.line))
     return sorted(groups.values(), key=lambda g: (-g["count"], g["code"], g["message"]))
 
 
@@ -369,7 +377,7 @@ def render(fc, result, config, opts) -> str:
         w("<table><tr><th>code</th><th>what</th><th class='n'>findings</th><th>first places</th></tr>")
         for g in tg[:30]:
             w(f"<tr><td><code>{escape(g['code'])}</code></td><td>{escape(g['message'])}</td><td class='n'>{g['count']:,}</td>"
-              f"<td><code>{escape(', '.join(g['where'][:3]))}</code></td></tr>")
+              f"<td>{_places(g['where'][:4])}</td></tr>")
         w("</table>")
         if len(tg) > 30:
             w(f"<p class='note'>{len(tg) - 30:,} more groups: <code>tunelint check --select T …</code></p>")
