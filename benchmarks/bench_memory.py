@@ -1,0 +1,134 @@
+"""Peak memory of `tunelint check` on a large JSONL file (target: <= 400 MB peak RSS for ~2 GB).
+
+    python benchmarks/bench_memory.py [--size-mb 2000] [--keep] [--jobs 1] [--select CODES]
+
+Generates (once per size, cached in /tmp/tunelint-bench/) a JSONL file of varied chat records:
+1-6 turns, optional system prompts, answers from a few words to a few thousand characters,
+some non-ASCII text, tool calls now and then, and ~3% exact duplicates (so the dataset rules
+keep state). Then runs ``tunelint check`` on it and prints wall time, CPU time and the child's
+peak RSS (``ru_maxrss`` from ``os.wait4``, i.e. what ``/usr/bin/time -v`` reports).
+
+Prints figures; asserts nothing. Use ``--size-mb 200`` for a quick run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+WORK = "/tmp/tunelint-bench"
+WORDS = ("the a model data answer question file token example rule check learn train value list "
+         "python function return error result number string because which when where how why "
+         "café naïve résumé 数据 模型 данные ответ 😀").split()
+
+
+def sentence(rnd: random.Random, lo: int, hi: int) -> str:
+    return " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(lo, hi))).capitalize() + rnd.choice(".?!")
+
+
+def record(rnd: random.Random, i: int) -> dict:
+    msgs = []
+    if rnd.random() < 0.4:
+        msgs.append({"role": "system", "content": rnd.choice(["You are a helpful assistant.", "Answer briefly.", sentence(rnd, 5, 30)])})
+    for _ in range(rnd.randint(1, 3)):
+        msgs.append({"role": "user", "content": f"{sentence(rnd, 3, 40)} #{i}"})
+        if rnd.random() < 0.05:
+            msgs.append({"role": "assistant", "tool_calls": [{"id": f"c{i}", "type": "function", "function": {"name": "lookup", "arguments": '{"q": "%d"}' % i}}]})
+            msgs.append({"role": "tool", "tool_call_id": f"c{i}", "content": sentence(rnd, 3, 20)})
+        n = rnd.choice((1, 2, 4, 8, 16, 40))
+        msgs.append({"role": "assistant", "content": " ".join(sentence(rnd, 4, 25) for _ in range(n))})
+    return {"messages": msgs}
+
+
+def generate(path: str, size_mb: int, seed: int = 1) -> int:
+    import orjson
+
+    rnd = random.Random(seed)
+    target = size_mb * 1_000_000
+    written = n = 0
+    recent: list[bytes] = []
+    tmp = path + ".tmp"
+    with open(tmp, "wb", buffering=1 << 20) as f:
+        while written < target:
+            if recent and rnd.random() < 0.03:
+                line = rnd.choice(recent)  # an exact duplicate
+            else:
+                line = orjson.dumps(record(rnd, n)) + b"\n"
+                if len(recent) < 2000:
+                    recent.append(line)
+                else:
+                    recent[rnd.randrange(2000)] = line
+            f.write(line)
+            written += len(line)
+            n += 1
+    os.replace(tmp, path)
+    return n
+
+
+def tunelint_cmd() -> list[str]:
+    exe = shutil.which("tunelint")
+    return [exe] if exe else [sys.executable, "-m", "tunelint"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size-mb", type=int, default=2000)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--select", default=None, help="rule selection (default: the default rule set)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated file (it is cached by size otherwise too)")
+    ap.add_argument("--delete", action="store_true", help="delete the generated file afterwards")
+    args = ap.parse_args()
+
+    os.makedirs(WORK, exist_ok=True)
+    path = os.path.join(WORK, f"chat_{args.size_mb}mb.jsonl")
+    if not os.path.exists(path):
+        free = shutil.disk_usage(WORK).free
+        if free < args.size_mb * 1_000_000 * 1.2:
+            sys.exit(f"not enough space in {WORK}: {free / 1e9:.1f} GB free")
+        t0 = time.perf_counter()
+        n = generate(path, args.size_mb)
+        print(f"generated {path}: {n:,} records in {time.perf_counter() - t0:.0f}s")
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        lines = sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 24), b""))
+
+    cmd = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", "--statistics", "-j", str(args.jobs)]
+    if args.select:
+        cmd += ["--select", args.select]
+    cmd.append(path)
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("GITHUB_ACTIONS", None)
+    try:
+        la = os.getloadavg()
+        print(f"{os.cpu_count()} CPUs, load average {la[0]:.2f} (shared machine: wall times are noisy)")
+    except OSError:
+        pass
+    print(f"file: {size / 1e9:.2f} GB, {lines:,} records; command: {' '.join(cmd[1:])}")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = p.communicate()
+    # communicate() reaped the child; its rusage is in RUSAGE_CHILDREN (this script has no other children now)
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter() - t0
+    if p.returncode != 0:
+        print(f"tunelint exited {p.returncode}: {err.decode(errors='replace')[-800:]}")
+    tail = out.decode(errors="replace").strip().splitlines()[-12:]
+    print("tunelint statistics (tail):")
+    for line in tail:
+        print("   ", line)
+    print(f"wall {wall:.1f}s  cpu {ru.ru_utime + ru.ru_stime:.1f}s  throughput {size / 1e6 / wall:.1f} MB/s, {lines / wall:,.0f} records/s")
+    print(f"peak RSS (max over children, KB from ru_maxrss): {ru.ru_maxrss / 1024:.0f} MB  (target <= 400 MB)")
+    if args.jobs > 1:
+        print("note: with --jobs, ru_maxrss is the largest single process, not the sum of the workers")
+    if args.delete:
+        os.remove(path)
+
+
+if __name__ == "__main__":
+    main()
