@@ -121,7 +121,8 @@ def test_merge_of_two_halves_equals_one_pass(code, sample):
 
 @pytest.mark.parametrize("text,codes", [
     ("Hello</s>", {"P006"}),
-    ("<|im_start|>assistant\nHello", {"P006", "P007"}),
+    ("<|im_start|>assistant\nHello", {"P006"}),
+    ("Hello<|im_end|>\n<|im_start|>user\nmore", {"P007"}),
     ("Hello <|im_end|> there", {"P007"}),
     ("Sure.\n### Response:\nMore", {"P007"}),
     ("Assistant: Hello", {"P008"}),
