@@ -71,3 +71,11 @@ def test_fix_to_chat_end_to_end(tmp_path):
     again = tmp_path / "again.jsonl"
     run_cli("fix", str(out), "-o", str(again), "--to", "chat", "--isolated")
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_preference_file_is_not_converted(tmp_path):
+    src = tmp_path / "pairs.jsonl"
+    src.write_bytes(b'{"prompt": "Q", "chosen": "a", "rejected": "b"}\n{"prompt": "R", "chosen": "c", "rejected": "d"}\n')
+    out = tmp_path / "out.jsonl"
+    r = run_cli("fix", str(src), "-o", str(out), "--to", "chat", "--isolated")
+    assert r.returncode == 1 and "preference" in r.stderr and not out.exists()

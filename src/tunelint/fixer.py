@@ -349,6 +349,10 @@ class Fixer:
             res.skipped = fatal[0].message
             res.remaining = diags
             return res
+        if self.to and run.stats.format in ("dpo", "preference"):
+            res.skipped = f"--to {self.to}: this file holds {run.stats.format} records (preference pairs), which have no {self.to} form"
+            res.remaining = diags
+            return res
         in_mode = run.stats.mode
         out_container = container or in_mode
         src_gz = _is_gz(path)
