@@ -263,3 +263,11 @@ def test_dry_run_writes_nothing(dirty, tmp_path):
     r = run_cli("fix", str(dirty), "-o", str(tmp_path / "out.jsonl"), "--dry-run", "--unsafe-fixes", "--isolated")
     assert sorted(os.listdir(tmp_path)) == before
     assert "would write" in r.stderr and "10 input records -> 7 written, 3 rejected" in r.stderr
+
+
+def test_broken_multiline_array_element_to_jsonl(tmp_path):
+    src = tmp_path / "in.json"
+    src.write_bytes(b'[\n  {"instruction": "a",\n   "output": "b",}\n]\n')
+    out = tmp_path / "out.jsonl"
+    res = _fix(src, out, container="jsonl")
+    assert res.output_records == 1 and out.read_bytes().count(b"\n") == 1

@@ -462,7 +462,6 @@ class Fixer:
         st.out = out = None  # type: ignore[assignment]
         indents: dict[int, bytes] = {}
         self._recheck = None
-        fmt = None
         for item in src:
             if isinstance(item, FileProblem):
                 continue
@@ -515,8 +514,11 @@ class Fixer:
             st.records_out += 1
             if container == "json" and src.mode == "jsonl":
                 indent = b""
-            if container == "jsonl" and b"\n" in new_bytes:
-                new_bytes = orjson.dumps(orjson.loads(new_bytes))
+            if container == "jsonl" and b"\n" in new_bytes:  # an array element spanning lines
+                try:
+                    new_bytes = orjson.dumps(orjson.loads(new_bytes))
+                except orjson.JSONDecodeError:  # kept broken record: newlines outside strings are spaces
+                    new_bytes = new_bytes.replace(b"\n", b" ")
             out.record(new_bytes, ending if src.mode == "jsonl" and container == "jsonl" else b"\n", line, indent)
         if out is None:
             st.out = out = _Out(f, container)
