@@ -135,3 +135,38 @@ def test_cli_missing_baseline_is_exit_2_without_traceback(tmp_path):
     p = run_cli("check", "train.jsonl", "--isolated", "--baseline", "nope.json", cwd=tmp_path)
     assert p.returncode == 2
     assert "nope.json does not exist" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_dataset_level_findings_get_the_hash_of_their_record(tmp_path):
+    from tunelint.baseline import with_record_hashes
+    from tunelint.formats import Record
+
+    f = tmp_path / "a.jsonl"
+    _write(f, [TRAILING, "", BAD_ROLE, "{broken"])
+    ds = [_d(path=str(f), line=ln, record_hash=None) for ln in (1, 2, 3, 4, 0)]
+    ds.append(_d(path=str(f), line=3, record_hash="kept"))
+    out = with_record_hashes(ds)
+    expect = Record("", 1, 1, 0, json.loads(BAD_ROLE), b"").hash
+    assert [d.record_hash for d in out] == [
+        Record("", 1, 1, 0, json.loads(TRAILING), b"").hash, None, expect, None, None, "kept"]
+    arr = tmp_path / "b.json"
+    arr.write_text('[\n  {"a": 1}, {"a": 2},\n  {"a": 3}\n]\n')
+    out = with_record_hashes([_d(path=str(arr), line=2, record_hash=None), _d(path=str(arr), line=3, record_hash=None)])
+    assert out[0].record_hash is None  # two records start on line 2: ambiguous
+    assert out[1].record_hash == Record("", 3, 1, 0, {"a": 3}, b"").hash
+    assert with_record_hashes([_d(path="<stdin>", record_hash=None)])[0].record_hash is None
+
+
+def test_cli_baseline_keeps_duplicates_known_when_lines_move(tmp_path):
+    data = tmp_path / "train.jsonl"
+    a, b = CLEAN % (1, 1), CLEAN % (2, 2)
+    _write(data, [a, b, a])  # D001 at line 3: "exact duplicate of line 1"
+    p = run_cli("check", "train.jsonl", "--isolated", "--output-format", "json", cwd=tmp_path)
+    assert ("D001", 3) in _codes(p)
+    assert run_cli("check", "train.jsonl", "--isolated", "--write-baseline", "bl.json", cwd=tmp_path).returncode == 0
+    _write(data, [CLEAN % (3, 3), a, b, a])  # same duplicate, new line numbers and message
+    p = run_cli("check", "train.jsonl", "--isolated", "--baseline", "bl.json", "--output-format", "json", cwd=tmp_path)
+    assert _codes(p) == [], p.stdout
+    _write(data, [a, b, a, b])  # a new duplicate is reported
+    p = run_cli("check", "train.jsonl", "--isolated", "--baseline", "bl.json", "--output-format", "json", cwd=tmp_path)
+    assert _codes(p) == [("D001", 4)]

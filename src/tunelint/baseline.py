@@ -26,6 +26,81 @@ class BaselineError(ConfigError):
     """The baseline file is missing, unreadable or not a tunelint baseline (exit code 2)."""
 
 
+def with_record_hashes(diagnostics) -> list:
+    """The diagnostics, with ``record_hash`` filled in where a check reported on a record
+    without it (dataset-level findings from ``finish()``): the record at the finding's line is
+    read back from the file and hashed exactly as the engine does. Without this, such findings
+    would be keyed by their message, which often names line numbers and counts."""
+    from dataclasses import replace
+
+    diagnostics = list(diagnostics)
+    need: dict[str, set[int]] = {}
+    for d in diagnostics:
+        if d.record_hash is None and d.line >= 1 and d.path not in ("<stdin>", "-"):
+            need.setdefault(d.path, set()).add(d.line)
+    if not need:
+        return diagnostics
+    found = {p: _hashes_at(p, frozenset(lines)) for p, lines in need.items()}
+    out = []
+    for d in diagnostics:
+        h = found.get(d.path, {}).get(d.line) if d.record_hash is None else None
+        out.append(replace(d, record_hash=h) if h else d)
+    return out
+
+
+_HASH_CACHE: dict[tuple, dict[int, str]] = {}
+
+
+def _hashes_at(path: str, lines: frozenset[int]) -> dict[int, str]:
+    """``{line: record content hash}`` for the records starting at ``lines`` in ``path`` (lines
+    holding more than one record, or no parsable record, are left out)."""
+    import orjson
+
+    from .formats import Record
+    from .reader import BOM, Chunk, Source
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    key = (os.path.abspath(path), st.st_mtime_ns, st.st_size, lines)
+    if key in _HASH_CACHE:
+        return _HASH_CACHE[key]
+    out: dict[int, str] = {}
+    ambiguous: set[int] = set()
+    last = max(lines)
+    try:
+        for item in Source(path):
+            if not isinstance(item, Chunk):
+                continue
+            if item.line > last:
+                break
+            if item.line not in lines:
+                continue
+            if item.line in out:
+                ambiguous.add(item.line)
+                continue
+            data = item.data[3:] if item.line == 1 and item.data.startswith(BOM) else item.data
+            if not data.strip():
+                continue
+            try:
+                obj = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                try:
+                    obj = orjson.loads(data.decode("utf-8", errors="replace"))
+                except orjson.JSONDecodeError:
+                    continue
+            out[item.line] = Record(path, item.line, item.column, 0, obj, data).hash
+    except (OSError, EOFError, ValueError):
+        return {}
+    for ln in ambiguous:
+        out.pop(ln, None)
+    if len(_HASH_CACHE) > 64:
+        _HASH_CACHE.clear()
+    _HASH_CACHE[key] = out
+    return out
+
+
 def finding_key(d) -> tuple[str, str, str]:
     """``(code, subject, pointer)``: subject is ``record:<hash>`` or ``file:<path>:<message>``."""
     if d.record_hash:
@@ -49,7 +124,7 @@ def fingerprints(diagnostics) -> list[str]:
     """Fingerprints for a list of diagnostics, numbering repeated keys in order."""
     seen: Counter = Counter()
     out = []
-    for d in diagnostics:
+    for d in with_record_hashes(diagnostics):
         k = finding_key(d)
         out.append(fingerprint(d, seen[k]))
         seen[k] += 1
@@ -64,7 +139,7 @@ def write_baseline(path: str, result) -> int:
     """Write every finding of ``result`` to ``path`` (atomically); return how many."""
     from .fsutil import atomic_write_text
 
-    counts: Counter = Counter(finding_key(d) for d in result.diagnostics)
+    counts: Counter = Counter(finding_key(d) for d in with_record_hashes(result.diagnostics))
     names = {d.code: d.name for d in result.diagnostics}
     entries = [
         {"code": code, "name": names.get(code, ""), "subject": subject, "pointer": ptr, "count": n}
@@ -125,8 +200,8 @@ def apply_baseline(path: str, result):
     budget = read_baseline(path)
     kept = []
     matched = 0
-    for d in result.diagnostics:
-        k = finding_key(d)
+    for d, filled in zip(result.diagnostics, with_record_hashes(result.diagnostics)):
+        k = finding_key(filled)
         if budget[k] > 0:
             budget[k] -= 1
             matched += 1
