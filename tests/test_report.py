@@ -52,6 +52,9 @@ def test_feature_table_counts(tmp_path):
     assert row["tokens"] == tokens.count_record(rec, load_config(data={}).target)
     assert sum(fc.role_turns.values()) == int(df["turns"].sum())
     assert fc.longest[0][2] == 63  # the long essay
+    # style columns are the last answer's full features
+    assert df.loc[df["answer_empty"] == 0, "sentences"].min() >= 1
+    assert df.loc[df["line"] == 1, "sentences"].item() == 3 and df.loc[df["line"] == 1, "end"].item() == "."
 
 
 def test_html_is_self_contained_and_escaped(page):

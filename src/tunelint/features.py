@@ -170,10 +170,9 @@ class FeatureCollector:
                 if t.text is not None:
                     self.role_turns[t.role] += 1
         if self.want_style:
-            from .style_features import answer_features
+            from .style_features import turn_features
 
-            af = answer_features(rec)
-            f = af[-1][1] if af else {}
+            f = turn_features(last_answer.text) if last_answer is not None else {}
             for c in STYLE:
                 v = f.get(c)
                 row[c] = v if v is not None else ("none" if c in ("opener", "end", "list_style", "script", "person") else 0)
