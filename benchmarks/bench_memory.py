@@ -4,7 +4,7 @@
 
 Generates (once per size, cached in /tmp/tunelint-bench/) a JSONL file of varied chat records:
 1-6 turns, optional system prompts, answers from a few words to a few thousand characters,
-some non-ASCII text, tool calls now and then, and ~3% exact duplicates (so the dataset rules
+a Zipf-distributed vocabulary of 30,000 pseudo-words with some non-ASCII text, tool calls now and then, and ~3% exact duplicates (so the dataset rules
 keep state). Then runs ``tunelint check`` on it and prints wall time, CPU time and the child's
 peak RSS (``ru_maxrss`` from ``os.wait4``, i.e. what ``/usr/bin/time -v`` reports).
 
@@ -21,13 +21,26 @@ import sys
 import time
 
 WORK = "/tmp/tunelint-bench"
-WORDS = ("the a model data answer question file token example rule check learn train value list "
-         "python function return error result number string because which when where how why "
-         "café naïve résumé 数据 模型 данные ответ 😀").split()
+SYLLABLES = ("ka to ri mo sen la de ver an is ex pro con ta ble ment tion ing er al "
+             "café naï ré 数 模 дан от").split()
+
+
+def vocabulary(rnd: random.Random, n: int = 30000) -> tuple[list[str], list[float]]:
+    """Pseudo-words with Zipf frequencies, so texts look like language (and rarely like each other)."""
+    words = ["".join(rnd.choice(SYLLABLES) for _ in range(rnd.randint(1, 4))) for _ in range(n)]
+    words[:12] = ["the", "a", "of", "and", "to", "in", "is", "it", "that", "for", "you", "😀"]
+    import itertools
+
+    cum = list(itertools.accumulate(1.0 / (i + 1) for i in range(n)))
+    return words, cum
+
+
+VOCAB: tuple[list[str], list[float]] = ([], [])
 
 
 def sentence(rnd: random.Random, lo: int, hi: int) -> str:
-    return " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(lo, hi))).capitalize() + rnd.choice(".?!")
+    words, cum = VOCAB
+    return " ".join(rnd.choices(words, cum_weights=cum, k=rnd.randint(lo, hi))).capitalize() + rnd.choice(".?!")
 
 
 def record(rnd: random.Random, i: int) -> dict:
@@ -47,7 +60,9 @@ def record(rnd: random.Random, i: int) -> dict:
 def generate(path: str, size_mb: int, seed: int = 1) -> int:
     import orjson
 
+    global VOCAB
     rnd = random.Random(seed)
+    VOCAB = vocabulary(rnd)
     target = size_mb * 1_000_000
     written = n = 0
     recent: list[bytes] = []
