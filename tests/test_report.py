@@ -115,3 +115,15 @@ def test_features_file(tmp_path, capsys):
 def test_missing_input_is_a_clear_error(capsys):
     code, out, err = run(["report", "nope.jsonl", "--html", "x.html"], capsys)
     assert code == 2 and "nope.jsonl" in err
+
+
+def test_worker_process_token_counts_equal_serial_counts():
+    import pickle
+
+    cfg = load_config(data={"select": ["F001"]})
+    a, _ = collect([CHAT], cfg, parallel=False)
+    b, _ = collect([CHAT], cfg, parallel=True)
+    assert a.frame().equals(b.frame())
+    assert a.role_tokens == b.role_tokens and a.longest == b.longest
+    c = pickle.loads(pickle.dumps(b))  # --jobs sends collectors between processes
+    assert c.frame().equals(a.frame())

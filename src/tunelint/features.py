@@ -83,6 +83,33 @@ class _TokenCounter:
         return total, per_turn
 
 
+def _count_batch(enc: str, items: list) -> list:
+    """Worker process: exact token counts for a batch of records given as (overhead, shared
+    strings, branches, turn texts); the same formula as tunelint.tokens.count_record."""
+    from . import tokens
+
+    memo: dict[str, int] = {}
+
+    def c(s: str) -> int:
+        n = memo.get(s)
+        if n is None:
+            n = tokens.count_text(s, enc)
+            if len(s) <= 16:
+                memo[s] = n
+        return n
+
+    out = []
+    for ov, shared, branches, texts in items:
+        total = ov + sum(c(x) for x in shared)
+        if branches:
+            total += max(sum(c(x) for x in b) for b in branches)
+        out.append((total, [c(x) for x in texts]))
+    return out
+
+
+BATCH = 2000
+
+
 class FeatureCollector:
     """Accumulates feature rows column by column (``add``), mergeable for ``--jobs``."""
 
@@ -95,6 +122,10 @@ class FeatureCollector:
         self._seen: set[bytes] = set()
         self._seen_prompts: set[bytes] = set()
         self._tok = _TokenCounter(target) if self.want_tokens else None
+        self._pool = None  # a worker process counting tokens while the engine runs (see parallel())
+        self._batch: list = []
+        self._meta: list = []
+        self._futures: list = []
         #: tokens and text turns per role over the whole table (summary)
         self.role_tokens: Counter = Counter()
         self.role_turns: Counter = Counter()
@@ -105,6 +136,19 @@ class FeatureCollector:
 
     def __len__(self) -> int:
         return len(self.data["line"])
+
+    # picklable (--jobs sends dataset-check state back from worker processes)
+    def __getstate__(self):
+        self.settle()
+        d = dict(self.__dict__)
+        d["_tok"] = None
+        d["_pool"] = None
+        return d
+
+    def __setstate__(self, d):
+        self.__dict__.update(d)
+        if self.want_tokens:
+            self._tok = _TokenCounter(self.target)
 
     def add(self, rec, path: str | None = None) -> dict[str, Any]:
         from .checks.duplicates import _prompt_answer
@@ -150,21 +194,15 @@ class FeatureCollector:
             row["label"] = str(lab).lower() if isinstance(lab, bool) else str(lab)
         else:
             row["label"] = (last_answer.text.strip()[:LABEL_CHARS] if last_answer is not None else "")
+        deferred = None
         if self._tok is not None:
-            total, per_turn = self._tok.record(rec)
-            side_tok = {"system": 0, "prompt": 0, "answer": 0, "tool": 0}
-            for t, n in per_turn:
-                self.role_tokens[t.role] += n
-                self.role_turns[t.role] += 1
-                if t.branch == "rejected" and t.kind == "answer":
-                    continue
-                side_tok[SIDE.get(t.kind, "tool")] += n
-            row["tokens"] = total
-            row["system_tokens"] = side_tok["system"]
-            row["prompt_tokens"] = side_tok["prompt"]
-            row["answer_tokens"] = side_tok["answer"]
-            row["tool_tokens"] = side_tok["tool"]
-            self._keep_longest(total, row["path"], rec.line)
+            if self._pool is not None:
+                deferred = self._defer(rec, row["path"])
+                for c in TOKENS:
+                    row[c] = 0
+            else:
+                total, per_turn = self._tok.record(rec)
+                self._apply_tokens(row, total, [(t.role, t.kind, t.branch, n) for t, n in per_turn], rec.line)
         else:
             for t in rec.turns:
                 if t.text is not None:
@@ -178,7 +216,80 @@ class FeatureCollector:
                 row[c] = v if v is not None else ("none" if c in ("opener", "end", "list_style", "script", "person") else 0)
         for c in self.columns:
             self.data[c].append(row[c])
+        if deferred is not None:
+            deferred[0] = len(self) - 1
         return row
+
+    def _apply_tokens(self, row: dict, total: int, per_turn: list, line: int) -> None:
+        side_tok = {"system": 0, "prompt": 0, "answer": 0, "tool": 0}
+        for role, knd, branch, n in per_turn:
+            self.role_tokens[role] += n
+            self.role_turns[role] += 1
+            if branch == "rejected" and knd == "answer":
+                continue
+            side_tok[SIDE.get(knd, "tool")] += n
+        row["tokens"] = total
+        row["system_tokens"] = side_tok["system"]
+        row["prompt_tokens"] = side_tok["prompt"]
+        row["answer_tokens"] = side_tok["answer"]
+        row["tool_tokens"] = side_tok["tool"]
+        self._keep_longest(total, row["path"], line)
+
+    # -- counting tokens in a worker process ------------------------------------------------
+    def parallel(self) -> bool:
+        """Count tokens in one worker process (overlapping the engine's pass) from now on.
+        False when that is not possible here (no fork, one CPU, tokens' internals changed)."""
+        import multiprocessing
+        import os
+
+        if self._tok is None or self._pool is not None:
+            return self._pool is not None
+        if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return False
+        if not hasattr(self._tok.t, "_parts"):
+            return False
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        return True
+
+    def _defer(self, rec, path: str) -> list:
+        t = self._tok.t
+        p = t._parts(rec, self.target, self._tok.enc)
+        texts, meta = [], []
+        for x in rec.turns:
+            if x.text is not None:
+                texts.append(x.text)
+                meta.append((x.role, x.kind, x.branch))
+        self._batch.append((p.overhead + p.negative, p.shared, list(p.branches.values()), texts))
+        slot = [None, path, rec.line, meta]
+        self._meta.append(slot)
+        if len(self._batch) >= BATCH:
+            self._submit()
+        return slot
+
+    def _submit(self) -> None:
+        if self._batch:
+            fut = self._pool.submit(_count_batch, self._tok.enc, self._batch)
+            self._futures.append((fut, self._meta))
+            self._batch, self._meta = [], []
+
+    def settle(self) -> None:
+        """Wait for the worker's counts and write them into the table."""
+        if self._pool is None:
+            return
+        self._submit()
+        try:
+            for fut, metas in self._futures:
+                for (total, counts), (i, path, line, meta) in zip(fut.result(), metas):
+                    row = {"path": path}
+                    self._apply_tokens(row, total, [(*m, n) for m, n in zip(meta, counts)], line)
+                    for c in TOKENS:
+                        self.data[c][i] = row[c]
+        finally:
+            self._futures = []
+            self._pool.shutdown()
+            self._pool = None
 
     def _keep_longest(self, n: int, path: str, line: int, k: int = 10) -> None:
         lst = self.longest
@@ -188,8 +299,10 @@ class FeatureCollector:
             del lst[k:]
 
     def merge(self, other: "FeatureCollector") -> None:
-        """Append a later part of the same file (duplicate flags across parts are recomputed
-        only approximately: a copy whose original is in an earlier part is flagged)."""
+        """Append a later part of the same file (--jobs). Duplicate flags are per part: a copy
+        whose original is in another part is not flagged."""
+        other.settle()
+        self.settle()
         for c in self.columns:
             self.data[c].extend(other.data[c])
         self.role_tokens.update(other.role_tokens)
@@ -203,17 +316,30 @@ class FeatureCollector:
         """The table as a pandas DataFrame (pandas imported here only)."""
         import pandas as pd
 
+        self.settle()
+
         return pd.DataFrame(self.data, columns=list(self.columns))
 
 
-def collect(paths: list[str], config, tokens: bool = True, style: bool = True):
+PARALLEL_BYTES = 8 << 20  # inputs this large count tokens in a worker process
+
+
+def collect(paths: list[str], config, tokens: bool = True, style: bool = True, parallel: bool | None = None):
     """(FeatureCollector, Result) for the inputs: one engine pass gives both the findings and
-    the feature table."""
+    the feature table. ``parallel`` (default: inputs over 8 MB) counts tokens in a worker
+    process while the engine runs; the counts are identical."""
+    import os
+
     from .diagnostic import Diagnostic
     from .engine import FileRun, Result
     from .reader import iter_input_paths
 
     fc = FeatureCollector(config.target, tokens=tokens, style=style)
+    if parallel is None:
+        size = sum(os.path.getsize(p) for p in iter_input_paths(paths) if p != "-" and os.path.isfile(p))
+        parallel = size >= PARALLEL_BYTES
+    if parallel:
+        fc.parallel()
     diags_all = []
     stats = []
     for p in iter_input_paths(paths):
@@ -228,6 +354,7 @@ def collect(paths: list[str], config, tokens: bool = True, style: bool = True):
         diags.sort(key=Diagnostic.sort_key)
         diags_all.extend(diags)
         stats.append(run.stats)
+    fc.settle()
     return fc, Result(diags_all, stats)
 
 
