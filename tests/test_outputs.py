@@ -336,3 +336,16 @@ def test_progress_line_fits_and_handles_unknown_totals():
     assert len(line) <= 160 and " 50%" in line and "train.jsonl" in line
     assert "[working]" in p.line("-", 10, 0)
     assert "[working]" in p.line("a.jsonl.gz", 10, 5)  # decompressed bytes vs size on disk
+
+
+def test_sarif_keeps_the_most_severe_results_within_githubs_limit(monkeypatch, capsys):
+    import tunelint.render.sarif as sarif_mod
+
+    monkeypatch.setattr(sarif_mod, "MAX_RESULTS", 3)
+    diags = [_diag(line=i, severity=s, record_hash=f"{i:024x}")
+             for i, s in enumerate(["info", "warning", "error", "info", "error", "warning"], 1)]
+    doc = json.loads(_render("sarif", diags))
+    run = doc["runs"][0]
+    assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in run["results"]] == [2, 3, 5]
+    assert run["properties"]["omittedResults"] == 3
+    assert "keeps 3 of 6 results" in capsys.readouterr().err

@@ -26,6 +26,10 @@ INFO_URI = "https://github.com/tunelint/tunelint"
 DOCS_URL = INFO_URI + "/blob/main/docs/rules.md#{anchor}"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 FINGERPRINT_KEY = "tunelint/v1"
+#: GitHub code scanning rejects a run with more results than this (a hard limit; it displays
+#: the top 5,000). Beyond it the most severe results are kept and the rest counted.
+MAX_RESULTS = 25_000
+_RANK = {"error": 0, "warning": 1, "info": 2}
 BASE_ID = "%SRCROOT%"
 
 
@@ -84,7 +88,13 @@ def build(result, config) -> dict:
         descriptors.append({"id": c, "name": name, "shortDescription": {"text": name},
                             "fullDescription": {"text": name}, "helpUri": help_uri(c)})
     results = []
-    for d, fp in zip(result.diagnostics, fingerprints(result.diagnostics)):
+    pairs = list(zip(result.diagnostics, fingerprints(result.diagnostics)))
+    omitted = 0
+    if len(pairs) > MAX_RESULTS:
+        keep = sorted(range(len(pairs)), key=lambda i: (_RANK.get(pairs[i][0].severity, 1), i))[:MAX_RESULTS]
+        omitted = len(pairs) - MAX_RESULTS
+        pairs = [pairs[i] for i in sorted(keep)]
+    for d, fp in pairs:
         uri, relative = artifact_uri(d.path)
         loc = {"uri": uri, "uriBaseId": BASE_ID} if relative else {"uri": uri}
         msg = d.message + (f" [{d.pointer}]" if d.pointer else "")
@@ -113,6 +123,11 @@ def build(result, config) -> dict:
         res["properties"] = props
         results.append(res)
     srcroot = os.path.abspath(os.curdir).replace(os.sep, "/")
+    run_props = {}
+    if omitted:
+        run_props["properties"] = {"omittedResults": omitted, "omittedReason": (
+            f"GitHub code scanning accepts at most {MAX_RESULTS:,} results per run; "
+            "the most severe were kept")}
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -127,9 +142,17 @@ def build(result, config) -> dict:
             "originalUriBaseIds": {BASE_ID: {"uri": "file://" + quote(srcroot.rstrip("/") + "/")}},
             "columnKind": "unicodeCodePoints",
             "results": results,
+            **run_props,
         }],
     }
 
 
 def render(result, config, out, opts) -> None:
-    out.write(orjson.dumps(build(result, config), option=orjson.OPT_INDENT_2).decode() + "\n")
+    doc = build(result, config)
+    omitted = doc["runs"][0].get("properties", {}).get("omittedResults")
+    if omitted:
+        import sys
+
+        print(f"tunelint: SARIF keeps {MAX_RESULTS:,} of {len(result.diagnostics):,} results (GitHub code "
+              f"scanning's limit per run), most severe first; {omitted:,} left out", file=sys.stderr)
+    out.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
