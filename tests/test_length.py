@@ -116,9 +116,11 @@ def test_l003_thresholds(tmp_path):
         {"instruction": "2+2?", "input": "", "output": "4"},
         {"instruction": "Explain.", "input": "", "output": "…"},
         {"instruction": "Explain photosynthesis.", "input": "", "output": "Plants make sugar from light."},
+        {"instruction": "Morse for 'I am'", "input": "", "output": ".. / .- --"},
     ]
     assert [d.line for d in run(tmp_path, recs) if d.code == "L003"] == [2]
-    assert [d.line for d in run(tmp_path, recs, rules={"L003": {"min-chars": 2}}) if d.code == "L003"] == [1, 2]
+    assert [d.line for d in run(tmp_path, recs, rules={"L003": {"min-chars": 2}}) if d.code == "L003"] == [1, 2, 4]
     hits = [d for d in run(tmp_path, recs, rules={"L003": {"min-words": 6}}) if d.code == "L003"]
-    assert [d.line for d in hits] == [1, 2, 3]
+    assert [d.line for d in hits] == [1, 2, 3, 4]
     assert "5 word(s) (minimum 6)" in hits[2].message and hits[2].pointer == "/output"
+    assert "only '…' repeated" in hits[1].message

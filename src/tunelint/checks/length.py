@@ -5,6 +5,9 @@ limit (so ``tunelint check`` on a normal file never imports tiktoken nor loads a
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from ..diagnostic import Edit, Fix
 from . import Check, Finding, kind
 from .encoding import TurnCheck
@@ -84,37 +87,56 @@ class MinExamples(Check):
             yield Finding(line=0, args={"count": _n(self.count), "min": _n(need), "who": who, "target": t.name})
 
 
+#: an answer that is only invisible characters, or one punctuation character repeated ("." "..." "?????")
+_PLACEHOLDER = re.compile(r"[\s\u00ad\u200b-\u200f\u2060\ufeff]*(?:([^\w\s])\1*)?[\s\u00ad\u200b-\u200f\u2060\ufeff]*")
+
+
+def _content_chars(text: str, enough: int) -> int:
+    """Letters, digits and symbols (emoji, math, currency) in ``text``, counting stops at ``enough``."""
+    n = 0
+    for ch in text:
+        if ch.isalnum() or (not ch.isspace() and not ch.isascii() and unicodedata.category(ch)[0] == "S") \
+                or ch in "$+<=>^`|~":
+            n += 1
+            if n >= enough:
+                break
+    return n
+
+
 @kind("short-answer")
 class ShortAnswer(TurnCheck):
-    """Answers with fewer letters/digits (or words) than the thresholds.
+    """Answers that are placeholders (invisible, or one punctuation mark repeated), and, when the
+    thresholds are raised, answers with too few letters/digits/symbols or words.
 
     Empty answers are left to the empty-turn rule; rejected answers of preference pairs and
     assistant messages with ``weight: 0`` (not trained on) are exempt.
     """
 
-    defaults = {"min-chars": 1, "min-words": 0, "turns": ["answer"]}
+    defaults = {"min-chars": 0, "min-words": 0, "turns": ["answer"]}
 
     def check_text(self, t, rec):
         text = t.text
         if not text or text.isspace() or t.branch == "rejected":
             return
+        why = None
+        m = _PLACEHOLDER.fullmatch(text)  # fails at once on an answer starting with a letter or digit
+        if m is not None and (m.group(1) is None or unicodedata.category(m.group(1))[0] == "P"):
+            why = "only invisible characters" if m.group(1) is None else f"only {m.group(1)!r} repeated"
         min_chars = self.p["min-chars"] or 0
         min_words = self.p["min-words"] or 0
-        chars = 0
-        for ch in text:  # stops at min_chars: a normal answer costs a few iterations
-            if ch.isalnum():
-                chars += 1
-                if chars >= min_chars:
-                    break
-        words = len(text.split()) if min_words else 0
-        if chars >= min_chars and words >= min_words:
-            return
-        if self._weight_zero(t, rec):
+        chars = words = 0
+        if why is None and min_chars:
+            chars = _content_chars(text, min_chars)
+            if chars < min_chars:
+                why = f"{chars} letter(s), digit(s) or symbol(s) (minimum {min_chars})"
+        if why is None and min_words:
+            words = len(text.split())
+            if words < min_words:
+                why = f"{words} word(s) (minimum {min_words})"
+        if why is None or self._weight_zero(t, rec):
             return
         shown = text if len(text) <= 40 else text[:37] + "..."
-        why = (f"{chars} letter/digit character(s) (minimum {min_chars})" if chars < min_chars
-               else f"{words} word(s) (minimum {min_words})")
-        yield Finding(pointer=t.pointer, args={"text": shown, "why": why, "chars": chars, "words": words, "field": t.field})
+        yield Finding(pointer=t.pointer, args={"text": shown, "why": why, "field": t.field})
 
     @staticmethod
     def _weight_zero(t, rec) -> bool:
