@@ -157,16 +157,23 @@ def test_dataset_level_findings_get_the_hash_of_their_record(tmp_path):
     assert with_record_hashes([_d(path="<stdin>", record_hash=None)])[0].record_hash is None
 
 
-def test_cli_baseline_keeps_duplicates_known_when_lines_move(tmp_path):
+def test_baseline_keeps_duplicates_known_when_lines_move(tmp_path, monkeypatch):
+    from tunelint.config import load_config
+    from tunelint.engine import check_paths
+
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None, ".", isolated=True)
     data = tmp_path / "train.jsonl"
     a, b = CLEAN % (1, 1), CLEAN % (2, 2)
     _write(data, [a, b, a])  # D001 at line 3: "exact duplicate of line 1"
-    p = run_cli("check", "train.jsonl", "--isolated", "--output-format", "json", cwd=tmp_path)
-    assert ("D001", 3) in _codes(p)
-    assert run_cli("check", "train.jsonl", "--isolated", "--write-baseline", "bl.json", cwd=tmp_path).returncode == 0
+    res = check_paths(["train.jsonl"], cfg)
+    assert [(d.code, d.line) for d in res.diagnostics] == [("D001", 3)]
+    assert res.diagnostics[0].record_hash is None  # a dataset-level finding: hash read back
+    write_baseline("bl.json", res)
     _write(data, [CLEAN % (3, 3), a, b, a])  # same duplicate, new line numbers and message
-    p = run_cli("check", "train.jsonl", "--isolated", "--baseline", "bl.json", "--output-format", "json", cwd=tmp_path)
-    assert _codes(p) == [], p.stdout
+    res = check_paths(["train.jsonl"], cfg)
+    assert "line 2" in res.diagnostics[0].message
+    assert apply_baseline("bl.json", res).diagnostics == []
     _write(data, [a, b, a, b])  # a new duplicate is reported
-    p = run_cli("check", "train.jsonl", "--isolated", "--baseline", "bl.json", "--output-format", "json", cwd=tmp_path)
-    assert _codes(p) == [("D001", 4)]
+    left = apply_baseline("bl.json", check_paths(["train.jsonl"], cfg)).diagnostics
+    assert [(d.code, d.line) for d in left] == [("D001", 4)]

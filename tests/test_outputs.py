@@ -56,11 +56,19 @@ def normalize(fmt: str, text: str) -> str:
     return text
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_snapshot(fmt):
-    p = run_check("--output-format", fmt)
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """Every format from ONE run: text on stdout, the others through -o FORMAT:FILE."""
+    d = tmp_path_factory.mktemp("outputs")
+    others = [f for f in FORMATS if f != "text"]
+    p = run_check("--output-format", "text", *[a for f in others for a in ("-o", f"{f}:{d / f}")])
     assert p.returncode == 1, p.stderr
-    got = normalize(fmt, p.stdout)
+    return {"text": p.stdout, **{f: (d / f).read_text(encoding="utf-8") for f in others}}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_snapshot(fmt, outputs):
+    got = normalize(fmt, outputs[fmt])
     snap = SNAPSHOTS / f"check.{fmt}"
     if os.environ.get("TUNELINT_UPDATE_SNAPSHOTS"):
         snap.write_text(got, encoding="utf-8")
@@ -75,10 +83,8 @@ def test_every_registered_format_has_a_snapshot():
 # -- SARIF --------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sarif():
-    p = run_check("--output-format", "sarif")
-    assert p.returncode == 1, p.stderr
-    return json.loads(p.stdout)
+def sarif(outputs):
+    return json.loads(outputs["sarif"])
 
 
 def test_sarif_validates_against_the_2_1_0_schema(sarif):
@@ -129,27 +135,37 @@ def test_sarif_levels_map_severities():
     assert LEVELS == {"error": "error", "warning": "warning", "info": "note"}
 
 
-def test_sarif_rules_carry_rule_docs(sarif):
+def test_sarif_rules_carry_rule_docs():
     from tunelint.config import load_config
+    from tunelint.render.sarif import build
 
     cfg = load_config(None, ".", isolated=True)
+    doc = build(Result([], []), cfg)
     by_code = {r.code: r for r in cfg.rules}
-    for r in sarif["runs"][0]["tool"]["driver"]["rules"]:
+    descriptors = doc["runs"][0]["tool"]["driver"]["rules"]
+    for r in descriptors:
         rule = by_code[r["id"]]
         assert r["name"] == rule.name
         assert r["shortDescription"]["text"] == rule.summary.strip()
         if rule.doc:
             assert rule.doc.strip()[:40].replace("\n", " ") in r["help"]["markdown"].replace("\n", " ")
-    enabled = {r.code for r in cfg.enabled}
-    assert enabled <= {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert [r["id"] for r in descriptors] == sorted(r.code for r in cfg.enabled)
 
 
 def _sarif_for(tmp_path, lines: list[str]) -> dict:
+    from tunelint.config import load_config
+    from tunelint.engine import check_paths
+    from tunelint.render.sarif import build
+
     f = tmp_path / "data.jsonl"
     f.write_text("".join(x + "\n" for x in lines))
-    p = run_cli("check", "data.jsonl", "--isolated", "--output-format", "sarif", cwd=tmp_path)
-    assert p.returncode in (0, 1), p.stderr
-    return json.loads(p.stdout)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        cfg = load_config(None, ".", isolated=True)
+        return build(check_paths(["data.jsonl"], cfg), cfg)
+    finally:
+        os.chdir(cwd)
 
 
 def _fps(doc) -> dict:
@@ -286,10 +302,14 @@ def test_bad_output_spec_and_unknown_format_are_usage_errors(tmp_path):
 def test_strict_and_exit_zero(tmp_path):
     f = tmp_path / "w.jsonl"  # warnings only (trailing whitespace)
     f.write_text('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "ok "}]}\n')
-    assert run_cli("check", str(f), "--isolated").returncode == 0
     assert run_cli("check", str(f), "--isolated", "--strict").returncode == 1
     assert run_cli("check", str(f), "--isolated", "--strict", "--exit-zero").returncode == 0
     assert run_check("--exit-zero").returncode == 0
+    from tunelint.cli import exit_code
+
+    warn = Result([_diag()], [])
+    assert exit_code(warn, strict=False, exit_zero=False) == 0
+    assert exit_code(warn, strict=True, exit_zero=False) == 1
 
 
 # -- progress ----------------------------------------------------------------------------------------
