@@ -241,11 +241,17 @@ def test_github_clean_run_has_no_annotations():
     assert "::" not in out and "all checks passed" in out
 
 
-def test_github_is_the_default_on_github_actions():
-    p = run_check(env={"GITHUB_ACTIONS": "true"})
+def test_github_is_the_default_on_github_actions_and_writes_a_job_summary(tmp_path):
+    summary_file = tmp_path / "summary.md"
+    summary_file.write_text("earlier step\n")
+    p = run_check(env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary_file)})
     assert p.returncode == 1
     assert p.stdout.startswith("::error title=tunelint::")
     assert "::error file=fixtures/outputs/train.jsonl,line=3,col=" in p.stdout
+    md = summary_file.read_text()
+    assert md.startswith("earlier step\n### tunelint\n")
+    assert "| `F001` | invalid-json | error | 1 |" in md
+    assert "Found 4 errors, 3 warnings and 0 info in 6 records in 2 files." in md
     p = run_check("--output-format", "text", env={"GITHUB_ACTIONS": "true"})
     assert "::error" not in p.stdout
 
@@ -369,3 +375,4 @@ def test_sarif_keeps_the_most_severe_results_within_githubs_limit(monkeypatch, c
     assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in run["results"]] == [2, 3, 5]
     assert run["properties"]["omittedResults"] == 3
     assert "keeps 3 of 6 results" in capsys.readouterr().err
+

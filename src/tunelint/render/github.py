@@ -4,10 +4,12 @@ Chosen automatically when ``GITHUB_ACTIONS=true`` and no ``--output-format`` was
 GitHub shows only the first few annotations of each kind per step (10 errors, 10 warnings,
 10 notices; 50 per job), so a summary annotation with the totals comes *first*, where it is
 never cut off. Messages and properties are escaped as the runner expects (``%``, CR, LF; and
-``:`` and ``,`` in properties).
+``:`` and ``,`` in properties). When printing to stdout inside a job that has
+``GITHUB_STEP_SUMMARY``, a Markdown table of findings per rule is appended to the job summary.
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 from . import summary
@@ -60,3 +62,26 @@ def render(result, config, out, opts) -> None:
         out.write("::endgroup::\n")
     if not opts.get("quiet"):
         out.write(f"tunelint: {'all checks passed' if not total else _plural(total, 'finding')}: {recs}.\n")
+    import sys
+
+    if out is sys.stdout and os.environ.get("GITHUB_STEP_SUMMARY"):
+        try:
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+                f.write(step_summary(result))
+        except OSError:
+            pass
+
+
+def step_summary(result) -> str:
+    """Markdown for the job summary page: totals and one row per rule."""
+    s = summary(result)
+    total = s["errors"] + s["warnings"] + s["info"]
+    recs = f"{_plural(s['records'], 'record')} in {_plural(s['files'], 'file')}"
+    if not total:
+        return f"### tunelint\n\nAll checks passed: {recs}.\n\n"
+    info = {d.code: (d.name, d.severity) for d in result.diagnostics}
+    rows = [f"| `{c}` | {info[c][0]} | {info[c][1]} | {n:,} |"
+            for c, n in sorted(s["by_code"].items(), key=lambda kv: (-kv[1], kv[0]))]
+    return (f"### tunelint\n\nFound {_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')} "
+            f"and {s['info']:,} info in {recs}.\n\n| code | rule | severity | findings |\n|---|---|---|---:|\n"
+            + "\n".join(rows) + "\n\n")
