@@ -153,3 +153,15 @@ def test_relative_path(tmp_path, monkeypatch):
     outside = str(tmp_path.parent / "y.jsonl")
     assert relative_path(outside) == outside
     assert relative_path("<stdin>") == "<stdin>"
+
+
+def test_line_column_of_multi_line_array_elements():
+    from tunelint.locate import line_column_of
+
+    element = b'{\n    "instruction": "x",\n    "output": "y"\n  }'
+    assert line_column_of(element, "/output", line=10, column=3) == (12, len('    "output": ') + 1)
+    assert line_column_of(element, "", line=10, column=3) == (10, 3)
+    assert line_column_of(b'{"a": 1, "b": 2}', "/b", line=4, column=3) == (4, 3 + len('{"a": 1, "b": '))
+    assert line_column_of(b'{"a": 1}', "/zz", line=4, column=3) == (4, 3)
+    raw = '{"é": "ü", "k": 1}'.encode()
+    assert line_column_of(raw, "/k", 7) == (7, column_of(raw, "/k"))

@@ -186,6 +186,22 @@ def column_of(line_bytes: bytes, pointer: str) -> int:
     return len(head.decode("utf-8", errors="replace")) + 1
 
 
+def line_column_of(data: bytes, pointer: str, line: int = 1, column: int = 1) -> tuple[int, int]:
+    """(line, column) of the value at ``pointer`` in a record's bytes that start at ``line``,
+    ``column`` of the file: for JSONL pass the line and 1; for a JSON-array element (which may
+    span lines) pass the element's start line and column. Falls back to ``(line, column)``."""
+    off = offset_of(data, pointer)
+    if off is None:
+        return line, column
+    head = data[:off]
+    nl = head.count(b"\n")
+    if nl:
+        return line + nl, len(head[head.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    return line, column + len(head.decode("utf-8", errors="replace"))
+
+
 def relative_path(path: str, base: str | None = None) -> str:
     """``path`` relative to ``base`` (default: the current directory) with ``/`` separators,
     for machine outputs (SARIF, GitLab, JUnit); absolute when it lies outside ``base``."""
