@@ -117,8 +117,6 @@ def report(paths, config_path, isolated, select, extend_select, ignore, target, 
     from ..fsutil import atomic_write_text
 
     _check_paths_exist(paths)
-    if "-" in paths and html_path:
-        pass  # stdin works; example snippets are just not re-read
     cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
                start=paths[0] if paths[0] != "-" else ".")
     prices = load_price_table(price_table) if price_table else dict(EXAMPLE_PRICES)
@@ -137,7 +135,8 @@ def report(paths, config_path, isolated, select, extend_select, ignore, target, 
     if gx_path:
         from ..gx import write_suite
 
-        name = "tunelint-" + os.path.basename(str(paths[0])).split(".")[0]
+        first = str(paths[0])
+        name = "tunelint-" + ("stdin" if first == "-" else os.path.basename(os.path.normpath(first)).split(".")[0])
         k = write_suite(fc.frame(), gx_path, name=name, target=cfg.target, tolerance=tolerance)
         wrote.append(f"GX suite {gx_path} ({k} expectations)")
     if features_path:
