@@ -214,3 +214,14 @@ def test_template_variants(tmp_path):
     rows[0] = rows[1] = rows[2] = rows[6]
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert [d for d in run(p, ["T004"]) if d.code == "T004"] == []  # 3 against 3: no dominant template
+
+
+def test_fuzzy_close_spelling_is_opt_in(tmp_path):
+    p = tmp_path / "fz.jsonl"
+    rows = [{"instruction": "q", "output": f"Kubernetes cluster {i}."} for i in range(12)]
+    rows.append({"instruction": "typo", "output": "Deploy to Kubernetse."})  # transposition of an unknown word
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert t001(p) == []
+    diags = t001(p, fuzzy=True, **{"fuzzy-min-dominant": 10})
+    assert [(d.line, d.pointer) for d in diags] == [(13, "/output")]
+    assert "1 record(s) write 'Kubernetse', 12 write 'Kubernetes' (close spelling variant" in diags[0].message

@@ -172,30 +172,37 @@ class TermVariants(Check):
 
     def observe(self, rec, ctx):
         kinds = self._kinds
-        rec_forms: set[str] = set()
+        rec_forms = None
+        many = False
         locs = self.locs
         full = self.full
         cap = self._cap
-        line = rec.line
         for t in rec.turns:
             text = t.text
             if not text or (kinds is not None and t.kind not in kinds):
                 continue
             forms = word_forms(text)
-            if forms and codeish(text):
+            if not forms or codeish(text):
                 continue
-            if not forms:
-                continue
-            rec_forms |= forms
-            for w in forms - full:
-                lst = locs.get(w)
-                if lst is None:
-                    locs[w] = [(line, t.pointer)]
-                else:
-                    lst.append((line, t.pointer))
-                    if len(lst) >= cap:
-                        full.add(w)
-        if rec_forms:
+            if rec_forms is None:
+                rec_forms = forms  # the shared cached set: never mutated
+            elif many:
+                rec_forms |= forms  # our own union set
+            else:
+                rec_forms = rec_forms | forms
+                many = True
+            new = forms - full
+            if new:
+                loc = (rec.line, t.pointer)
+                for w in new:
+                    lst = locs.get(w)
+                    if lst is None:
+                        locs[w] = [loc]
+                    else:
+                        lst.append(loc)
+                        if len(lst) >= cap:
+                            full.add(w)
+        if rec_forms is not None:
             self.counts.update(rec_forms)
 
     def merge(self, other):
