@@ -185,8 +185,9 @@ def _sim(a: str, b: str) -> float:
 
 def _psim(a: list[str], b: list[str]) -> float:
     """Prompt similarity: the minimum over aligned parts (all parts must nearly match)."""
-    if len(a) != len(b):
-        return _sim(" ".join(a), " ".join(b))
+    if len(a) != len(b):  # e.g. a longer chat history: the whole and the last turns must both match
+        whole = _sim(" ".join(a), " ".join(b))
+        return min(whole, _sim(a[-1], b[-1])) if a and b else whole
     if not a:
         return 1.0
     return min(_sim(x, y) for x, y in zip(a, b))
