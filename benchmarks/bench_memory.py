@@ -94,6 +94,7 @@ def main() -> None:
     ap.add_argument("--size-mb", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--select", default=None, help="rule selection (default: the default rule set)")
+    ap.add_argument("--ignore", default=None, help="rules to leave out, e.g. D003,D004,D005,D006,D007 to see the near-duplicate rules' share")
     ap.add_argument("--keep", action="store_true", help="keep the generated file (it is cached by size otherwise too)")
     ap.add_argument("--delete", action="store_true", help="delete the generated file afterwards")
     args = ap.parse_args()
@@ -114,6 +115,8 @@ def main() -> None:
     cmd = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", "--statistics", "-j", str(args.jobs)]
     if args.select:
         cmd += ["--select", args.select]
+    if args.ignore:
+        cmd += ["--ignore", args.ignore]
     cmd.append(path)
     env = dict(os.environ, NO_COLOR="1")
     env.pop("GITHUB_ACTIONS", None)
