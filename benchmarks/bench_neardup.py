@@ -44,13 +44,14 @@ LocalPipelineExecutor(pipeline=[MinhashDedupCluster(input_folder=f"{work}/bucket
 LocalPipelineExecutor(pipeline=[JsonlReader(inp), MinhashDedupFilter(input_folder=f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed")), JsonlWriter(f"{work}/kept")], tasks=1, workers=1, logging_dir=f"{work}/l4").run()
 t = time.perf_counter() - t0
 import gzip, glob
-def count(d):
-    n = 0
+def ids(d):
+    out = []
     for f in glob.glob(f"{d}/*"):
         with (gzip.open(f, "rt") if f.endswith(".gz") else open(f)) as fh:
-            n += sum(1 for _ in fh)
-    return n
-print(json.dumps({"seconds": t, "removed": count(f"{work}/removed"), "kept": count(f"{work}/kept")}))
+            out += [json.loads(line)["id"] for line in fh]
+    return out
+removed = ids(f"{work}/removed")
+print(json.dumps({"seconds": t, "removed": len(removed), "kept": len(ids(f"{work}/kept")), "ids": removed}))
 '''
 
 
@@ -143,6 +144,10 @@ def main() -> None:
         r = json.loads(p.stdout.strip().splitlines()[-1])
         print(f"datatrove MinHash (5-gram words, 14x8) on the same {n} records: {r['seconds']:.2f} s, "
               f"wall ({cpu:.2f} CPU s incl. its start-up), removes {r['removed']} documents, keeps {r['kept']}")
+        flagged = {d.line for d in diags if d.code in ("D001", "D003", "D004", "D005", "D006")}
+        both = sum(1 for i in r["ids"] if int(i) in flagged)
+        print(f"of datatrove's {r['removed']} removed records, {both} are also flagged by tunelint "
+              f"(D001/D003-D006); tunelint flags {len(flagged)} records in all")
 
 
 if __name__ == "__main__":
