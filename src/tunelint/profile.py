@@ -15,6 +15,7 @@ from .style_features import collect
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 KIND_ORDER = ("answer", "prompt", "input", "system")
 NUMERIC = (  # column, label, format
+    ("tokens", "tokens", "int"),
     ("words", "words", "int"),
     ("chars", "characters", "int"),
     ("sentences", "sentences", "int"),
@@ -53,6 +54,8 @@ def summarize(turn_rows: list[dict], rec_rows: list[dict]) -> list[dict[str, Any
                     continue
                 numeric = {}
                 for col, _, _ in NUMERIC:
+                    if col not in k:
+                        continue
                     vals = k[col].dropna()
                     if len(vals):
                         numeric[col] = [float(x) for x in vals.quantile(list(QUANTILES))]
@@ -92,9 +95,10 @@ def _shares(pairs, limit: int = 6) -> str:
     return " · ".join(shown) + (f" · (+{more} more)" if more > 0 else "")
 
 
-def render_summary(summaries: list[dict], out: TextIO) -> None:
+def render_summary(summaries: list[dict], out: TextIO, encoding: str | None = None) -> None:
     for s in summaries:
-        out.write(f"Style profile of {s['path']} ({s['records']:,} records, {s['format']})\n")
+        enc = f", tokens in {encoding}" if encoding else ""
+        out.write(f"Style profile of {s['path']} ({s['records']:,} records, {s['format']}{enc})\n")
         if not s["kinds"]:
             out.write("  no text turns\n\n")
             continue
@@ -121,5 +125,7 @@ def render_summary(summaries: list[dict], out: TextIO) -> None:
 
 def render_profile(paths: list[str], cfg, out: TextIO) -> None:
     """Run the file(s) through the engine, collect style features and print the profile."""
-    turn_rows, rec_rows = collect(paths, cfg)
-    render_summary(summarize(turn_rows, rec_rows), out)
+    turn_rows, rec_rows = collect(paths, cfg, tokens=True)
+    has_tokens = bool(turn_rows) and "tokens" in turn_rows[0]
+    enc = getattr(getattr(cfg, "target", None), "encoding", None) or "o200k_base"
+    render_summary(summarize(turn_rows, rec_rows), out, enc if has_tokens else None)

@@ -233,30 +233,46 @@ def features(rec) -> dict[str, Any]:
     return out
 
 
-def rows(rec) -> Iterable[dict[str, Any]]:
-    """One row per non-empty text turn of a record: line, role, kind, field, branch and features."""
+def rows(rec, count_tokens=None) -> Iterable[dict[str, Any]]:
+    """One row per non-empty text turn of a record: line, role, kind, field, branch and features
+    (plus ``tokens`` when ``count_tokens`` is a function text -> int)."""
     for t in rec.turns:
         if t.text is None or not t.text.strip():
             continue  # empty turns are the C/F rules' business; they would skew every percentile
         f = turn_features(t.text)
+        if count_tokens is not None:
+            f["tokens"] = count_tokens(t.text)
         yield {"line": rec.line, "pointer": t.pointer, "role": t.role, "kind": t.kind, "field": t.field,
                "branch": t.branch, **f}
 
 
-def collect(paths: list[str], config) -> tuple[list[dict], list[dict]]:
-    """Run files through the engine; return (turn rows, record rows) with a ``path`` column."""
+def token_counter(config):
+    """A function text -> tokens under the configured target's encoding (None if unavailable)."""
+    try:
+        from .tokens import count_text
+    except ImportError:  # pragma: no cover - tokens module missing
+        return None
+    target = getattr(config, "target", None)
+    enc = getattr(target, "encoding", None) or "o200k_base"
+    return lambda text: count_text(text, enc)
+
+
+def collect(paths: list[str], config, tokens: bool = False) -> tuple[list[dict], list[dict]]:
+    """Run files through the engine; return (turn rows, record rows) with a ``path`` column.
+    ``tokens=True`` adds a ``tokens`` column (the target's encoding; slower)."""
     from .engine import FileRun
     from .reader import iter_input_paths
 
     turn_rows: list[dict] = []
     rec_rows: list[dict] = []
+    counter = token_counter(config) if tokens else None
     for p in iter_input_paths(paths):
         run = FileRun(p, config)
         for ev in run.events():
             rec = ev.record
             if rec is None:
                 continue
-            for r in rows(rec):
+            for r in rows(rec, counter):
                 r["path"] = run.display
                 turn_rows.append(r)
             f = features(rec)
