@@ -239,6 +239,11 @@ def test_profile_table():
     row = next(line for line in text.splitlines() if line.strip().startswith("words"))
     assert row.split()[3] == f"{statistics.median(words):,.0f}"  # p50 column
     assert "60 records" in text and "answer turns (60)" in text
+    from tunelint.tokens import count_text
+
+    toks = [count_text(json.loads(line)["messages"][-1]["content"], "o200k_base") for line in HARDWARE.read_text().splitlines()]
+    row = next(line for line in text.splitlines() if line.strip().startswith("tokens"))
+    assert row.split()[3] == f"{statistics.median(toks):,.0f}"
     assert "system prompt" in text and "2 variant(s)" in text
     assert "Latin" in text and "Cyrillic" in text
 
