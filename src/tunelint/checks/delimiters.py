@@ -69,7 +69,8 @@ def candidates(prov: str) -> tuple[str, ...]:
     for i in range(1, len(prov)):
         if prov[i].isspace() != prov[i - 1].isspace():
             out.append(prov[i:])
-    return tuple([prov] + out[1:][-11:])
+    short = [c for c in out[1:] if len(c) >= 3][-11:]  # "\n" or "\n\n" alone would be noise
+    return tuple(sorted(set([prov] + short), key=len, reverse=True))
 
 
 @kind("pc-suffix")
@@ -93,6 +94,7 @@ class PcSuffix(Check):
     def begin(self, ctx):
         f = self.p["field"]
         self.field = f
+        self.inside_mode = self.p["check"] == "inside"
         self.pointer = "/" + f
         self.what = "separator" if f == "prompt" else "stop sequence"
         self.plural = "prompts" if f == "prompt" else "completions"
@@ -110,6 +112,7 @@ class PcSuffix(Check):
         self.out_texts: dict[int, tuple[str, str]] = {}
         self.inside: dict[str, list[tuple[int, int, str]]] = {}  # candidate -> (line, offset, hash)
         self.n = 0
+        self.n_out = 0  # texts not ending with prov (counted in both modes)
         if self.explicit is not None:
             self._settle(self.explicit)
 
@@ -145,12 +148,24 @@ class PcSuffix(Check):
         self._stream(rec.line, text, None, rec)
 
     def _stream(self, line, text, h, rec=None):
-        for c in self.cands:
-            end = len(text) - len(c) if text.endswith(c) else len(text)
-            i = text.find(c, 0, end)
-            if i >= 0:
-                self.inside.setdefault(c, []).append((line, i, h if h is not None else rec.hash))
         p = self.prov
+        if p and not text.endswith(p):
+            self.n_out += 1
+        if self.inside_mode:
+            cands = self.cands
+            if cands:
+                # every candidate ends with the shortest one: if that occurs only as the text's
+                # own ending (or not at all), no candidate occurs inside
+                short = cands[-1]
+                first = text.find(short)
+                if first < 0 or first == len(text) - len(short):
+                    return
+                for c in cands:
+                    end = len(text) - len(c) if text.endswith(c) else len(text)
+                    i = text.find(c, 0, end)
+                    if i >= 0:
+                        self.inside.setdefault(c, []).append((line, i, h if h is not None else rec.hash))
+            return
         if p and not text.endswith(p):
             self.out_lines.append(line)
             if len(self.out_texts) < OUTLIER_TEXTS:
@@ -171,6 +186,7 @@ class PcSuffix(Check):
         self.ends.extend(e + base for e in other.ends)
         self.lines.extend(other.lines)
         self.n += other.n
+        self.n_out += other.n_out
         if other.common is not None:  # the other part streamed against its own convention
             self.common = set(other.common) if self.common is None else self.common & other.common
             if self.prov is None and not self.buffer:
@@ -207,7 +223,7 @@ class PcSuffix(Check):
                 self._stream(line, t, h)
             self.prov, self.cands = keep
         if share is None:
-            share = 1 - len(self.out_lines) / self.n
+            share = 1 - self.n_out / self.n
         pct = f"{share:.0%}" if share < 0.995 or share == 1 else ">99%"
         conv = f"the {self.what} '{show(final)}' ({origin}) used by {pct} of {self.plural}"
         args = {"convention": conv, "value": show(final), "share": pct, "field": self.field}
