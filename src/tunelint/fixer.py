@@ -412,14 +412,17 @@ class Fixer:
                     else:
                         _commit(cur, output)
                 if res.rejected or rejects:
-                    res.rejects_path = rejects or _default_rejects(output if output not in (None, "-") else path, in_place)
+                    res.rejects_path = rejects or _default_rejects(output if output not in (None, "-") else (path if in_place else os.path.basename(path)), in_place)
                     from .fsutil import atomic_write
 
                     rejects_buf.seek(0)
+                    existed = os.path.exists(res.rejects_path)
                     with atomic_write(res.rejects_path) as rf:
                         _copy(rejects_buf, rf)
+                    if not existed:
+                        normal_mode(res.rejects_path)
             elif res.rejected:
-                res.rejects_path = rejects or _default_rejects(output if output not in (None, "-") else path, in_place)
+                res.rejects_path = rejects or _default_rejects(output if output not in (None, "-") else (path if in_place else os.path.basename(path)), in_place)
         finally:
             rejects_buf.close()
             for t in temps:
@@ -779,8 +782,11 @@ def _commit(tmp: str, dest: str) -> None:
     if os.path.dirname(os.path.abspath(tmp)) != os.path.dirname(dest):
         from .fsutil import atomic_write
 
+        existed = os.path.exists(dest)
         with open(tmp, "rb") as src, atomic_write(dest) as f:
             _copy(src, f)
+        if not existed:
+            normal_mode(dest)
         return
     if os.path.exists(dest):
         try:
@@ -792,6 +798,14 @@ def _commit(tmp: str, dest: str) -> None:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, dest)
+
+
+def normal_mode(path: str) -> None:
+    """A new file gets the usual 0666 & ~umask (atomic_write's temporary file is 0600)."""
+    try:
+        os.chmod(path, 0o666 & ~_umask())
+    except OSError:
+        pass
 
 
 def _umask() -> int:
@@ -811,8 +825,11 @@ def _copy(src, dst) -> None:
 def _copy_file(src: str, dest: str) -> None:
     from .fsutil import atomic_write
 
+    existed = os.path.exists(dest)
     with open(src, "rb") as s, atomic_write(dest) as f:
         _copy(s, f)
+    if not existed:
+        normal_mode(dest)
 
 
 def _copy_to(src: str, out: BinaryIO) -> None:
