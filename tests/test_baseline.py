@@ -50,6 +50,9 @@ def test_counts_keep_two_identical_findings_two(tmp_path):
     assert doc["findings"][0]["count"] == 2 and doc["total"] == 2
     out = apply_baseline(str(f), _result(_d(line=1), _d(line=2), _d(line=9)))
     assert [d.line for d in out.diagnostics] == [9]
+    assert out.baseline_matched == 2 and out.baseline_unused == 0
+    out = apply_baseline(str(f), _result(_d(line=5)))  # one of the two was fixed
+    assert out.diagnostics == [] and out.baseline_matched == 1 and out.baseline_unused == 1
 
 
 def test_pointer_and_code_are_part_of_the_key(tmp_path):

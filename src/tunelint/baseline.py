@@ -193,7 +193,9 @@ def read_baseline(path: str) -> Counter:
 def apply_baseline(path: str, result):
     """A copy of ``result`` without the findings recorded in the baseline at ``path``.
 
-    The returned result has ``baseline_matched`` (how many findings the baseline hid).
+    The returned result has ``baseline_matched`` (how many findings the baseline hid) and
+    ``baseline_unused`` (recorded findings that no longer occur: fixed; regenerate the baseline
+    so they cannot come back unnoticed).
     """
     from .engine import Result
 
@@ -209,4 +211,5 @@ def apply_baseline(path: str, result):
             kept.append(d)
     out = Result(kept, result.files)
     out.baseline_matched = matched  # type: ignore[attr-defined]
+    out.baseline_unused = sum(budget.values())  # type: ignore[attr-defined]
     return out
