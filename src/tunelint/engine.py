@@ -17,6 +17,7 @@ from .checks import Check, FileContext, Finding, KINDS, load_all
 from .config import Config
 from .diagnostic import Diagnostic, Fix
 from .formats import Normalizer, Record, detect
+from .locate import line_column_of
 from .reader import BOM, Chunk, FileProblem, PhysLine, Source
 
 DETECT_SAMPLE = 64
@@ -79,9 +80,14 @@ class FileRun:
             fix = None  # a rule without a declared fix never offers one
         elif fix is not None and fix.applicability != r.fix["applicability"]:
             fix = Fix(r.fix["applicability"], fix.description, fix.edits)
+        line = f.line or line
+        column = f.column
+        if f.pointer and column == 1 and rec is not None and not f.line and f.path is None:
+            # a record-level finding: point at where the value starts in the source text
+            line, column = line_column_of(rec.data, f.pointer, rec.line, rec.column)
         return Diagnostic(
             code=r.code, name=r.name, severity=r.severity, path=f.path or self.display,
-            line=f.line or line, column=f.column, pointer=f.pointer, message=msg, fix=fix,
+            line=line, column=column, pointer=f.pointer, message=msg, fix=fix,
             record_hash=f.record_hash or (rec.hash if rec is not None else None), related=f.related,
         )
 
@@ -128,7 +134,7 @@ class FileRun:
                     yield Event(chunk, None, diags)
                 continue
             self.stats.records += 1
-            if self.progress is not None and not self.stats.records % 2000:
+            if self.progress is not None and not self.stats.records % 250:
                 self.progress.update(self.display, src.bytes_read, src.total_bytes)
             try:
                 obj = orjson.loads(data)

@@ -16,11 +16,15 @@ def atomic_write(path: str, mode: str = "wb", encoding: str | None = None):
             yield f
             f.flush()
             os.fsync(f.fileno())
-        if os.path.exists(path):
-            try:
+        try:  # keep an existing file's mode; a new file gets the usual 0666 & ~umask, not mkstemp's 0600
+            if os.path.exists(path):
                 os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            except OSError:
-                pass
+            else:
+                mask = os.umask(0)
+                os.umask(mask)
+                os.chmod(tmp, 0o666 & ~mask)
+        except OSError:
+            pass
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
