@@ -29,6 +29,15 @@ def main() -> None:
     if not os.path.exists(a.path):
         sys.exit(f"{a.path}: not found")
     tmp = tempfile.mkdtemp(prefix="tunelint-bench-")
+    try:
+        _bench(a, tmp)
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bench(a, tmp: str) -> None:
     html, suite = os.path.join(tmp, "r.html"), os.path.join(tmp, "s.json")
     walls, cpus = [], []
     for _ in range(a.repeat):
