@@ -192,3 +192,16 @@ def test_defers_to_d001_and_d002_only_when_they_run(tmp_path):
     r2 = alp("Name the largest planet in the solar system.", "", "Jupiter is the largest planet!")
     got = codes(run(tmp_path, [r, r, r2], select=["D003"]))
     assert got == [("D003", 2), ("D003", 3)]
+
+
+def test_a_shared_long_history_does_not_make_different_questions_alike(tmp_path):
+    hist = "Tell me everything about the history of the Roman Empire from its founding to its fall. " * 3
+
+    def chat(*turns):
+        roles = ["user", "assistant"] * len(turns)
+        return json.dumps({"messages": [{"role": r, "content": t} for r, t in zip(roles, turns)]})
+
+    recs = [chat(hist, "It began in 27 BC and ended in 476 AD.", "Who was the first emperor?", "Augustus."),
+            chat(hist, "It began in 27 BC and ended in 476 AD.", "Why did it fall?", "Many reasons."),
+            chat(hist, "Who was the first emperor of Rome?", "Augustus")]
+    assert not [d for d in run(tmp_path, recs) if d.code in ("D003", "D004", "D006")]
