@@ -205,3 +205,9 @@ def test_a_shared_long_history_does_not_make_different_questions_alike(tmp_path)
             chat(hist, "It began in 27 BC and ended in 476 AD.", "Why did it fall?", "Many reasons."),
             chat(hist, "Who was the first emperor of Rome?", "Augustus")]
     assert not [d for d in run(tmp_path, recs) if d.code in ("D003", "D004", "D006")]
+
+
+def test_missing_against_file_is_reported_not_ignored(tmp_path):
+    diags = run(tmp_path, [alp("Say hi to the team please.", "", "Hi team!")], select=["D007"],
+                against=[str(tmp_path / "missing.jsonl")])
+    assert [d.code for d in diags] == ["D007"] and "not found" in diags[0].message and diags[0].path.endswith("missing.jsonl")

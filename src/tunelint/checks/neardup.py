@@ -269,13 +269,19 @@ def _read_against(path: str, ctx) -> _Store:
     import orjson
 
     from ..formats import Normalizer, Record, detect
-    from ..reader import Chunk, Source
+    from ..reader import Chunk, FileProblem, Source
 
-    store = _Store()
+    store = _Store(d002=False)
+    store.error = None
+    if not os.path.isfile(path):
+        store.error = "file not found"
+        return store
     norm = Normalizer()
     index = 0
     for item in Source(path, mode=None):
         if not isinstance(item, Chunk):
+            if isinstance(item, FileProblem) and store.error is None:
+                store.error = f"{item.kind}: {item.detail}"
             continue
         data = item.data.lstrip(b"\xef\xbb\xbf") if item.line == 1 else item.data
         if not data.strip():
@@ -488,6 +494,10 @@ class NearLeakage(_NearBase):
             return
         tr = stores[0]
         t = self.p["threshold"]
+        for s in range(1, len(stores)):
+            err = getattr(stores[s], "error", None)
+            if err and not len(stores[s]):
+                yield Finding(line=1, path=names[s], message=f"cannot check this --against file for leakage: {err}")
         # exact copies, found by hash (complete even for texts without words)
         first: dict[int, int] = {}
         for i, k in enumerate(tr.rkeys):
