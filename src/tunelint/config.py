@@ -15,8 +15,47 @@ from .rules import Pack, Rule, RuleError, Target, builtin_pack, did_you_mean, lo
 
 TOP_KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "target", "max-tokens", "format",
-    "rule-packs", "rules", "custom-rules", "against", "fix", "glossary", "strict",
+    "rule-packs", "rules", "custom-rules", "against", "fix", "glossary", "strict", "preset",
 }
+
+
+def presets_dir() -> Path:
+    from .rules import rules_dir
+
+    return rules_dir() / "presets"
+
+
+def apply_presets(raw: dict, where: str) -> dict:
+    """``preset = "name"`` (or a list): start from ``rules/presets/<name>.toml`` and let the
+    user's own keys win; per-rule tables and ``[fix]`` merge key by key."""
+    names = raw.get("preset")
+    if names is None:
+        return raw
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{where}: 'preset' must be a preset name or a list of names")
+    avail = sorted(p.stem for p in presets_dir().glob("*.toml"))
+    base: dict = {}
+    for n in names:
+        if n not in avail:
+            raise ConfigError(f"{where}: unknown preset {n!r}{did_you_mean(n, avail)}; available: {', '.join(avail)}")
+        base = _merge(base, _read(str(presets_dir() / f"{n}.toml")))
+    user = {k: v for k, v in raw.items() if k != "preset"}
+    return _merge(base, user)
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        if k in ("rules", "fix") and isinstance(v, dict) and isinstance(out.get(k), dict):
+            merged = dict(out[k])
+            for rk, rv in v.items():
+                merged[rk] = {**merged[rk], **rv} if isinstance(rv, dict) and isinstance(merged.get(rk), dict) else rv
+            out[k] = merged
+        else:
+            out[k] = v
+    return out
 
 
 class ConfigError(ValueError):
@@ -147,16 +186,22 @@ def load_config(
     fmt: str | None = None,
     isolated: bool = False,
     data: dict | None = None,
+    preset: str | None = None,
 ) -> Config:
     """Build the effective configuration. ``data`` (a [tool.tunelint] table) replaces file lookup."""
     path = None if (isolated or data is not None) else (config_path or find_config(start))
     raw: dict = data if data is not None else (_read(path) if path else {})
     where = path or "command line"
+    if preset:
+        raw = {**raw, "preset": preset}
     unknown = set(raw) - TOP_KEYS
     if unknown:
         k = sorted(unknown)[0]
         raise ConfigError(f"{where}: unknown key {k!r} in [tool.tunelint]{did_you_mean(k, TOP_KEYS)}")
     base_dir = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+    raw = apply_presets(raw, where)
+    if set(raw) - TOP_KEYS:
+        raise ConfigError(f"{where}: a preset sets unknown key(s) {', '.join(sorted(set(raw) - TOP_KEYS))}")
     try:
         pack = builtin_pack()
         rules = list(pack.rules)
