@@ -19,7 +19,16 @@ def run(path, select, rules=None, **extra):
 
 
 def t001(path, **params):
-    return [d for d in run(path, ["T001"], {"T001": params} if params else None) if d.code == "T001"]
+    params = {"min-records": 1, **params}  # these fixtures are small; the default needs 200 records
+    return [d for d in run(path, ["T001"], {"T001": params}) if d.code == "T001"]
+
+
+def test_t001_stays_silent_below_min_records(tmp_path):
+    p = tmp_path / "v.jsonl"
+    rows = "".join(json.dumps({"instruction": "Use TensorFlow.", "input": "", "output": f"TensorFlow {i}"}) + "\n" for i in range(8))
+    rows += json.dumps({"instruction": "Use Tensorflow.", "input": "", "output": "ok"}) + "\n"
+    p.write_text(rows)
+    assert t001(p) and not t001(p, **{"min-records": 200})
 
 
 # -- T001: look-alike ordinary words are never variants ---------------------------------
@@ -123,7 +132,7 @@ def test_merge_equals_serial():
     from tunelint.engine import FileRun
 
     path = FIX / "variants.jsonl"
-    cfg = load_config(data={"select": ["T001", "T003"], "rules": {"T001": {"min-dominant": 3, "ratio": 2}}})
+    cfg = load_config(data={"select": ["T001", "T003"], "rules": {"T001": {"min-dominant": 3, "ratio": 2, "min-records": 1}}})
     serial = FileRun(str(path), cfg, display_path="v").run()
     data = path.read_bytes()
     cut = data.index(b"\n", len(data) // 2) + 1

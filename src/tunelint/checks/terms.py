@@ -154,7 +154,7 @@ class TermVariants(Check):
     scope = "dataset"
     defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 20,
                 "fuzzy": False, "fuzzy-min-length": 7, "fuzzy-ratio": 10, "fuzzy-min-dominant": 20,
-                "ignore": [], "lemmatizer": "table"}
+                "ignore": [], "lemmatizer": "table", "min-records": 200}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -164,6 +164,7 @@ class TermVariants(Check):
             raise RuleError(f"rule {rule.code}: 'lemmatizer' must be 'spacy' or 'table', got {params['lemmatizer']!r}")
 
     def begin(self, ctx):
+        self.records = 0
         self.counts: Counter = Counter()
         self.locs: dict[str, list[tuple[int, str]]] = {}
         self.full: set[str] = set()
@@ -171,6 +172,7 @@ class TermVariants(Check):
         self._cap = int(self.p["max-locations"])
 
     def observe(self, rec, ctx):
+        self.records += 1
         kinds = self._kinds
         rec_forms = None
         many = False
@@ -206,6 +208,7 @@ class TermVariants(Check):
             self.counts.update(rec_forms)
 
     def merge(self, other):
+        self.records += other.records
         self.counts.update(other.counts)
         cap = self._cap
         for w, lst in other.locs.items():
@@ -294,6 +297,8 @@ class TermVariants(Check):
         return "hyphenation and case"
 
     def finish(self, ctx):
+        if self.records < int(self.p["min-records"]):
+            return  # too few records for one spelling to dominate another with any confidence
         from .. import lemmas
 
         known = lemmas.known_words()
