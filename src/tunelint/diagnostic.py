@@ -19,7 +19,9 @@ class Edit:
     ``op`` is one of:
       - ``"set"``: replace the value at ``pointer`` in the parsed record with ``value``;
       - ``"drop"``: drop the whole record (sent to the rejects file);
-      - ``"line"``: replace the physical line's text with ``value`` (raw-level fixes such as BOM).
+      - ``"line"``: replace the physical line's text with ``value`` (raw-level fixes such as BOM);
+      - ``"sub"``: ``value`` is ``(regex, replacement)`` applied to the string at ``pointer`` when
+        the fix runs (dataset-level rules that no longer hold the text, e.g. term variants).
     """
 
     op: str

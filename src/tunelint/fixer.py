@@ -41,6 +41,7 @@ from __future__ import annotations
 import base64
 import gzip
 import os
+import re
 import sys
 import tempfile
 from array import array
@@ -557,7 +558,7 @@ class Fixer:
         # 2. drops
         if self._dropped(ds, st, res, data, line):
             return None
-        sets = [(d, e) for d in ds for e in d.fix.edits if e.op == "set"]
+        sets = [(d, e) for d in ds for e in d.fix.edits if e.op in ("set", "sub")]
         if not sets and not self.to:
             return cur
         # 3. set edits on the parsed record, conversion, then the re-check loop
@@ -589,7 +590,7 @@ class Fixer:
                 break
             if self._dropped(todo, st, res, data, line):
                 return None
-            sets = [(d, e) for d in todo for e in d.fix.edits if e.op == "set"]
+            sets = [(d, e) for d in todo for e in d.fix.edits if e.op in ("set", "sub")]
             if not sets:
                 break
             obj, n = self._apply_sets(obj, sets, line, st, res)
@@ -633,18 +634,24 @@ class Fixer:
                 before = get_pointer(obj, e.pointer)
             except (KeyError, IndexError, ValueError, TypeError):
                 continue
-            if before == e.value:
+            value = e.value
+            if e.op == "sub":  # a word-level substitution computed from the current text
+                if not isinstance(before, str):
+                    continue
+                pattern, repl = e.value
+                value = re.sub(pattern, lambda m: repl, before)
+            if before == value:
                 continue
             try:
-                orjson.dumps(e.value)
+                orjson.dumps(value)
             except TypeError:
                 res.reverted += 1
                 continue
-            obj = set_pointer(obj, e.pointer, e.value)
+            obj = set_pointer(obj, e.pointer, value)
             done.append(e.pointer)
             n += 1
             res.edits[d.code] += 1
-            st.change(line, d.code, "set", e.pointer, _json_value(before), e.value)
+            st.change(line, d.code, "set", e.pointer, _json_value(before), value)
         return obj, n
 
     def _recheck_record(self, chunk: Chunk, obj, fmt: str | None) -> list[Diagnostic]:

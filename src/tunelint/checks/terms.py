@@ -346,9 +346,17 @@ class TermVariants(Check):
             occ += [(ln, ptr, f) for ln, ptr in lst]
             cut = cut or f in self.full
         occ.sort()
+        def key(w):
+            return w.lower().replace("-", "")
+
         for i, (ln, ptr, f) in enumerate(occ):
             extra = f" (first {len(occ)} occurrences shown)" if cut and i == len(occ) - 1 else ""
-            yield Finding(line=ln, pointer=ptr, args={
+            fix = None
+            if why != "close spelling" and key(f) == key(dshow) and f != dshow:
+                # the same word spelled another way: write the dominant spelling (word-bounded)
+                fix = Fix("unsafe", f"write {dshow!r} instead of {f!r}",
+                          (Edit("sub", ptr, (rf"(?<![\w-]){re.escape(f)}(?![\w-])", dshow)),))
+            yield Finding(line=ln, pointer=ptr, fix=fix, args={
                 "form": f, "minority": mshow, "dominant": dshow, "minority_count": cm, "dominant_count": cd,
                 "kind": why, "more": extra})
 
