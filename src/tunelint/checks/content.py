@@ -176,7 +176,8 @@ class UnseenMedia(TurnCheck):
                 if not (isinstance(other, str) and other.strip()):
                     m = r
         if m is not None:
-            yield Finding(pointer=t.pointer, args={"match": m.group(), "field": t.field, "offset": m.start()})
+            yield Finding(pointer=t.pointer, args={"match": m.group(), "field": t.field, "offset": m.start()},
+                          fix=Fix("unsafe", "drop the record (its prompt depends on content the model cannot see)", (Edit("drop"),)))
 
 
 @kind("keyed-existence")
