@@ -101,7 +101,7 @@ def cli():
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--exit-zero", is_flag=True, help="Always exit 0 unless tunelint itself fails.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Processes for large JSONL files.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Processes for large JSONL files (default 0: one per CPU, up to 8; files under 4 MB always use one). Results are identical for any value.")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--against", "against", multiple=True, type=click.Path(exists=True), help="Validation/test file(s): report their records that duplicate training records (leakage).")
 @click.option("--profile", is_flag=True, help="Also print the dataset's style profile (percentiles per feature, category shares).")
@@ -128,6 +128,8 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
         from .progress import Progress
 
         progress = Progress(sys.stderr)
+    if jobs == 0:
+        jobs = min(os.cpu_count() or 1, 8)
     result = check_paths(list(paths), cfg, jobs=jobs, progress=progress)
     if progress is not None:
         progress.close()
