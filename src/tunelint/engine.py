@@ -18,7 +18,7 @@ from .config import Config
 from .diagnostic import Diagnostic, Fix
 from .formats import Normalizer, Record, detect
 from .locate import line_column_of
-from .reader import BOM, Chunk, FileProblem, PhysLine, Source
+from .reader import BOM, Chunk, FileProblem, PhysLine, Source, split_ending
 
 DETECT_SAMPLE = 64
 
@@ -188,12 +188,7 @@ class FileRun:
                     break
                 pos += len(raw)
                 n += 1
-                if raw.endswith(b"\r\n"):
-                    data, ending = raw[:-2], b"\r\n"
-                elif raw.endswith(b"\n"):
-                    data, ending = raw[:-1], b"\n"
-                else:
-                    data, ending = raw, b""
+                data, ending = split_ending(raw)
                 yield Chunk(n, 1, data, PhysLine(n, data, ending))
 
     def _begin(self, fmt: str, mode: str) -> FileContext:

@@ -50,6 +50,15 @@ class FileProblem:
     detail: str
 
 
+def split_ending(raw: bytes) -> tuple[bytes, bytes]:
+    """A physical line's bytes and its terminator (b"\\r\\n", b"\\n" or b"" at end of file)."""
+    if raw.endswith(b"\r\n"):
+        return raw[:-2], b"\r\n"
+    if raw.endswith(b"\n"):
+        return raw[:-1], b"\n"
+    return raw, b""
+
+
 def open_binary(path: str) -> BinaryIO:
     if path == "-":
         return sys.stdin.buffer
@@ -128,12 +137,7 @@ class Source:
         for raw_line in stream:
             n += 1
             self.bytes_read += len(raw_line)
-            if raw_line.endswith(b"\r\n"):
-                data, ending = raw_line[:-2], b"\r\n"
-            elif raw_line.endswith(b"\n"):
-                data, ending = raw_line[:-1], b"\n"
-            else:
-                data, ending = raw_line, b""
+            data, ending = split_ending(raw_line)
             phys = PhysLine(n, data, ending)
             self.lines_seen = n
             yield Chunk(n, 1, data, phys)
@@ -155,12 +159,7 @@ class Source:
             n += 1
             self.lines_seen = n
             self.bytes_read += len(raw_line)
-            if raw_line.endswith(b"\r\n"):
-                data, ending = raw_line[:-2], b"\r\n"
-            elif raw_line.endswith(b"\n"):
-                data, ending = raw_line[:-1], b"\n"
-            else:
-                data, ending = raw_line, b""
+            data, ending = split_ending(raw_line)
             yield PhysLine(n, data, ending)
             el_seg_start = 0 if in_element else -1
             for m in self._TOKEN.finditer(data):
