@@ -52,7 +52,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from .config import Config, ConfigError
-from .diagnostic import Diagnostic, Fix, split_pointer
+from .diagnostic import Diagnostic, Fix, escape_pointer_token, split_pointer
 from .reader import BOM, Chunk, FileProblem, PhysLine, Source, iter_input_paths
 
 MAX_ITERATIONS = 8  # re-check/fix loop per record
@@ -167,14 +167,7 @@ def set_pointer(obj: Any, ptr: str, value: Any) -> Any:
     toks = split_pointer(ptr)
     if not toks:
         return value
-    cur = obj
-    for t in toks[:-1]:
-        if isinstance(cur, list):
-            cur = cur[int(t)]
-        elif isinstance(cur, dict):
-            cur = cur[t]
-        else:
-            raise KeyError(t)
+    cur = get_pointer(obj, "".join("/" + escape_pointer_token(t) for t in toks[:-1]))
     last = toks[-1]
     if isinstance(cur, list):
         cur[int(last)] = value
