@@ -19,7 +19,7 @@ def render(result, config, out, opts) -> None:
         out.write(f"{c(d.path, '1')}:{d.line}:{d.column}: {c(d.code, sev_color[d.severity] + ';1')}{mark} {d.message}{c(where, '2')}\n")
     s = summary(result)
     if opts.get("statistics"):
-        names = {d.code: (d.name, d.fix is not None) for d in result.diagnostics}
+        names = {d.code: (d.name, d.fix is not None and d.fix.applicability == "safe") for d in result.diagnostics}
         counts = Counter(d.code for d in result.diagnostics)
         if counts:
             out.write("\n")
