@@ -310,7 +310,7 @@ def check_paths(paths: list[str], config: Config, jobs: int = 1, progress=None) 
         if jobs > 1 and p != "-":
             from .parallel import run_parallel
 
-            diags, st = run_parallel(p, config, jobs)
+            diags, st = run_parallel(p, config, jobs, progress=progress)
         else:
             run = FileRun(p, config, progress=progress)
             diags = run.run()

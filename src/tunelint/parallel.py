@@ -88,8 +88,8 @@ def _mergeable(run: FileRun) -> bool:
     return all(type(c).merge is not Check.merge for c in run.checks if c.scope == "dataset")
 
 
-def run_parallel(path: str, config, jobs: int):
-    probe = FileRun(path, config)
+def run_parallel(path: str, config, jobs: int, progress=None):
+    probe = FileRun(path, config, progress=progress)
     if not _splittable(path) or not _mergeable(probe):
         diags = probe.run()
         return diags, probe.stats
@@ -102,8 +102,13 @@ def run_parallel(path: str, config, jobs: int):
     import pickle
 
     try:
+        total = os.path.getsize(path)
+        parts = []
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
-            parts = list(ex.map(_work, [(path, config, r, fmt, probe.display) for r in ranges]))
+            for rng, part in zip(ranges, ex.map(_work, [(path, config, r, fmt, probe.display) for r in ranges])):
+                parts.append(part)
+                if progress is not None:  # results arrive in file order: report the bytes covered
+                    progress.update(probe.display, rng[1], total)
     except (pickle.PicklingError, TypeError, AttributeError, OSError):
         # a check whose state cannot cross processes, or no process support: same result, serially
         probe = FileRun(path, config)
