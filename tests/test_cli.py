@@ -208,3 +208,22 @@ def test_small_check_does_not_import_heavy_modules(tmp_path):
 
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY []" in p.stdout, p.stdout + p.stderr
+
+
+def test_parallel_run_reports_progress_in_file_order(tmp_path, monkeypatch):
+    import tunelint.parallel as tp
+    from tunelint.config import load_config
+
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(((CORE / "chat_ok.jsonl").read_bytes()) * 400)
+    monkeypatch.setattr(tp, "MIN_PARALLEL_BYTES", 1000)
+    calls = []
+
+    class P:
+        def update(self, path, done, total):
+            calls.append((done, total))
+
+    diags, stats = tp.run_parallel(str(big), load_config(isolated=True), 2, progress=P())
+    size = big.stat().st_size
+    assert stats.records == 1200 and len(calls) > 1
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls) and calls[-1] == (size, size)
