@@ -158,8 +158,8 @@ class FileRun:
             self.stats.parsed += 1
             rec = Record(self.display, chunk.line, chunk.column, index, obj, chunk.data)
             index += 1
-            rec_fmt = detect(obj)
-            self.stats.formats[rec_fmt] += 1
+            rec.detected = detect(obj)
+            self.stats.formats[rec.detected] += 1
             if fmt_decided is None:
                 buffered.append((chunk, rec, diags))
                 if len(buffered) >= DETECT_SAMPLE:
@@ -199,7 +199,7 @@ class FileRun:
         return self.ctx
 
     def _decide(self, buffered) -> str:
-        counts = Counter(detect(rec.obj) for _, rec, _ in buffered if rec is not None)
+        counts = Counter(rec.detected for _, rec, _ in buffered if rec is not None)
         counts.pop("unknown", None)
         if not counts:
             return "unknown"
@@ -235,7 +235,7 @@ class FileRun:
     def _process(self, chunk: Chunk, rec: Record, diags: list[Diagnostic], file_fmt: str) -> Event:
         ctx = self.ctx or self._begin(file_fmt, "jsonl")
         ctx.records_seen += 1
-        own = rec.detected = detect(rec.obj)
+        own = rec.detected
         self.normalizer.normalize(rec, own if own != "unknown" else file_fmt)
         fmt = rec.format
         for c in self._rec_checks:

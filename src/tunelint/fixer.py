@@ -649,7 +649,7 @@ class Fixer:
 
     def _recheck_record(self, chunk: Chunk, obj, fmt: str | None) -> list[Diagnostic]:
         from .engine import FileRun
-        from .formats import Record
+        from .formats import Record, detect
 
         rc = self._recheck
         if rc is None:
@@ -663,7 +663,7 @@ class Fixer:
         for c in self._line_checks:
             for fnd in c.check_line(phys, rc.ctx):
                 diags.append(rc._diag(c, fnd, chunk.line))
-        rec = Record("<recheck>", chunk.line, chunk.column, 0, obj, data)
+        rec = Record("<recheck>", chunk.line, chunk.column, 0, obj, data, detected=detect(obj))
         ev = rc._process(Chunk(chunk.line, 1, data, phys), rec, diags, fmt or "unknown")
         return ev.diagnostics
 
