@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .rules import Pack, Rule, RuleError, Target, builtin_pack, did_you_mean, load_pack, parse_rule
+from .rules import Rule, RuleError, Target, builtin_pack, check_unique, did_you_mean, load_pack, merge_packs, parse_rule
 
 TOP_KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "target", "max-tokens", "format",
@@ -203,25 +203,13 @@ def load_config(
     if set(raw) - TOP_KEYS:
         raise ConfigError(f"{where}: a preset sets unknown key(s) {', '.join(sorted(set(raw) - TOP_KEYS))}")
     try:
-        pack = builtin_pack()
-        rules = list(pack.rules)
-        targets = dict(pack.targets)
-        glossary = list(pack.glossary)
-        for rp in raw.get("rule-packs", []):
-            p: Pack = load_pack(os.path.join(base_dir, rp))
-            rules += p.rules
-            targets.update(p.targets)
-            glossary += p.glossary
+        pack = merge_packs([builtin_pack(), *(load_pack(os.path.join(base_dir, rp)) for rp in raw.get("rule-packs", []))])
+        rules, targets, glossary = pack.rules, pack.targets, pack.glossary
         for i, d in enumerate(raw.get("custom-rules", [])):
             rules.append(parse_rule(d, where + " custom-rules", i))
+        check_unique(rules)
     except RuleError as e:
         raise ConfigError(str(e)) from None
-    seen: dict[str, str] = {}
-    for r in rules:
-        for key in (r.code, r.name):
-            if key in seen:
-                raise ConfigError(f"{r.source}: rule code or name {key!r} is already used by a rule in {seen[key]}")
-            seen[key] = r.source
     glossary += raw.get("glossary", [])
 
     # per-rule overrides: [tool.tunelint.rules.C002] severity = "error", enabled = true, <params>

@@ -173,21 +173,29 @@ def load_pack(path: str | os.PathLike) -> Pack:
 
 @lru_cache(maxsize=None)
 def builtin_pack() -> Pack:
-    rules: list[Rule] = []
-    targets: dict[str, Target] = {}
-    glossary: list[dict] = []
     d = rules_dir()
     if not d.is_dir():
         raise RuleError(f"shipped rule packs not found at {d}; reinstall tunelint")
-    for f in sorted(d.glob("*.yaml")):
-        p = load_pack(f)
-        rules += p.rules
-        targets.update(p.targets)
-        glossary += p.glossary
+    pack = merge_packs(load_pack(f) for f in sorted(d.glob("*.yaml")))
+    check_unique(pack.rules)
+    return pack
+
+
+def merge_packs(packs) -> Pack:
+    """Rules and glossary concatenated in order; a later target of the same name wins."""
+    out = Pack([], {}, [])
+    for p in packs:
+        out.rules += p.rules
+        out.targets.update(p.targets)
+        out.glossary += p.glossary
+    return out
+
+
+def check_unique(rules: list[Rule]) -> None:
+    """Every code and every name is used by one rule only."""
     seen: dict[str, str] = {}
     for r in rules:
         for key in (r.code, r.name):
             if key in seen:
-                raise RuleError(f"{r.source}: duplicate rule code or name {key!r} (also in {seen[key]})")
+                raise RuleError(f"{r.source}: rule code or name {key!r} is already used by a rule in {seen[key]}")
             seen[key] = r.source
-    return Pack(rules, targets, glossary)
