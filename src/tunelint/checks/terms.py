@@ -495,13 +495,26 @@ PLACEHOLDERS = ["", "<noinput>", "<no input>", "no input", "noinput", "n/a", "na
                 "not applicable", "<nooutput>", "no context", "<blank>", "blank"]
 
 
+class _CountedVariants(Check):
+    """State shared by the variant counters: ``counts`` (variant -> records) and a bounded
+    list of (line, pointer) locations per variant."""
+
+    scope = "dataset"
+
+    def merge(self, other):
+        self.counts.update(other.counts)
+        cap = int(self.p["max-locations"])
+        for k, lst in other.locs.items():
+            mine = self.locs.setdefault(k, [])
+            mine.extend(lst[: max(0, cap - len(mine))])
+
+
 @kind("placeholder-variants")
-class PlaceholderVariants(Check):
+class PlaceholderVariants(_CountedVariants):
     """Counts the distinct raw values used as a 'no input' marker in one field; when a file uses
     two or more, every record using a minority marker is reported (with both counts) and the
     unsafe fix writes the dominant marker."""
 
-    scope = "dataset"
     defaults = {"turns": ["input"], "values": PLACEHOLDERS, "max-locations": 200, "min-dominant": 2}
 
     def begin(self, ctx):
@@ -525,12 +538,6 @@ class PlaceholderVariants(Check):
             if len(lst) < int(self.p["max-locations"]):
                 lst.append((rec.line, t.pointer))
 
-    def merge(self, other):
-        self.counts.update(other.counts)
-        cap = int(self.p["max-locations"])
-        for v, lst in other.locs.items():
-            mine = self.locs.setdefault(v, [])
-            mine.extend(lst[: max(0, cap - len(mine))])
 
     def finish(self, ctx):
         if len(self.counts) < 2:
@@ -572,12 +579,11 @@ def template_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 
 
 @kind("template-variants")
-class TemplateVariants(Check):
+class TemplateVariants(_CountedVariants):
     """Prompts with the same sections (instruction/input/response...) rendered with different
     markers ("### Instruction:" vs "Instruction:"). Every record using a minority rendering is
     reported with the counts; the records are not rewritten (the fix is a re-export)."""
 
-    scope = "dataset"
     defaults = {"turns": ["prompt", "system", "input"], "max-locations": 20, "min-dominant": 5, "ratio": 2}
 
     def begin(self, ctx):
@@ -598,12 +604,6 @@ class TemplateVariants(Check):
                 lst.append((rec.line, t.pointer))
             return  # one template per record
 
-    def merge(self, other):
-        self.counts.update(other.counts)
-        cap = int(self.p["max-locations"])
-        for k, lst in other.locs.items():
-            mine = self.locs.setdefault(k, [])
-            mine.extend(lst[: max(0, cap - len(mine))])
 
     def finish(self, ctx):
         by_labels: dict[tuple, list] = {}
