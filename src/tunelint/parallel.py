@@ -65,7 +65,7 @@ def _sniff_format(path: str) -> str:
     counts: Counter = Counter()
     with open(path, "rb") as f:
         for raw in f:
-            if len(counts) and sum(counts.values()) >= 64:
+            if sum(counts.values()) >= 64:
                 break
             try:
                 counts[detect(orjson.loads(raw))] += 1
