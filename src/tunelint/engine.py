@@ -157,6 +157,7 @@ class FileRun:
                         diags.append(self._diag(c, f, chunk.line))
             self.stats.parsed += 1
             rec = Record(self.display, chunk.line, chunk.column, index, obj, chunk.data)
+            rec.offset = chunk.offset
             index += 1
             rec.detected = detect(obj)
             self.stats.formats[rec.detected] += 1
@@ -186,10 +187,11 @@ class FileRun:
                 raw = f.readline()
                 if not raw:
                     break
+                at = pos
                 pos += len(raw)
                 n += 1
                 data, ending = split_ending(raw)
-                yield Chunk(n, 1, data, PhysLine(n, data, ending))
+                yield Chunk(n, 1, data, PhysLine(n, data, ending), at)
 
     def _begin(self, fmt: str, mode: str) -> FileContext:
         self.ctx = FileContext(self.display, fmt, self.config, mode)

@@ -73,6 +73,7 @@ class Record:
     problems: list[Problem] = field(default_factory=list)
     _hash: str | None = None
     _canon: bytes | None = None
+    offset: int = -1  # byte offset of ``data`` in a plain file (re-readable); -1 = unknown
 
     @property
     def canonical(self) -> bytes:

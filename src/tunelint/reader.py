@@ -40,6 +40,7 @@ class Chunk:
     column: int  # 1-based byte column where it starts (1 for JSONL)
     data: bytes
     phys: PhysLine | None  # JSONL: the physical line (for raw-level checks)
+    offset: int = -1  # byte offset of ``data`` in a plain (seekable, uncompressed) file; -1 = unknown
 
 
 @dataclass(slots=True)
@@ -134,13 +135,15 @@ class Source:
     # -- JSONL --------------------------------------------------------------
     def _iter_jsonl(self, stream: BinaryIO) -> Iterator[Chunk | PhysLine]:
         n = 0
+        seekable = not self.gzipped and self.path != "-"
         for raw_line in stream:
             n += 1
+            at = self.bytes_read if seekable else -1
             self.bytes_read += len(raw_line)
             data, ending = split_ending(raw_line)
             phys = PhysLine(n, data, ending)
             self.lines_seen = n
-            yield Chunk(n, 1, data, phys)
+            yield Chunk(n, 1, data, phys, at)
 
     # -- JSON array -----------------------------------------------------------
     _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{},]|[^\s\[\]{},"]+')
