@@ -221,18 +221,44 @@ class FileRun:
     def _plan(self) -> None:
         """Split checks by what they do, once per file, so the per-record loop does no lookups."""
         from .checks.encoding import TurnCheck
+        from .checks.schema import Schema
 
-        self._turn_checks = []  # (check, kinds) for TurnChecks: the engine walks turns once
+        self._turn_checks = []  # (check, kinds, formats) for TurnChecks: the engine walks turns once
         self._rec_checks = []
+        self._problem_checks = []  # schema checks: they only report problems the normalizer found
         self._observers = []
         for c in self.checks:
             cls = type(c)
             if isinstance(c, TurnCheck) and cls.check_record is TurnCheck.check_record:
                 self._turn_checks.append((c, c.turn_kinds(), c.rule.formats))
+            elif isinstance(c, Schema) and cls.check_record is Schema.check_record:
+                self._problem_checks.append(c)
             elif cls.check_record is not Check.check_record:
                 self._rec_checks.append(c)
             if cls.observe is not Check.observe:
                 self._observers.append(c)
+        self._by_format: dict[str, tuple] = {}
+        self._turn_plan: dict[tuple[str, str], list] = {}
+
+    def _for_format(self, fmt: str) -> tuple:
+        """(record checks, observers) that apply to records of ``fmt``."""
+        plan = self._by_format.get(fmt)
+        if plan is None:
+            def applies(c):
+                return not c.rule.formats or fmt in c.rule.formats
+
+            plan = self._by_format[fmt] = ([c for c in self._rec_checks if applies(c)],
+                                           [c for c in self._problem_checks if applies(c)],
+                                           [c for c in self._observers if applies(c)])
+        return plan
+
+    def _for_turn(self, fmt: str, turn_kind: str) -> list:
+        checks = self._turn_plan.get((fmt, turn_kind))
+        if checks is None:
+            checks = self._turn_plan[(fmt, turn_kind)] = [
+                c for c, kinds, fm in self._turn_checks
+                if (kinds is None or turn_kind in kinds) and (not fm or fmt in fm)]
+        return checks
 
     def _process(self, chunk: Chunk, rec: Record, diags: list[Diagnostic], file_fmt: str) -> Event:
         ctx = self.ctx or self._begin(file_fmt, "jsonl")
@@ -240,25 +266,28 @@ class FileRun:
         own = rec.detected
         self.normalizer.normalize(rec, own if own != "unknown" else file_fmt)
         fmt = rec.format
-        for c in self._rec_checks:
-            fm = c.rule.formats
-            if fm and fmt not in fm:
-                continue
+        rec_checks, problem_checks, observers = self._by_format.get(fmt) or self._for_format(fmt)
+        diag = self._diag
+        for c in rec_checks:
             for f in c.check_record(rec, ctx):
-                diags.append(self._diag(c, f, rec.line, rec))
+                diags.append(diag(c, f, rec.line, rec))
+        if rec.problems:
+            for c in problem_checks:
+                for f in c.check_record(rec, ctx):
+                    diags.append(diag(c, f, rec.line, rec))
         if self._turn_checks:
+            plan = self._turn_plan
             for t in rec.turns:
                 if t.text is None:
                     continue
-                for c, kinds, fm in self._turn_checks:
-                    if (kinds is not None and t.kind not in kinds) or (fm and fmt not in fm):
-                        continue
+                checks = plan.get((fmt, t.kind))
+                if checks is None:
+                    checks = self._for_turn(fmt, t.kind)
+                for c in checks:
                     for f in c.check_text(t, rec):
-                        diags.append(self._diag(c, f, rec.line, rec))
-        for c in self._observers:
-            fm = c.rule.formats
-            if not fm or fmt in fm:
-                c.observe(rec, ctx)
+                        diags.append(diag(c, f, rec.line, rec))
+        for c in observers:
+            c.observe(rec, ctx)
         return Event(chunk, rec, diags)
 
     def finish(self) -> list[Diagnostic]:
