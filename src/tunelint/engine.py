@@ -174,6 +174,8 @@ class FileRun:
             yield from self._flush(buffered, fmt_decided, src.mode)
         self.stats.format = fmt_decided or "unknown"
         self.stats.mode = src.mode
+        if self.progress is not None:
+            self.progress.update(self.display, src.bytes_read, src.total_bytes)
 
     def _ranged_source(self, src: Source):
         """Records of one byte range of a JSONL file (for --jobs)."""
@@ -189,6 +191,7 @@ class FileRun:
                     break
                 at = pos
                 pos += len(raw)
+                src.bytes_read = pos - start
                 n += 1
                 data, ending = split_ending(raw)
                 yield Chunk(n, 1, data, PhysLine(n, data, ending), at)

@@ -75,9 +75,30 @@ def _sniff_format(path: str) -> str:
     return counts.most_common(1)[0][0] if counts else "unknown"
 
 
+_DONE = None  # in a worker: the shared count of bytes checked by all workers (progress)
+
+
+def _init_worker(done) -> None:
+    global _DONE
+    _DONE = done
+
+
+class _SharedProgress:
+    """A worker's progress hook: adds the bytes it checked since the last call to the shared count."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def update(self, path: str, done: int, total: int) -> None:
+        if _DONE is not None:
+            with _DONE.get_lock():
+                _DONE.value += done - self.last
+        self.last = done
+
+
 def _work(args):
     path, config, rng, fmt, display = args
-    run = FileRun(path, config, display_path=display, byte_range=rng, fmt=fmt)
+    run = FileRun(path, config, display_path=display, byte_range=rng, fmt=fmt, progress=_SharedProgress())
     diags = []
     for ev in run.events():
         diags.extend(ev.diagnostics)
@@ -94,21 +115,26 @@ def run_parallel(path: str, config, jobs: int, progress=None):
         diags = probe.run()
         return diags, probe.stats
     fmt = probe.forced_format or _sniff_format(path)
-    ranges = _ranges(path, jobs * 4)
+    # One range per worker: every part's dataset state is pickled back and merged by the parent,
+    # so more parts cost more than the balance they buy (records of one file cost about the same).
+    ranges = _ranges(path, jobs)
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     import pickle
 
     try:
         total = os.path.getsize(path)
-        parts = []
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
-            for rng, part in zip(ranges, ex.map(_work, [(path, config, r, fmt, probe.display) for r in ranges])):
-                parts.append(part)
-                if progress is not None:  # results arrive in file order: report the bytes covered
-                    progress.update(probe.display, rng[1], total)
+        done = (ctx or mp).Value("q", 0)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(done,)) as ex:
+            futures = [ex.submit(_work, (path, config, r, fmt, probe.display)) for r in ranges]
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                if progress is not None:
+                    progress.update(probe.display, done.value, total)
+            parts = [f.result() for f in futures]
     except (pickle.PicklingError, TypeError, AttributeError, OSError):
         # a check whose state cannot cross processes, or no process support: same result, serially
         probe = FileRun(path, config)
