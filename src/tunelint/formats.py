@@ -74,12 +74,23 @@ class Record:
     _hash: str | None = None
     _canon: bytes | None = None
     offset: int = -1  # byte offset of ``data`` in a plain file (re-readable); -1 = unknown
+    _key64: int | None = None
+    pa_keys: Any = None  # (prompt hash, answer hash) or False, computed once (checks.duplicates)
 
     @property
     def canonical(self) -> bytes:
         if self._canon is None:
             self._canon = orjson.dumps(self.obj, option=orjson.OPT_SORT_KEYS)
         return self._canon
+
+    @property
+    def key64(self) -> int:
+        """A 64-bit hash of the canonical JSON: the identity of an exact duplicate."""
+        if self._key64 is None:
+            import hashlib
+
+            self._key64 = int.from_bytes(hashlib.blake2b(self.canonical, digest_size=8).digest(), "little")
+        return self._key64
 
     @property
     def hash(self) -> str:

@@ -66,6 +66,15 @@ def _prompt_answer(rec) -> tuple[bytes, bytes] | None:
     return key, (turns[last].text or "").strip().encode()
 
 
+def prompt_answer_keys(rec) -> tuple[int, int] | None:
+    """64-bit hashes of :func:`_prompt_answer`, computed once per record (D002, near-dup rules)."""
+    pk = rec.pa_keys
+    if pk is None:
+        pa = _prompt_answer(rec)
+        pk = rec.pa_keys = (h64(pa[0]), h64(pa[1]), len(pa[0])) if pa is not None else False
+    return pk or None
+
+
 @kind("exact-duplicate")
 class ExactDuplicate(Check):
     scope = "dataset"
@@ -76,7 +85,7 @@ class ExactDuplicate(Check):
         self.lines = array("Q")
 
     def observe(self, rec, ctx):
-        self.keys.append(h64(rec.canonical))
+        self.keys.append(rec.key64)
         self.lines.append(rec.line)
 
     def merge(self, other):
@@ -104,11 +113,11 @@ class ConflictingAnswers(Check):
     def observe(self, rec, ctx):
         if isinstance(rec.obj, dict) and isinstance(rec.obj.get("label"), bool):
             return  # KTO data pairs one prompt with good and bad answers on purpose
-        pa = _prompt_answer(rec)
-        if pa is None or len(pa[0]) < self.p["min-prompt-chars"]:
+        pk = prompt_answer_keys(rec)
+        if pk is None or pk[2] < self.p["min-prompt-chars"]:
             return
-        self.pkeys.append(h64(pa[0]))
-        self.akeys.append(h64(pa[1]))
+        self.pkeys.append(pk[0])
+        self.akeys.append(pk[1])
         self.lines.append(rec.line)
 
     def merge(self, other):
