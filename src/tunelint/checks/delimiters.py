@@ -73,6 +73,52 @@ def candidates(prov: str) -> tuple[str, ...]:
     return tuple(sorted(set([prov] + short), key=len, reverse=True))
 
 
+class _SuffixColumn:
+    """The last ``k`` characters of every text of one field, shared by the rules that infer
+    the same convention (P001/P002 on prompts, P003/P004 on completions): stored and decoded
+    once, and the inference is memoized."""
+
+    def __init__(self, owner, k: int):
+        self.owner = owner  # the rule instance that feeds (and merges) the column
+        self.k = k
+        self.suf = bytearray()
+        self.ends = array("Q")
+        self.lines = array("Q")
+        self._decoded: list[str] | None = None
+        self._inferred: dict[tuple, tuple[str, float]] = {}
+
+    def add(self, text: str, line: int) -> None:
+        self.suf += text[-self.k:].encode("utf-8", "surrogatepass")
+        self.ends.append(len(self.suf))
+        self.lines.append(line)
+
+    def extend(self, other: "_SuffixColumn") -> None:
+        base = len(self.suf)
+        self.suf += other.suf
+        self.ends.extend(e + base for e in other.ends)
+        self.lines.extend(other.lines)
+        self._decoded = None
+        self._inferred.clear()
+
+    def suffixes(self) -> list[str]:
+        if self._decoded is None or len(self._decoded) != len(self.ends):
+            out = []
+            start = 0
+            mv = self.suf
+            for e in self.ends:
+                out.append(mv[start:e].decode("utf-8", "surrogatepass"))
+                start = e
+            self._decoded = out
+        return self._decoded
+
+    def infer(self, min_share: float) -> tuple[str, float]:
+        key = (len(self.ends), min_share)
+        r = self._inferred.get(key)
+        if r is None:
+            r = self._inferred[key] = infer_suffix(self.suffixes(), min_share)
+        return r
+
+
 @kind("pc-suffix")
 class PcSuffix(Check):
     """Separator (``field: prompt``) or stop sequence (``field: completion``) of legacy data.
@@ -100,10 +146,13 @@ class PcSuffix(Check):
         self.plural = "prompts" if f == "prompt" else "completions"
         explicit = self.p["separator"] if f == "prompt" else self.p["stop"]
         self.explicit = explicit or None
-        self.k = self.p["suffix-chars"]
-        self.suf = bytearray()
-        self.ends = array("Q")
-        self.lines = array("Q")
+        self.col = None
+        if explicit is None:
+            shared = ctx.__dict__.setdefault("_pc_suffix", {})
+            key = (f, self.p["suffix-chars"])
+            self.col = shared.get(key)
+            if self.col is None:
+                self.col = shared[key] = _SuffixColumn(self, self.p["suffix-chars"])
         self.buffer: list[tuple[int, str, str]] = []  # (line, text, hash) until the convention is settled
         self.prov: str | None = None  # the convention used while streaming ("" = none in the sample)
         self.cands: tuple[str, ...] = ()
@@ -133,14 +182,13 @@ class PcSuffix(Check):
         if text is None:
             return
         self.n += 1
-        if self.explicit is None:
-            self.suf += text[-self.k:].encode("utf-8", "surrogatepass")
-            self.ends.append(len(self.suf))
-            self.lines.append(rec.line)
+        col = self.col
+        if col is not None and col.owner is self:
+            col.add(text, rec.line)
         if self.prov is None:
             self.buffer.append((rec.line, text, rec.hash))
             if len(self.buffer) >= self.p["sample"]:
-                self._settle(infer_suffix(self._suffixes(), self.p["min-share"])[0])
+                self._settle(col.infer(self.p["min-share"])[0])
                 buf, self.buffer = self.buffer, []
                 for line, t, h in buf:
                     self._stream(line, t, h)
@@ -171,20 +219,9 @@ class PcSuffix(Check):
             if len(self.out_texts) < OUTLIER_TEXTS:
                 self.out_texts[line] = (text, h if h is not None else rec.hash)
 
-    def _suffixes(self):
-        out = []
-        start = 0
-        mv = self.suf
-        for e in self.ends:
-            out.append(mv[start:e].decode("utf-8", "surrogatepass"))
-            start = e
-        return out
-
     def merge(self, other):
-        base = len(self.suf)
-        self.suf += other.suf
-        self.ends.extend(e + base for e in other.ends)
-        self.lines.extend(other.lines)
+        if self.col is not None and self.col.owner is self:
+            self.col.extend(other.col)
         self.n += other.n
         self.n_out += other.n_out
         if other.common is not None:  # the other part streamed against its own convention
@@ -211,7 +248,7 @@ class PcSuffix(Check):
         if self.explicit is not None:
             final, share, origin = self.explicit, None, "configured"
         else:
-            final, share = infer_suffix(self._suffixes(), self.p["min-share"])
+            final, share = self.col.infer(self.p["min-share"])
             origin = "inferred"
             if not final:
                 return  # no dominant convention: nothing to hold records to
@@ -231,7 +268,7 @@ class PcSuffix(Check):
             if self.explicit is not None:
                 lines = self.out_lines
             else:
-                lines = [ln for ln, s in zip(self.lines, self._suffixes()) if not s.endswith(final)]
+                lines = [ln for ln, s in zip(self.col.lines, self.col.suffixes()) if not s.endswith(final)]
             texts_ok = self.explicit is not None or (self.prov or "").endswith(final) or not self.prov
             for ln in lines:
                 t = self.out_texts.get(ln) if texts_ok else None
