@@ -229,7 +229,7 @@ class TermVariants(Check):
         ignore = {w.lower() for w in self.p["ignore"]}
         keys: dict[str, list[str]] = {}
         for form in self.counts:
-            if _camel_ident(form):
+            if not form.islower() and _camel_ident(form):
                 continue
             k = form.lower().replace("-", "")
             if len(k) >= minlen and k not in ignore:
@@ -257,16 +257,26 @@ class TermVariants(Check):
                 stem_of[k] = k[:-1]
             else:
                 stem_of[k] = k
+        members: dict[str, list[str]] = {}  # stem -> its keys
+        for k, stem in stem_of.items():
+            members.setdefault(stem, []).append(k)
+        # a stem written one way only has no variants; ``fuzzy`` compares every stem's total
+        everything = bool(self.p["fuzzy"])
         out: dict[str, dict[str, dict]] = {}
-        for k, forms in keys.items():
-            stem = stem_of[k]
+        for stem, ks in members.items():
+            if not everything and len(ks) == 1 and len(keys[ks[0]]) == 1:
+                continue
             g = out.setdefault(stem, {})
-            for f in forms:
-                st = _style(f, len(stem))
-                e = g.setdefault(st, {"count": 0, "forms": Counter()})
-                e["count"] += self.counts[f]
-                e["forms"][f] += self.counts[f]
+            for k in ks:
+                self._add_styles(g, stem, keys[k])
         return out
+
+    def _add_styles(self, g: dict, stem: str, forms: list[str]) -> None:
+        counts = self.counts
+        for f in forms:
+            e = g.setdefault(_style(f, len(stem)), {"count": 0, "forms": Counter()})
+            e["count"] += counts[f]
+            e["forms"][f] += counts[f]
 
     def _evidence(self, stem: str, minor: str, dom: str, known, dom_capital: bool) -> str | None:
         """Why ``minor`` is a variant spelling of ``dom`` (the same word once hyphens and case
