@@ -47,7 +47,7 @@ replacement offered as an unsafe fix.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 
 from ..diagnostic import Edit, Fix
 from . import Check, Finding, kind
@@ -71,6 +71,7 @@ def prose(text: str) -> str:
 
 
 _CACHE: dict[int, tuple[str, set[str]]] = {}
+TRIM_EVERY = 100_000  # location appends between two cuts of the location lists to their cap
 
 
 def word_forms(text: str) -> set[str]:
@@ -166,10 +167,12 @@ class TermVariants(Check):
     def begin(self, ctx):
         self.records = 0
         self.counts: Counter = Counter()
-        self.locs: dict[str, list[tuple[int, str]]] = {}
+        self.locs: defaultdict[str, list[tuple[int, str]]] = defaultdict(list)
         self.full: set[str] = set()
         self._kinds = self.turn_kinds()
         self._cap = int(self.p["max-locations"])
+        self._appended = 0
+        self._next_trim = TRIM_EVERY
 
     def observe(self, rec, ctx):
         self.records += 1
@@ -178,7 +181,6 @@ class TermVariants(Check):
         many = False
         locs = self.locs
         full = self.full
-        cap = self._cap
         for t in rec.turns:
             text = t.text
             if not text or (kinds is not None and t.kind not in kinds):
@@ -197,28 +199,35 @@ class TermVariants(Check):
             if new:
                 loc = (rec.line, t.pointer)
                 for w in new:
-                    lst = locs.get(w)
-                    if lst is None:
-                        locs[w] = [loc]
-                    else:
-                        lst.append(loc)
-                        if len(lst) >= cap:
-                            full.add(w)
+                    locs[w].append(loc)
+                self._appended += len(new)
         if rec_forms is not None:
             self.counts.update(rec_forms)
+            if self._appended >= self._next_trim:
+                self._trim()
+
+    def _trim(self) -> None:
+        """Cut location lists to the cap and stop collecting for full forms. Done now and then,
+        not per occurrence: the per-word loop above stays a bare append."""
+        cap = self._cap
+        full = self.full
+        for w, lst in self.locs.items():
+            if len(lst) >= cap:
+                del lst[cap:]
+                full.add(w)
+        self._next_trim = self._appended + max(TRIM_EVERY, len(self.locs))
 
     def merge(self, other):
+        self._trim()
+        other._trim()
         self.records += other.records
         self.counts.update(other.counts)
         cap = self._cap
         for w, lst in other.locs.items():
-            mine = self.locs.get(w)
-            if mine is None:
-                self.locs[w] = lst[:cap]
-            elif len(mine) < cap:
+            mine = self.locs[w]
+            if len(mine) < cap:
                 mine.extend(lst[: cap - len(mine)])
-            if len(self.locs[w]) >= cap:
-                self.full.add(w)
+        self._trim()
 
     # -- deciding ---------------------------------------------------------------
     def groups(self) -> dict[str, dict[str, dict]]:
@@ -309,6 +318,7 @@ class TermVariants(Check):
     def finish(self, ctx):
         if self.records < int(self.p["min-records"]):
             return  # too few records for one spelling to dominate another with any confidence
+        self._trim()
         from .. import lemmas
 
         known = lemmas.known_words()
