@@ -259,7 +259,7 @@ class FileRun:
         checks = self._turn_plan.get((fmt, turn_kind))
         if checks is None:
             checks = self._turn_plan[(fmt, turn_kind)] = [
-                c for c, kinds, fm in self._turn_checks
+                (c, c.gate) for c, kinds, fm in self._turn_checks
                 if (kinds is None or turn_kind in kinds) and (not fm or fmt in fm)]
         return checks
 
@@ -286,7 +286,10 @@ class FileRun:
                 checks = plan.get((fmt, t.kind))
                 if checks is None:
                     checks = self._for_turn(fmt, t.kind)
-                for c in checks:
+                text = t.text
+                for c, gate in checks:
+                    if gate is not None and not gate(text):
+                        continue  # the check's cheap test says: nothing to find here
                     for f in c.check_text(t, rec):
                         diags.append(diag(c, f, rec.line, rec))
         for c in observers:

@@ -46,6 +46,8 @@ class EmptyText(TurnCheck):
         super().__init__(rule, params)
         self.allow = frozenset(params["allow"] or ())
 
+    gate = staticmethod(re.compile(r"\A(?:\s|\Z)|\s\Z").search)  # empty, or blank at an edge
+
     def check_text(self, t, rec):
         text = t.text
         if text and not text[0].isspace() and not text[-1].isspace():
@@ -82,6 +84,7 @@ class TruncateAt(TurnCheck):
         self.rx = re.compile(params["pattern"], re.MULTILINE | (re.IGNORECASE if params["ignorecase"] else 0))
         self.pre = params["prefilter"] or None
         self.trim = re.compile(params["trim"]) if params["trim"] else None
+        self.gate = re.compile(re.escape(self.pre)).search if self.pre else self.rx.search
 
     def check_text(self, t, rec):
         text = t.text
@@ -119,6 +122,8 @@ class TemplateSlot(TurnCheck):
     prompts (users asking about templates write them on purpose); ``single: false`` ignores it."""
 
     defaults = {"single": True, "double": True}
+
+    gate = staticmethod(re.compile(r"\{").search)
 
     def check_text(self, t, rec):
         text = t.text
@@ -192,6 +197,8 @@ class KeyedExistence(Existence):
         super().__init__(rule, params)
         self.keys = tuple(k.lower() for k in params["keys"]) if params["keys-ignorecase"] else tuple(params["keys"])
         self.lower = bool(params["keys-ignorecase"])
+        if self.keys:  # the keys, not the slower tokens regex, gate the check
+            self.gate = re.compile("|".join(map(re.escape, self.keys)), re.IGNORECASE if self.lower else 0).search
 
     def check_text(self, t, rec):
         if self.keys:

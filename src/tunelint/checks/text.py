@@ -36,6 +36,7 @@ class Existence(TurnCheck):
             raise RuleError(f"rule {rule.code}: kind 'existence' needs a non-empty 'tokens' list")
         rx = _compile(params["tokens"], params["regex"], params["ignorecase"], params["word"])
         self.rx = re.compile(rx.pattern, rx.flags | (re.MULTILINE if params["multiline"] else 0))
+        self.gate = self.rx.search
 
     def check_text(self, t, rec):
         n = 0
@@ -77,6 +78,7 @@ class Substitution(TurnCheck):
             rx = _compile([pat], params["regex"], params["ignorecase"], params["word"])
             self.pairs.append((rx, str(good)))
         self.any = _compile(list(swap), params["regex"], params["ignorecase"], params["word"])
+        self.gate = self.any.search
 
     def check_text(self, t, rec):
         text = t.text
@@ -114,6 +116,8 @@ class WholeValue(TurnCheck):
     def __init__(self, rule, params):
         super().__init__(rule, params)
         self.values = {normalize_value(v) for v in params["values"]}
+
+    gate = staticmethod(re.compile(r"(?s).{0,40}\Z").match)  # at most 40 characters
 
     def check_text(self, t, rec):
         text = t.text
