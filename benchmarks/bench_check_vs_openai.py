@@ -9,8 +9,11 @@
    (pandas, numpy: openai's ``datalib`` optional dependencies) in /tmp/tunelint-openai-venv.
 3. Alternates ``tunelint check FILE`` and ``openai tools fine_tunes.prepare_data -f FILE -q``
    (``-q`` accepts every suggestion without prompting) for ``--reps`` rounds and prints wall and
-   CPU times and the ratio. Also times tunelint with only the per-record rule families the legacy
-   tool also covers (F, E, P, L001-L003, D001), for reference.
+   CPU times and the ratios. Also times tunelint without the dataset-level rules of the
+   near-duplicate/terms/style issue (``--ignore T,S,D003,D004,D005,D006,D007``: the engine and
+   the record-level and hash-based rules F, E, P, L, C, D001, D002), so the run prints both
+   targets: that set at <= 0.4x the legacy tool's wall time, and what the dataset-level rules
+   add to the default check (<= 3 s).
 
 Prints figures; asserts nothing. The machine is shared: compare medians and CPU times.
 """
@@ -27,6 +30,7 @@ import time
 ALPACA = "/work/shared/data/alpaca/alpaca_data.jsonl"
 WORK = "/tmp/tunelint-bench"
 VENV = "/tmp/tunelint-openai-venv"
+DATASET_LEVEL = "T,S,D003,D004,D005,D006,D007"  # near-duplicates, terms, style
 
 
 def tunelint_cmd() -> list[str]:
@@ -92,7 +96,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--data", default=ALPACA)
     ap.add_argument("--venv", default=VENV)
-    ap.add_argument("--no-subset", action="store_true", help="skip the F,E,P,L001-L003,D001 subset run")
+    ap.add_argument("--no-subset", action="store_true", help="skip the run without the dataset-level rules")
     args = ap.parse_args()
 
     os.makedirs(WORK, exist_ok=True)
@@ -112,7 +116,7 @@ def main() -> None:
     env = dict(os.environ, NO_COLOR="1")
     env.pop("GITHUB_ACTIONS", None)
     tl = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", pc]
-    tl_subset = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", "--select", "F,E,P,L001,L002,L003,D001", pc]
+    tl_subset = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", "--ignore", DATASET_LEVEL, pc]
     oa = [openai, "tools", "fine_tunes.prepare_data", "-f", oa_file, "-q"]
 
     print(f"file: {pc} ({size / 1e6:.1f} MB)")
@@ -137,12 +141,13 @@ def main() -> None:
     print(f"openai 0.28.1 prepare_data : wall {summary([x['wall'] for x in runs['openai']])}; cpu median {med('openai', 'cpu'):.2f}s")
     print(f"tunelint check (defaults)  : wall {summary([x['wall'] for x in runs['tunelint']])}; cpu median {med('tunelint', 'cpu'):.2f}s")
     if runs["subset"]:
-        print(f"tunelint --select F,E,P,L001,L002,L003,D001: wall {summary([x['wall'] for x in runs['subset']])}; cpu median {med('subset', 'cpu'):.2f}s")
+        print(f"tunelint --ignore {DATASET_LEVEL}: wall {summary([x['wall'] for x in runs['subset']])}; cpu median {med('subset', 'cpu'):.2f}s")
     print()
-    print(f"ratio tunelint/openai (median wall): {med('tunelint', 'wall') / med('openai', 'wall'):.2f}x  (target <= 0.40x)")
+    print(f"ratio tunelint/openai (median wall): {med('tunelint', 'wall') / med('openai', 'wall'):.2f}x")
     print(f"ratio tunelint/openai (median cpu) : {med('tunelint', 'cpu') / med('openai', 'cpu'):.2f}x")
     if runs["subset"]:
-        print(f"ratio subset/openai   (median wall): {med('subset', 'wall') / med('openai', 'wall'):.2f}x")
+        print(f"ratio without dataset-level rules/openai (median wall): {med('subset', 'wall') / med('openai', 'wall'):.2f}x  (target <= 0.40x)")
+        print(f"dataset-level rules (T, S, D003-D007) add (median wall): {med('tunelint', 'wall') - med('subset', 'wall'):.2f}s  (target <= 3 s)")
 
 
 if __name__ == "__main__":
