@@ -1,8 +1,9 @@
 """``--jobs N``: split one large JSONL file into byte ranges checked by worker processes.
 
 Results are identical to ``--jobs 1``: the parent counts newlines to give every range its
-first line number, workers run record checks and fill dataset-check state, and the parent
-merges those states in file order (``Check.merge``) before calling ``finish``.
+first line number; the parent checks the first range itself and worker processes the others,
+filling dataset-check state; workers' states are pickled back and the parent merges them in
+file order (``Check.merge``) before calling ``finish``.
 Files that cannot be split (JSON arrays, gzip, stdin, small files, a dataset check without
 ``merge``) are checked serially.
 """
@@ -96,9 +97,24 @@ class _SharedProgress:
         self.last = done
 
 
-def _work(args):
+class _ParentProgress(_SharedProgress):
+    """The parent checks the first range itself: it adds to the shared count and shows it."""
+
+    def __init__(self, done, progress, display: str, total: int) -> None:
+        super().__init__()
+        self.done, self.progress, self.display, self.total = done, progress, display, total
+
+    def update(self, path: str, done: int, total: int) -> None:
+        with self.done.get_lock():
+            self.done.value += done - self.last
+        self.last = done
+        if self.progress is not None:
+            self.progress.update(self.display, self.done.value, self.total)
+
+
+def _work(args, progress=None):
     path, config, rng, fmt, display = args
-    run = FileRun(path, config, display_path=display, byte_range=rng, fmt=fmt, progress=_SharedProgress())
+    run = FileRun(path, config, display_path=display, byte_range=rng, fmt=fmt, progress=progress or _SharedProgress())
     diags = []
     for ev in run.events():
         diags.extend(ev.diagnostics)
@@ -118,6 +134,8 @@ def run_parallel(path: str, config, jobs: int, progress=None):
     # One range per worker: every part's dataset state is pickled back and merged by the parent,
     # so more parts cost more than the balance they buy (records of one file cost about the same).
     ranges = _ranges(path, jobs)
+    if len(ranges) < 2:
+        return probe.run(), probe.stats
     import multiprocessing as mp
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
@@ -127,14 +145,17 @@ def run_parallel(path: str, config, jobs: int, progress=None):
     try:
         total = os.path.getsize(path)
         done = (ctx or mp).Value("q", 0)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(done,)) as ex:
-            futures = [ex.submit(_work, (path, config, r, fmt, probe.display)) for r in ranges]
+        # the parent checks the first range itself (its state never needs pickling) while
+        # worker processes check the others
+        with ProcessPoolExecutor(max_workers=len(ranges) - 1, mp_context=ctx, initializer=_init_worker, initargs=(done,)) as ex:
+            futures = [ex.submit(_work, (path, config, r, fmt, probe.display)) for r in ranges[1:]]
+            first = _work((path, config, ranges[0], fmt, probe.display), _ParentProgress(done, progress, probe.display, total))
             pending = set(futures)
             while pending:
                 _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
                 if progress is not None:
                     progress.update(probe.display, done.value, total)
-            parts = [f.result() for f in futures]
+            parts = [first] + [f.result() for f in futures]
     except (pickle.PicklingError, TypeError, AttributeError, OSError):
         # a check whose state cannot cross processes, or no process support: same result, serially
         probe = FileRun(path, config)
