@@ -128,10 +128,11 @@ def test_bad_lemmatizer_param_is_a_config_error():
         run(FIX / "variants.jsonl", ["T001"], {"T001": {"lemmatizer": "nltk"}})
 
 
-def test_merge_equals_serial():
+@pytest.mark.parametrize("name,kind", [("variants.jsonl", "hyphenation"), ("spaced.jsonl", "spacing")])
+def test_merge_equals_serial(name, kind):
     from tunelint.engine import FileRun
 
-    path = FIX / "variants.jsonl"
+    path = FIX / name
     cfg = load_config(data={"select": ["T001", "T003"], "rules": {"T001": {"min-dominant": 3, "ratio": 2, "min-records": 1}}})
     serial = FileRun(str(path), cfg, display_path="v").run()
     data = path.read_bytes()
@@ -147,7 +148,70 @@ def test_merge_equals_serial():
     merged = a.finish()
     key = lambda d: (d.code, d.line, d.pointer, d.message)
     assert sorted(map(key, merged)) == sorted(map(key, serial))
-    assert any(d.code == "T001" for d in merged)
+    assert any(d.code == "T001" and f"({kind} variant" in d.message for d in merged)
+
+
+# -- T001: spaced compounds ("pre trained") ------------------------------------------------
+def test_spaced_forms_are_added_to_a_new_set():
+    from tunelint.checks.terms import spaced_forms, word_forms
+
+    text = "Pre trained models and a pre\ttrained one; `co founder` in code; they're sent; over time."
+    forms = word_forms(text)
+    before = set(forms)
+    out = spaced_forms(text, forms)
+    assert out - forms == {"Pre trained", "pre trained"}  # tab normalized; not in code, not after an apostrophe
+    assert forms == before and word_forms(text) is forms  # the cached set shared with T002 is untouched
+    for text in ("a pre  trained one", "pre trainedX", "file pre trained.py", "x.pre trained", "over time", "a lot"):
+        assert spaced_forms(text, word_forms(text)) == word_forms(text), text
+
+
+def test_spaced_minority_found_with_counts_and_fix():
+    diags = t001(FIX / "spaced.jsonl")
+    got = sorted((d.line, d.pointer, d.message) for d in diags)
+    assert got == [
+        (7, "/output", "2 record(s) write 'pre trained', 6 write 'pre-trained' (spacing variant; here: 'Pre trained')"),
+        (8, "/output", "2 record(s) write 'pre trained', 6 write 'pre-trained' (spacing variant; here: 'pre trained')"),
+        (10, "/instruction", "1 record(s) write 'cyber security', 6 write 'cybersecurity' (spacing variant; here: 'cyber security')"),
+    ]
+    # not reported: "over time" (over is not a spaced prefix) against overtime, "co ntrol" (a broken
+    # word) against control, `pre trained` in code, "They're sent"
+    import re
+
+    fixes = {d.line: d.fix.edits[0] for d in diags}
+    assert all(d.fix.applicability == "unsafe" and e.op == "sub" for d, e in zip(diags, fixes.values()))
+    pat, new = fixes[7].value
+    assert new == "Pre-trained"  # the sentence-start capital is kept
+    assert re.sub(pat, new, "Pre \t trained; Pre trainedX; aPre trained") == "Pre-trained; Pre trainedX; aPre trained"
+    pat, new = fixes[10].value
+    assert re.sub(pat, new, "Read about cyber security.") == "Read about cybersecurity."
+
+
+def test_spaced_spelling_is_never_dominant(tmp_path):
+    p = tmp_path / "sp.jsonl"
+    rows = [{"instruction": "q", "output": f"A pre trained model {i}."} for i in range(20)]
+    rows += [{"instruction": "h", "output": f"A pre-trained model {i}."} for i in range(6)]
+    rows.append({"instruction": "j", "output": "A pretrained model."})
+    rows += [{"instruction": "s", "output": f"It is super easy {i}."} for i in range(8)]
+    rows.append({"instruction": "t", "output": "Supereasy."})
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    diags = t001(p)
+    # the spaced spelling (20) is neither reported nor a dominant; the written spellings still
+    # compare among themselves (6 pre-trained against 1 pretrained); "Supereasy" is not
+    # reported against "super easy"
+    assert [(d.line, d.message.split(" (")[0]) for d in diags] == [(27, "1 record(s) write 'pretrained', 6 write 'pre-trained'")]
+
+
+def test_fuzzy_never_pairs_with_a_spaced_phrase(tmp_path):
+    p = tmp_path / "fzs.jsonl"
+    rows = [{"instruction": "q", "output": f"Learn cyber security {i}."} for i in range(20)]
+    rows += [{"instruction": "w", "output": f"Learn cybersecurity {i}."} for i in range(3)]
+    rows.append({"instruction": "typo", "output": "Learn cybersecurty."})
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    params = {"fuzzy": True, "fuzzy-min-dominant": 10, "fuzzy-ratio": 2}
+    # the written spelling has 3 records (below fuzzy-min-dominant); the 20 spaced ones do not count
+    assert t001(p, **params) == []
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows[20:] * 4))  # 12 written ones: the typo is found
+    assert {d.message.split(" (")[0] for d in t001(p, **params)} == {"4 record(s) write 'cybersecurty', 12 write 'cybersecurity'"}
 
 
 # -- T002 glossary -----------------------------------------------------------------------

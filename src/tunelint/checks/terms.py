@@ -8,11 +8,14 @@ counted once per record (``Counter.update`` of the record's set of forms, C spee
 form the first ``max-locations`` (line, JSON pointer) occurrences are kept; a form that has
 reached the cap joins ``full`` and is skipped by a C-level set difference, so the Python loop
 only runs over a record's rare forms. Forms that can be a minority are rare by definition, so
-their occurrences are all kept; the report says when a list was cut.
+their occurrences are all kept; the report says when a list was cut. Spaced compounds ("pre
+trained", "cyber security") are counted as one form each: only a turn whose word set holds one
+of ``SPACED_PREFIXES`` (a C-level set test) is scanned, by that prefix's compiled pattern.
 
 *Deciding* (``finish``, over the vocabulary of unique forms, never over tokens):
 
-1. forms are grouped by a key: lower case, hyphens removed (``Pre-trained``/``pretrained``);
+1. forms are grouped by a key: lower case, hyphens and spaces removed (``Pre-trained``/
+   ``pretrained``/``pre trained``); a spaced spelling is never the dominant one;
 2. inflections join their stem's group: the shipped spaCy English lookup table gives the
    lemma of each unique candidate key (keys whose spellings vary, or whose lemma's do), never
    of tokens. ``lemmatizer: spacy`` runs spaCy's lookup lemmatizer (``spacy.blank("en")``,
@@ -87,26 +90,66 @@ def word_forms(text: str) -> set[str]:
     return forms
 
 
+# Prefixes safe to read as a spaced compound ("pre trained", "co founder", "e mail"): a subset of
+# PREFIXES without those that are ordinary words before another word (a lot, over time, out
+# there, up front, well known, de facto, ex wife, pro bono, un ...).
+SPACED_PREFIXES = frozenset("""anti auto bio co counter cross cyber e eco extra hyper inter intra macro mega meta
+micro mid mini multi neo non post pre pseudo re semi self sub super trans tri ultra vice""".split())
+# "<prefix> <word>": one space or tab, the prefix lower case or capitalized (a sentence start),
+# the word >= 3 lower-case letters; bounded like WORD (and not after an apostrophe: "they're").
+# One compiled pattern per prefix spelling, starting with the literal prefix (re's fast literal
+# scan; the check on the character before the prefix follows it), is ~7x cheaper than one
+# pattern with 72 alternatives tried at every position.
+_SPACED_BEFORE = r"[\w/\\.<@#$%&=+~'\u2019-]"
+_SPACED_AFTER = r"[ \t]([a-z]{3,})(?![\w/\\@+~'\u2019-]|\.\w|\(|:/)"
+SPACED = {w: re.compile(re.escape(w) + f"(?<!{_SPACED_BEFORE}{'.' * len(w)})" + _SPACED_AFTER)
+          for p in SPACED_PREFIXES for w in (p, p.capitalize())}
+_SPACED_TRIGGER = frozenset(SPACED)
+
+
+def spaced_forms(text: str, forms: set[str]) -> set[str]:
+    """``forms`` plus the turn's spaced compounds ("pre trained", one space): a new set when
+    there are any (the cached ``word_forms`` set is shared and never mutated). The regexes run
+    only for the prefixes the turn's word set holds (a C-level set test first)."""
+    if _SPACED_TRIGGER.isdisjoint(forms):
+        return forms
+    scan = prose(text)
+    spaced = [f"{w} {b}" for w in _SPACED_TRIGGER.intersection(forms) for b in SPACED[w].findall(scan)]
+    return forms.union(spaced) if spaced else forms
+
+
 def codeish(text: str) -> bool:
     return ("\n" in text or "<" in text) and CODEISH.search(prose(text)) is not None
 
 
 def _style(form: str, stem_len: int) -> str:
-    """The spelling of ``form``'s stem (its first ``stem_len`` non-hyphen characters), with the
-    first letter of each hyphen-separated part lower-cased (sentence starts and Title-Case
-    headings are not variants: "Eco-Friendly" is "eco-friendly")."""
-    if "-" not in form:
+    """The spelling of ``form``'s stem (its first ``stem_len`` characters other than hyphens and
+    spaces), with the first letter of each hyphen- or space-separated part lower-cased
+    (sentence starts and Title-Case headings are not variants: "Eco-Friendly" is "eco-friendly",
+    "Pre trained" is "pre trained")."""
+    if "-" not in form and " " not in form:
         return form[:1].lower() + form[1:stem_len]
     out = []
     n = 0
+    start = True
     for ch in form:
         if n >= stem_len:
             break
-        out.append(ch)
-        if ch != "-":
+        if ch == "-" or ch == " ":
+            start = True
+        else:
+            if start:
+                ch = ch.lower()
+                start = False
             n += 1
-    s = "".join(out).rstrip("-")
-    return "-".join(p[:1].lower() + p[1:] for p in s.split("-"))
+        out.append(ch)
+    return "".join(out).rstrip("- ")
+
+
+def _top(forms: Counter) -> str:
+    """The most common spelling; a tie goes to the greatest string (lower case before a capital),
+    not to set iteration order, which changes with the hash seed from run to run."""
+    return max(forms.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
 
 def _inner_cap(form: str) -> bool:
@@ -188,8 +231,10 @@ class TermVariants(Check):
             forms = word_forms(text)
             if not forms or codeish(text):
                 continue
+            if not _SPACED_TRIGGER.isdisjoint(forms):
+                forms = spaced_forms(text, forms)
             if rec_forms is None:
-                rec_forms = forms  # the shared cached set: never mutated
+                rec_forms = forms  # maybe the shared cached set: never mutated
             elif many:
                 rec_forms |= forms  # our own union set
             else:
@@ -240,14 +285,14 @@ class TermVariants(Check):
         for form in self.counts:
             if not form.islower() and _camel_ident(form):
                 continue
-            k = form.lower().replace("-", "")
+            k = _joined(form)
             if len(k) >= minlen and k not in ignore:
                 keys.setdefault(k, []).append(form)
         table = lemmas.table()
         # Keys whose spellings vary (a hyphen, an inner capital); inflections matter only when
         # they join such a key. spaCy's lookup lemmatizer runs once over the unique candidate
         # keys (the table is consulted first only to pick them), never over tokens.
-        varied = {k for k, forms in keys.items() if any("-" in f or _inner_cap(f) for f in forms)}
+        varied = {k for k, forms in keys.items() if any("-" in f or " " in f or _inner_cap(f) for f in forms)}
         cand = [k for k in keys if k in table and (k in varied or table[k] in varied)]
         if not cand:
             lem = {}
@@ -275,6 +320,8 @@ class TermVariants(Check):
         for stem, ks in members.items():
             if not everything and len(ks) == 1 and len(keys[ks[0]]) == 1:
                 continue
+            if all(" " in f for k in ks for f in keys[k]):
+                continue  # only spaced ("post office"): never a dominant, nothing to compare with
             g = out.setdefault(stem, {})
             for k in ks:
                 self._add_styles(g, stem, keys[k])
@@ -295,6 +342,8 @@ class TermVariants(Check):
             return None  # ALL-CAPS emphasis, or an acronym against its lower-case spelling (html/HTML)
         if minor.endswith("s") and _caps_rest(minor[:-1] + "X") and _caps_rest(dom):
             return None  # LMs/LMS, NPs/NPS: an acronym's plural, not a spelling of another acronym
+        if " " in minor:
+            return self._spacing(stem, minor, dom, known)
         if _mixed(minor) and not _mixed(dom) and not dom_capital:
             return None  # restful/RESTful, regex/RegEx: a lower-case word is not a misspelt brand
         if "-" in minor and "-" not in dom and not _compound(minor, known):
@@ -315,6 +364,22 @@ class TermVariants(Check):
             return None
         return "hyphenation and case"
 
+    @staticmethod
+    def _spacing(stem: str, minor: str, dom: str, known) -> str | None:
+        """A spaced minority ("pre trained") against a joined or hyphenated dominant spelling."""
+        parts = minor.split(" ")
+        if " " in dom:
+            return None  # never against another spaced spelling
+        if dom.split("-") != parts and parts[1] not in known:
+            return None  # "e ndless"/"endless": a broken word, unless the dataset hyphenates there (non-existent)
+        if parts[0] == "re" and stem in known:
+            return None  # re sign/resign, re cover/recover: different words
+        if minor.replace(" ", "") == dom.replace("-", ""):
+            return "spacing"
+        if minor.lower().replace(" ", "") == dom.lower().replace("-", "") and _mixed(dom):
+            return "spacing and case"  # e book / eBook
+        return None
+
     def finish(self, ctx):
         if self.records < int(self.p["min-records"]):
             return  # too few records for one spelling to dominate another with any confidence
@@ -330,20 +395,26 @@ class TermVariants(Check):
         for stem, styles in groups.items():
             if len(styles) < 2:
                 continue
-            dom, de = max(styles.items(), key=lambda kv: (kv[1]["count"], kv[0]))
+            # a spaced spelling is never the dominant one (an ordinary phrase: "super easy")
+            dom, de = max(((st, e) for st, e in styles.items() if " " not in st),
+                          key=lambda kv: (kv[1]["count"], kv[0]), default=("", {"count": 0}))
             if de["count"] < mind:
                 continue
             for st, e in styles.items():
                 if st == dom or de["count"] < ratio * e["count"]:
                     continue
-                dsurf = de["forms"].most_common(1)[0][0]
+                dsurf = _top(de["forms"])
                 why = self._evidence(stem, st, dom, known, dsurf[:1].isupper())
                 if why:
                     found.append((st, dom, e["count"], de["count"], why, stem))
+        written = groups
         if self.p["fuzzy"]:
-            found += self._fuzzy(groups, known)
+            # close spellings compare written words: spaced phrases take no part
+            written = {stem: {st: e for st, e in styles.items() if " " not in st} for stem, styles in groups.items()}
+            written = {stem: styles for stem, styles in written.items() if styles}
+            found += self._fuzzy(written, known)
         for minor, dom, cm, cd, why, stem in found:
-            yield from self._report(groups, minor, dom, cm, cd, why, stem)
+            yield from self._report(written if why == "close spelling" else groups, minor, dom, cm, cd, why, stem)
 
     def _report(self, groups, minor, dom, cm, cd, why, stem):
         if why == "close spelling":
@@ -357,8 +428,8 @@ class TermVariants(Check):
         else:
             mforms = groups[stem][minor]["forms"]
             dforms = groups[stem][dom]["forms"]
-        dshow = dforms.most_common(1)[0][0]
-        mshow = mforms.most_common(1)[0][0]
+        dshow = _top(dforms)
+        mshow = _top(mforms)
         occ: list[tuple[int, str, str]] = []
         cut = False
         for f in mforms:
@@ -366,17 +437,16 @@ class TermVariants(Check):
             occ += [(ln, ptr, f) for ln, ptr in lst]
             cut = cut or f in self.full
         occ.sort()
-        def key(w):
-            return w.lower().replace("-", "")
-
+        # the dominant spelling of each word form (cyberattacks for cyber-attacks, cyberattack for
+        # cyber-attack): a minority form is fixed only when the dominant style writes that same form
+        same: dict[str, str] = {}
+        if why != "close spelling":
+            for g in sorted(dforms, key=lambda g: (dforms[g], g)):
+                same[_joined(g)] = g
         for i, (ln, ptr, f) in enumerate(occ):
             extra = f" (first {len(occ)} occurrences shown)" if cut and i == len(occ) - 1 else ""
-            fix = None
-            if why != "close spelling" and key(f) == key(dshow) and f != dshow:
-                # the same word spelled another way: write the dominant spelling (word-bounded)
-                fix = Fix("unsafe", f"write {dshow!r} instead of {f!r}",
-                          (Edit("sub", ptr, (rf"(?<![\w-]){re.escape(f)}(?![\w-])", dshow)),))
-            yield Finding(line=ln, pointer=ptr, fix=fix, args={
+            target = same.get(_joined(f))
+            yield Finding(line=ln, pointer=ptr, fix=target and _spelling_fix(f, target, dforms, ptr), args={
                 "form": f, "minority": mshow, "dominant": dshow, "minority_count": cm, "dominant_count": cd,
                 "kind": why, "more": extra})
 
@@ -413,6 +483,26 @@ class TermVariants(Check):
             ds = max(groups[best].items(), key=lambda kv: kv[1]["count"])[0]
             out.append((ms, ds, n, totals[best], "close spelling", (stem, best)))
         return out
+
+
+def _joined(form: str) -> str:
+    return form.lower().replace("-", "").replace(" ", "")
+
+
+def _spelling_fix(form: str, target: str, dforms, pointer: str) -> Fix | None:
+    """Write ``target`` (a dominant spelling of the same word form) for ``form``, word-bounded; a
+    spaced form matches any run of spaces or tabs between its parts. The target is taken as
+    written mid-sentence ("pre-trained" even when most records start a sentence with
+    "Pre-trained") and a capitalized ``form`` keeps its capital."""
+    low = target[:1].lower() + target[1:]
+    new = match_case(form, low if low in dforms else target)
+    if new == form:
+        return None
+    if " " in form:
+        pat = r"(?<![\w'\u2019-])" + r"[ \t]+".join(map(re.escape, form.split(" "))) + r"(?![\w'\u2019-])"
+    else:
+        pat = rf"(?<![\w-]){re.escape(form)}(?![\w-])"
+    return Fix("unsafe", f"write {new!r} instead of {form!r}", (Edit("sub", pointer, (pat, new)),))
 
 
 # -- T002 glossary ------------------------------------------------------------------
