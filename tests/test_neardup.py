@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 
 import pytest
@@ -211,3 +212,144 @@ def test_missing_against_file_is_reported_not_ignored(tmp_path):
     diags = run(tmp_path, [alp("Say hi to the team please.", "", "Hi team!")], select=["D007"],
                 against=[str(tmp_path / "missing.jsonl")])
     assert [d.code for d in diags] == ["D007"] and "not found" in diags[0].message and diags[0].path.endswith("missing.jsonl")
+
+
+# -- plain JSONL files: the store keeps (offset, length) and re-reads candidates -------------
+
+MIXED = "neardup/train_mixed.jsonl"  # BOM, blank and broken lines, CRLF, invalid UTF-8, chat + tools, alpaca, dpo
+
+
+def _leaky(tmp_path, fixtures, gz=False):
+    """The mixed fixture (plain or gzip) and an --against file (same form) that leaks two of its records."""
+    import gzip
+
+    data = (fixtures / MIXED).read_bytes()
+    lines = data.split(b"\n")
+    against = b"\n".join([lines[1], lines[2].replace(b"long and cold", b"long, cold"), lines[9].replace(b"?", b"")]) + b"\n"
+    wrap = gzip.compress if gz else bytes
+    ext = ".jsonl.gz" if gz else ".jsonl"
+    (tmp_path / ("train" + ext)).write_bytes(wrap(data))
+    (tmp_path / ("valid" + ext)).write_bytes(wrap(against))
+    return str(tmp_path / ("train" + ext)), str(tmp_path / ("valid" + ext))
+
+
+def _same(diags):
+    """Diagnostics without the file name (plain and gzip runs name different files)."""
+    return sorted((d.code, os.path.basename(d.path).split(".")[0], d.line, d.message.replace(".jsonl.gz", ".jsonl"), d.related)
+                  for d in diags)
+
+
+def _batches(run):
+    from tunelint.checks.neardup import _Offsets
+
+    st = next(c.state for c in run.checks if hasattr(c, "state"))
+    stores = [st.train] + [s for s in st._result[0][1:]] if st._result else [st.train]
+    return [sum(isinstance(b, _Offsets) for b in s.bufs) for s in stores], [len(s.bufs) for s in stores]
+
+
+def test_plain_file_reread_gives_the_same_findings_as_gzip_in_memory(tmp_path, fixtures):
+    results, kept = [], []
+    for gz in (False, True):
+        train, valid = _leaky(tmp_path, fixtures, gz)
+        run = FileRun(train, load_config(data={"select": D, "against": [valid]}))
+        results.append(_same(run.run()))
+        kept.append(_batches(run))
+    plain, gzipped = results
+    assert plain == gzipped
+    got = {(c, f, line) for c, f, line, *_ in plain}
+    assert {("D003", "train", 3), ("D004", "train", 6), ("D005", "train", 10), ("D006", "train", 7),
+            ("D003", "train", 12), ("D003", "train", 20), ("D001", "train", 18), ("D007", "valid", 2)} <= got
+    # the plain run kept offsets only (train and --against file), the gzip run kept texts
+    assert kept[0][0] == kept[0][1] and all(kept[0][0]) and kept[1][0] == [0, 0]
+
+
+def test_plain_file_jobs_2_gives_the_same_findings_as_jobs_1(tmp_path, fixtures, monkeypatch):
+    from tunelint import parallel
+
+    train, valid = _leaky(tmp_path, fixtures)
+    cfg = load_config(data={"select": D, "against": [valid]})
+    serial = _same(FileRun(train, cfg).run())
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    assert len(parallel._ranges(train, 8)) > 1  # really split into parts that are merged
+    par, _ = parallel.run_parallel(train, cfg, 2)
+    assert serial and _same(par) == serial
+
+
+def test_store_texts_are_identical_from_offsets_and_memory_also_mixed_and_pickled(tmp_path, fixtures):
+    import gzip
+    import pickle
+
+    from tunelint.checks.neardup import _Offsets, _Store
+
+    data = (fixtures / MIXED).read_bytes()
+    (tmp_path / "t.jsonl").write_bytes(data)
+    (tmp_path / "t.jsonl.gz").write_bytes(gzip.compress(data))
+    cfg = load_config(data={"select": ["F001"]})
+
+    def records(name):
+        return [ev.record for ev in FileRun(str(tmp_path / name), cfg).events() if ev.record is not None]
+
+    plain, gz = records("t.jsonl"), records("t.jsonl.gz")
+    assert len(plain) == len(gz) > 15 and all(r.offset >= 0 for r in plain) and all(r.offset == -1 for r in gz)
+    memory = _Store()
+    for r in gz:
+        memory.add(r)
+    memory.flush()
+    half = len(plain) // 2
+    mixed, tail = _Store(), _Store()
+    mixed.path = str(tmp_path / "t.jsonl")
+    for r in plain[:half]:
+        mixed.add(r)
+    for r in gz[half:]:
+        tail.add(r)
+    mixed.extend(pickle.loads(pickle.dumps(tail)))
+    mixed = pickle.loads(pickle.dumps(mixed))
+    assert isinstance(mixed.bufs[0], _Offsets) and not isinstance(mixed.bufs[-1], _Offsets)
+    want, got = memory.texts(), mixed.texts()
+    assert [got(i) for i in range(len(plain))] == [want(i) for i in range(len(plain))]
+    assert any(want(i)[0] for i in range(len(plain))) and not mixed.gone
+
+
+def test_display_path_of_another_file_keeps_texts_in_memory(tmp_path, fixtures, monkeypatch):
+    # the fixer checks temporary files under the original file's name: offsets must not point into it
+    train, _ = _leaky(tmp_path, fixtures)
+    want = _same(FileRun(train, load_config(data={"select": D})).run())
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+    lines = (fixtures / MIXED).read_bytes().split(b"\n")
+    (decoy / "train.jsonl").write_bytes(b"\n".join(lines[1:] + lines[:1]))  # other records at those offsets
+    monkeypatch.chdir(decoy)
+    run = FileRun(train, load_config(data={"select": D}), display_path="train.jsonl")
+    assert _same(run.run()) == want
+    assert _batches(run)[0] == [0]
+
+
+def test_file_changed_after_indexing_is_reported_not_compared(tmp_path, fixtures, monkeypatch):
+    from tunelint.checks import neardup
+
+    monkeypatch.setattr(neardup, "BATCH", 1)  # every record is hashed (and its text dropped) as it is read
+    train, _ = _leaky(tmp_path, fixtures)
+    run = FileRun(train, load_config(data={"select": D}))
+    for _ in run.events():
+        pass
+    lines = (fixtures / MIXED).read_bytes().split(b"\n")
+    # every record now says something else (same lengths: only the content check can tell)
+    (tmp_path / "train.jsonl").write_bytes(b"\n".join(x.replace(b"e", b"o") for x in lines))
+    assert _batches(run)[0] == [22]
+    diags = run.finish()
+    changed = [d for d in diags if "changed on disk" in d.message]
+    assert len(changed) == 1 and changed[0].line == 1 and changed[0].path == run.display
+    # the records that read back differently are compared with nothing (not as equal empty texts)
+    assert {(d.code, d.line) for d in diags if d not in changed} == {("D001", 18)}
+
+
+def test_local_order_is_a_permutation_that_keeps_a_records_pairs_together():
+    from tunelint.checks.neardup import _local_order
+
+    I = [0, 0, 1, 2, 5, 5, 7]
+    J = [9, 3, 9, 8, 6, 9, 8]
+    got = _local_order(I, J)
+    assert sorted(got) == sorted(zip(I, J))
+    # the hub 9 (pairs with 0, 1 and 5) is read once and used for all its pairs in a row
+    hub = [k for k, p in enumerate(got) if 9 in p]
+    assert hub == list(range(hub[0], hub[0] + 3)), got

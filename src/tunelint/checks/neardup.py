@@ -7,14 +7,23 @@ State per record, kept in compact columns (see tunelint.minhash for the hashing)
 - ``BANDS`` uint32 LSH band keys for the prompt and for the answer (256 bytes/record);
 - the record's line, a 64-bit hash of its canonical JSON (D001 identity) and of its D002
   prompt key (exact-prompt identity), a flag for preference/KTO records;
-- the texts themselves in one UTF-8 buffer per batch of records (no per-record
-  Python objects). Memory is therefore ~ the size of the file's text + ~280 bytes/record. We
-  keep the text rather than re-reading the file because inputs may be gzip, JSON arrays or
-  stdin, and only candidate pairs are ever decoded again.
+- where to find the texts again. For a plain JSONL file (``Record.offset >= 0``) that is the
+  record's (offset, length) in the file plus its format (17 bytes/record): the texts are needed
+  only transiently, to hash a batch's signatures, and candidate pairs are re-read, parsed and
+  normalized again in ``finish``. A batch is kept that way only if the file at ``_Store.path``
+  holds exactly the batch's bytes at those offsets (checked with one read per batch), so a
+  display path that is not the file being read (the fixer's temporary files) or a file that
+  changes while it is read falls back to the in-memory form. Inputs without offsets (gzip,
+  JSON arrays, stdin) keep the normalized texts in one UTF-8 buffer per batch. Memory is
+  therefore ~300 bytes/record for plain JSONL, ~ the size of the text + 280 bytes/record else.
+  A record that no longer reads back the same (the file changed after it was indexed) is left
+  out of every comparison and counted in a finding, never compared as an empty text.
 
-``finish``: band keys -> candidate pairs (linear: each bucket member is paired with the
-bucket's first member and its predecessor) -> every candidate is verified with rapidfuzz
-(normalized Indel similarity, ``fuzz.ratio``, of the normalized texts) -> union-find
+``finish``: band keys (one band at a time) -> candidate pairs (linear: each bucket member is
+paired with the bucket's first member and its predecessor) -> every candidate is verified with
+rapidfuzz (normalized Indel similarity, ``fuzz.ratio``, of the normalized texts; pairs of the
+same canonical record need no texts; pairs are taken breadth-first over the graph they form, so
+the bounded texts cache reads each record about once) -> union-find
 clusters per rule, whose representative is the earliest line. Each reported record names the
 record it matched, the similarity in %, and its cluster's representative and size.
 
@@ -28,10 +37,13 @@ from __future__ import annotations
 import os
 import re
 from array import array
+from bisect import bisect_right
+from collections import OrderedDict
 
 import orjson
 
 from ..diagnostic import Edit, Fix
+from ..formats import FORMATS
 from . import Check, Finding, kind
 from .duplicates import _prompt_answer, h64
 
@@ -40,6 +52,11 @@ BATCH_CHARS = 2_000_000  # ... or fewer when their text is long (bounds the batc
 PART = "\x1f"
 _NONWORD = re.compile(r"[\W_]+")
 PREFERENCE = frozenset({"dpo", "preference"})
+_FMTS = ("unknown",) + FORMATS  # a record's format, stored as its index here
+_FCODE = {f: i for i, f in enumerate(_FMTS)}
+CACHE_BYTES = 32_000_000  # about this much of normalized texts is kept for re-use while verifying pairs
+_GONE = ([], "", frozenset(), frozenset())  # a record that no longer reads back: compared with nothing
+BOM = b"\xef\xbb\xbf"
 
 
 def _split(rec):
@@ -72,22 +89,24 @@ class _Store:
         self.aband = []
         self.pvalid = []
         self.avalid = []
-        self.bufs = []  # per batch: (bytes, ends) with docs p0, a0, p1, a1, ...
+        self.bufs = []  # per batch: (bytes, ends) with docs p0, a0, p1, a1, ..., or _Offsets
         self.pending: list[str] = []
         self.pending_chars = 0
+        self.path: str | None = None  # absolute path of the plain file that record offsets refer to
+        self.pending_file: list | None = []  # (offset, bytes, format code) of the pending batch; None = keep texts
+        self.gone: set[int] = set()  # records that did not read back the same in texts()
 
     def __len__(self):
         return len(self.lines)
 
     def add(self, rec) -> None:
-        parts, answer = _split(rec)
+        prompt, answer = _texts(rec)
         obj = rec.obj
-        if isinstance(obj, dict):  # the tools offered are part of the question (as for D002)
-            for k in ("tools", "functions"):
-                v = obj.get(k)
-                if v:
-                    parts.append(v if isinstance(v, str) else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode())
-        prompt = PART.join(parts)
+        code = _FCODE.get(rec.format)
+        if self.pending_file is not None and rec.offset >= 0 and code is not None and self.path:
+            self.pending_file.append((rec.offset, rec.data, code))
+        else:
+            self.pending_file = None  # this batch keeps its texts
         self.pending.append(prompt)
         self.pending.append(answer)
         self.pending_chars += len(prompt) + len(answer)
@@ -118,7 +137,9 @@ class _Store:
         self.aband.append(keys[1::2])
         self.pvalid.append(has[0::2])
         self.avalid.append(has[1::2])
-        self.bufs.append((buf, ends))
+        batch = _Offsets.of(self.path, self.pending_file) if self.pending_file else None
+        self.pending_file = []
+        self.bufs.append(batch or (buf, ends))  # the texts are dropped when the file holds them
 
     def extend(self, other: "_Store") -> None:
         self.flush()
@@ -132,12 +153,15 @@ class _Store:
             getattr(self, a).extend(getattr(other, a))
 
     def texts(self):
-        """A function record index -> (prompt parts, answer), normalized, cached."""
-        import numpy as np
-
-        sizes = np.array([len(e) // 2 for _, e in self.bufs], dtype=np.int64)
-        starts = np.concatenate(([0], np.cumsum(sizes)))
-        cache: dict[int, tuple[list[str], str]] = {}
+        """A function record index -> (prompt parts, answer, their numbers), normalized, cached
+        (least recently used first out, ~``CACHE_BYTES`` in all). ``_GONE`` for a record that no
+        longer reads back from its file."""
+        starts = [0]
+        for b in self.bufs:
+            starts.append(starts[-1] + (len(b) if isinstance(b, _Offsets) else len(b[1]) // 2))
+        cache: OrderedDict[int, tuple] = OrderedDict()
+        held = [0]
+        reread = _Reader(self)
 
         def doc(buf, ends, d):
             a = int(ends[d - 1]) + 1 if d else 0
@@ -145,17 +169,142 @@ class _Store:
 
         def get(i: int):
             r = cache.get(i)
-            if r is None:
-                b = int(np.searchsorted(starts, i, side="right")) - 1
-                buf, ends = self.bufs[b]
-                k = i - int(starts[b])
-                parts = [_norm(p) for p in doc(buf, ends, 2 * k).split(PART)]
-                parts = [p for p in parts if p]
-                ans = _norm(doc(buf, ends, 2 * k + 1))
-                r = cache[i] = (parts, ans, _numbers(" ".join(parts)), _numbers(ans))
+            if r is not None:
+                cache.move_to_end(i)
+                return r
+            b = bisect_right(starts, i) - 1
+            batch = self.bufs[b]
+            k = i - starts[b]
+            if isinstance(batch, _Offsets):
+                pa = reread(batch, k, i)
+                if pa is None:
+                    self.gone.add(i)
+                    return _GONE
+                prompt, answer = pa
+            else:
+                buf, ends = batch
+                prompt, answer = doc(buf, ends, 2 * k), doc(buf, ends, 2 * k + 1)
+            parts = [p for p in (_norm(x) for x in prompt.split(PART)) if p]
+            ans = _norm(answer)
+            r = cache[i] = (parts, ans, _numbers(" ".join(parts)), _numbers(ans))
+            held[0] += _size(r)
+            while held[0] > CACHE_BYTES and len(cache) > 1:
+                held[0] -= _size(cache.popitem(last=False)[1])
             return r
 
         return get
+
+
+def _size(r) -> int:
+    """About the bytes a cached entry holds (its characters plus the objects around them)."""
+    return len(r[1]) + sum(map(len, r[0])) + 100 * len(r[0]) + 600
+
+
+def _texts(rec) -> tuple[str, str]:
+    """The prompt (parts joined by ``PART``, the tools offered last) and the answer of a record."""
+    parts, answer = _split(rec)
+    obj = rec.obj
+    if isinstance(obj, dict):  # the tools offered are part of the question (as for D002)
+        for k in ("tools", "functions"):
+            v = obj.get(k)
+            if v:
+                parts.append(v if isinstance(v, str) else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode())
+    return PART.join(parts), answer
+
+
+def _load(data: bytes, first: bool):
+    """The JSON value of a record's bytes as the engine parses them (a BOM on the first line
+    dropped, invalid UTF-8 replaced); ``None`` if they do not parse."""
+    if first:
+        data = data.lstrip(BOM)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:
+            return orjson.loads(data.decode("utf-8", "replace"))
+        except orjson.JSONDecodeError:
+            return None
+
+
+class _Offsets:
+    """A batch of records kept as where their bytes are in a plain file, not as their texts."""
+
+    __slots__ = ("path", "offs", "lens", "fmts")
+
+    def __init__(self, path, offs, lens, fmts):
+        self.path, self.offs, self.lens, self.fmts = path, offs, lens, fmts
+
+    def __len__(self):
+        return len(self.offs)
+
+    @classmethod
+    def of(cls, path: str, recs: list) -> "_Offsets | None":
+        """The batch ``recs`` ((offset, bytes, format code) each) as offsets into ``path``, if
+        that file holds exactly those bytes there (one read); else None."""
+        lo = min(r[0] for r in recs)
+        hi = max(r[0] + len(r[1]) for r in recs)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            if hi - lo <= 2 * sum(len(r[1]) for r in recs) + (1 << 20):
+                span = os.pread(fd, hi - lo, lo)
+                same = all(span.startswith(d, o - lo) for o, d, _ in recs)
+            else:  # records far apart (long lines between them that are not records)
+                same = all(os.pread(fd, len(d), o) == d for o, d, _ in recs)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if not same:
+            return None
+        return cls(path, array("Q", (r[0] for r in recs)), array("Q", (len(r[1]) for r in recs)),
+                   bytes(r[2] for r in recs))
+
+
+class _Reader:
+    """Re-reads records of ``_Offsets`` batches: (prompt, answer) exactly as ``_Store.add`` saw
+    them, or None when the bytes there no longer hold that record."""
+
+    def __init__(self, store: _Store):
+        from ..formats import Normalizer
+
+        self.store = store
+        self.norm = Normalizer()
+        self.files: dict[str, int | None] = {}  # path -> file descriptor, opened lazily
+
+    def __call__(self, batch: _Offsets, k: int, i: int):
+        from ..formats import Record
+
+        fd = self.files.get(batch.path, -1)
+        if fd == -1:
+            fd = self.files[batch.path] = self._open(batch.path)
+        if fd is None:
+            return None
+        off = batch.offs[k]
+        try:
+            data = os.pread(fd, batch.lens[k], off)
+        except OSError:
+            return None
+        obj = _load(data, off == 0)
+        if obj is None:
+            return None
+        rec = Record(batch.path, 0, 1, 0, obj, data)
+        if h64(rec.canonical) != self.store.rkeys[i]:
+            return None  # the file changed since it was read: not the record we hashed
+        self.norm.normalize(rec, _FMTS[batch.fmts[k]])
+        return _texts(rec)
+
+    def _open(self, path: str):
+        import weakref
+
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        weakref.finalize(self, os.close, fd)  # closed with the getter that holds this reader
+        return fd
 
 
 _NUM = re.compile(r"\d+")
@@ -225,20 +374,15 @@ class NearDupState:
         offs = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
         n = int(offs[-1])
 
-        def cat(attr, dtype, width=None):
-            parts = [a for s in stores for a in getattr(s, attr)]
-            if not parts:
-                return np.zeros((0, width) if width else 0, dtype=dtype)
-            return np.concatenate(parts)
-
         src = np.repeat(np.arange(len(stores)), sizes)
         pairs = []
-        for band_attr, valid_attr in (("pband", "pvalid"), ("aband", "avalid")):
-            keys = cat(band_attr, np.uint32, minhash.BANDS)
-            valid = cat(valid_attr, bool)
-            if len(keys) < 2:
-                continue
-            pairs.append(minhash.candidate_pairs(keys, valid))
+        if n >= 2:
+            for band_attr, valid_attr in (("pband", "pvalid"), ("aband", "avalid")):
+                valid = np.concatenate([a for s in stores for a in getattr(s, valid_attr)])
+                batches = [a for s in stores for a in getattr(s, band_attr)]
+                for b in range(minhash.BANDS):  # one band at a time: never a second copy of all keys
+                    col = np.concatenate([k[:, b] for k in batches])
+                    pairs.append(minhash.candidate_pairs(col[:, None], valid))
         codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
         I, J = codes // max(n, 1), codes % max(n, 1)
         keep = (src[I] == 0) | (src[J] == 0)  # against-vs-against pairs are not our business
@@ -251,27 +395,55 @@ class NearDupState:
 
         verified = []  # (i, j, ps, as, prompt numbers compatible, answer numbers compatible); i < j
         floor = min([c.p.get("threshold", 0.9) for c in self.rules.values()] + [1.0])
-        for i, j in zip(I.tolist(), J.tolist()):
+        for i, j in _local_order(I.tolist(), J.tolist()):
             si, li = where(i)
             sj, lj = where(j)
-            pi, ai, pni, ani = getters[si](li)
-            pj, aj, pnj, anj = getters[sj](lj)
+            if stores[si].rkeys[li] == stores[sj].rkeys[lj]:  # the same canonical record: the same texts
+                verified.append((i, j, 1.0, 1.0, True, True))
+                continue
+            ti, tj = getters[si](li), getters[sj](lj)
+            if ti is _GONE or tj is _GONE:
+                continue
+            pi, ai, pni, ani = ti
+            pj, aj, pnj, anj = tj
             ps = _psim(pi, pj)
             as_ = _sim(ai, aj)
             if ps >= floor or as_ >= floor:
                 verified.append((i, j, ps, as_, _compatible(pni, pnj), _compatible(ani, anj)))
+        verified.sort(key=lambda v: (v[0], v[1]))  # pair order, whatever order they were verified in
         self._result = (stores, names, offs, src, verified, getters, int(len(I)))
         return self._result
 
 
+def _local_order(I: list[int], J: list[int]) -> list[tuple[int, int]]:
+    """The pairs (I[k], J[k]) in an order that uses each record again soon after it was read
+    (the texts cache is bounded and a miss re-reads the file): breadth-first over the graph the
+    pairs form, each pair placed by its endpoints' ranks in that walk."""
+    adj: dict[int, list[int]] = {}
+    for a, b in zip(I, J):
+        adj.setdefault(a, []).append(b)
+        adj.setdefault(b, []).append(a)
+    rank: dict[int, int] = {}
+    for start in sorted(adj):
+        if start in rank:
+            continue
+        rank[start] = len(rank)
+        queue = [start]
+        for u in queue:  # grows while it is walked: breadth-first
+            for v in sorted(adj[u]):
+                if v not in rank:
+                    rank[v] = len(rank)
+                    queue.append(v)
+    return sorted(zip(I, J), key=lambda p: (min(rank[p[0]], rank[p[1]]), max(rank[p[0]], rank[p[1]])))
+
+
 def _read_against(path: str, ctx) -> _Store:
     """Records of an --against file, normalized like the checked file (no rules run on it)."""
-    import orjson
-
     from ..formats import Normalizer, Record, detect
     from ..reader import Chunk, FileProblem, Source
 
     store = _Store(d002=False)
+    store.path = os.path.abspath(path)
     store.error = None
     if not os.path.isfile(path):
         store.error = "file not found"
@@ -283,14 +455,13 @@ def _read_against(path: str, ctx) -> _Store:
             if isinstance(item, FileProblem) and store.error is None:
                 store.error = f"{item.kind}: {item.detail}"
             continue
-        data = item.data.lstrip(b"\xef\xbb\xbf") if item.line == 1 else item.data
-        if not data.strip():
+        if not item.data.strip():
             continue
-        try:
-            obj = orjson.loads(data)
-        except orjson.JSONDecodeError:
+        obj = _load(item.data, item.line == 1)
+        if obj is None:
             continue
         rec = Record(path, item.line, item.column, index, obj, item.data)
+        rec.offset = item.offset
         index += 1
         fmt = detect(obj)
         norm.normalize(rec, fmt if fmt != "unknown" else ctx.format)
@@ -351,6 +522,8 @@ class _NearBase(Check):
                 active = {"exact-duplicate", "conflicting-answers"}
             st.d001 = "exact-duplicate" in active  # exact copies are D001's unless it is off
             st.train.d002 = "conflicting-answers" in active
+            # where record offsets point (checked against the bytes read before texts are dropped)
+            st.train.path = os.path.abspath(ctx.path)
         st.rules[self.kind_name] = self
         self.state = st
 
@@ -373,8 +546,20 @@ class _NearBase(Check):
         mn = self.p.get("min-prompt-chars", 0)
         return not mn or (len(" ".join(get(v[0])[0])) >= mn and len(" ".join(get(v[1])[0])) >= mn)
 
+    def changed_on_disk(self, stores, names):
+        """Findings (from the rule that owns the analysis only) for files whose records no longer
+        read back as they were when hashed: those records were compared with nothing."""
+        if self.state.owner is not self:
+            return
+        for s, name in zip(stores, names):
+            if s.gone:
+                yield Finding(line=1, path=None if s is stores[0] else name,
+                              message=f"{len(s.gone)} record(s) changed on disk during the check; near-duplicate "
+                                      f"comparisons with them were skipped (run the check again)")
+
     def finish(self, ctx):
         stores, names, offs, src, verified, getters, ncand = self.state.analyze(ctx)
+        yield from self.changed_on_disk(stores, names)
         tr = stores[0]
         n = len(tr)
         mine = self.edges([v for v in verified if v[1] < n], tr, getters[0])
@@ -457,7 +642,7 @@ class NearConflict(_NearBase):
         t = self.p["threshold"]
         pk, pref = tr.pkeys, tr.pref
         return [v for v in verified if v[2] >= t and v[4] and pk[v[0]] != pk[v[1]]
-                and not (pref[v[0]] or pref[v[1]]) and self.long_prompts(v, get) and _conflict(self.p, v, get)]
+                and not (pref[v[0]] or pref[v[1]]) and _conflict(self.p, v, get) and self.long_prompts(v, get)]
 
     def finding(self, m, other, rep, size, ps, as_, lines):
         f = super().finding(m, other, rep, size, ps, as_, lines)
@@ -490,6 +675,7 @@ class NearLeakage(_NearBase):
 
     def finish(self, ctx):
         stores, names, offs, src, verified, getters, ncand = self.state.analyze(ctx)
+        yield from self.changed_on_disk(stores, names)
         if len(stores) < 2:
             return
         tr = stores[0]
