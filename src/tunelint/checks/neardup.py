@@ -243,9 +243,8 @@ class _Offsets:
         that file holds exactly those bytes there (one read); else None."""
         lo = min(r[0] for r in recs)
         hi = max(r[0] + len(r[1]) for r in recs)
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
+        fd = _open_regular(path)
+        if fd is None:
             return None
         try:
             if hi - lo <= 2 * sum(len(r[1]) for r in recs) + (1 << 20):
@@ -299,12 +298,28 @@ class _Reader:
     def _open(self, path: str):
         import weakref
 
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            return None
-        weakref.finalize(self, os.close, fd)  # closed with the getter that holds this reader
+        fd = _open_regular(path)
+        if fd is not None:
+            weakref.finalize(self, os.close, fd)  # closed with the getter that holds this reader
         return fd
+
+
+def _open_regular(path: str) -> int | None:
+    """A read-only descriptor of ``path`` if it is a regular file (never blocks on a FIFO or
+    /dev/fd/N, whose bytes cannot be read again anyway); else None."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 _NUM = re.compile(r"\d+")
