@@ -59,3 +59,17 @@ def test_assistant_tool_call_without_content_is_valid_and_undeclared_tool_flagge
     Normalizer().normalize(rec, "chat")
     assert [p.problem for p in rec.problems] == ["tool-undeclared"]
     assert rec.problems[0].pointer == "/messages/1/tool_calls/0/function/name"
+
+
+def test_llamafactory_v1_text_parts_are_read_and_reported():
+    # LLaMA-Factory v1 writes {"type": "text", "value": ...}: OpenAI needs "text"; the text is still checked
+    obj = {"messages": [{"role": "user", "content": [{"type": "text", "value": "hi"}]},
+                        {"role": "assistant", "content": [{"type": "text", "value": "I am {{name}}."}]}]}
+    rec = Record("x", 1, 1, 0, obj, b"")
+    Normalizer().normalize(rec, "chat")
+    assert [(p.problem, p.pointer) for p in rec.problems] == [
+        ("wrong-type", "/messages/0/content/0/value"), ("wrong-type", "/messages/1/content/0/value")]
+    assert "LLaMA-Factory" in rec.problems[0].message
+    assert [(t.kind, t.text) for t in rec.turns] == [("prompt", "hi"), ("answer", "I am {{name}}.")]
+    for t in rec.turns:
+        assert resolve(obj, t.pointer) == t.text

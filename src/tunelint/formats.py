@@ -237,6 +237,10 @@ class Normalizer:
                             rec.turns.append(Turn(role, part["text"], pp + "/text", kind, "content", branch, i))
                         elif isinstance(part, dict) and part.get("type") in ("image_url", "input_audio", "file", "image"):
                             pass
+                        elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("value"), str):
+                            # LLaMA-Factory's v1 layout: still check the text, and say what to rename
+                            rec.turns.append(Turn(role, part["value"], pp + "/value", kind, "content", branch, i))
+                            rec.problems.append(Problem("wrong-type", pp + "/value", "text part holds its text in 'value' (LLaMA-Factory v1 layout); OpenAI chat expects 'text'"))
                         else:
                             rec.problems.append(Problem("wrong-type", pp, "content part must be an object with a string 'text' (or an image_url part)"))
                 else:
