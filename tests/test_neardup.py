@@ -239,6 +239,14 @@ def _same(diags):
                   for d in diags)
 
 
+@pytest.fixture
+def offsets(monkeypatch):
+    """Every batch of a plain file is kept as offsets (no in-memory text budget first)."""
+    from tunelint.checks import neardup
+
+    monkeypatch.setattr(neardup, "TEXT_BUDGET", 0)
+
+
 def _batches(run):
     from tunelint.checks.neardup import _Offsets
 
@@ -247,7 +255,7 @@ def _batches(run):
     return [sum(isinstance(b, _Offsets) for b in s.bufs) for s in stores], [len(s.bufs) for s in stores]
 
 
-def test_plain_file_reread_gives_the_same_findings_as_gzip_in_memory(tmp_path, fixtures):
+def test_plain_file_reread_gives_the_same_findings_as_gzip_in_memory(tmp_path, fixtures, offsets):
     results, kept = [], []
     for gz in (False, True):
         train, valid = _leaky(tmp_path, fixtures, gz)
@@ -263,7 +271,7 @@ def test_plain_file_reread_gives_the_same_findings_as_gzip_in_memory(tmp_path, f
     assert kept[0][0] == kept[0][1] and all(kept[0][0]) and kept[1][0] == [0, 0]
 
 
-def test_plain_file_jobs_2_gives_the_same_findings_as_jobs_1(tmp_path, fixtures, monkeypatch):
+def test_plain_file_jobs_2_gives_the_same_findings_as_jobs_1(tmp_path, fixtures, monkeypatch, offsets):
     from tunelint import parallel
 
     train, valid = _leaky(tmp_path, fixtures)
@@ -275,7 +283,7 @@ def test_plain_file_jobs_2_gives_the_same_findings_as_jobs_1(tmp_path, fixtures,
     assert serial and _same(par) == serial
 
 
-def test_store_texts_are_identical_from_offsets_and_memory_also_mixed_and_pickled(tmp_path, fixtures):
+def test_store_texts_are_identical_from_offsets_and_memory_also_mixed_and_pickled(tmp_path, fixtures, offsets):
     import gzip
     import pickle
 
@@ -310,6 +318,22 @@ def test_store_texts_are_identical_from_offsets_and_memory_also_mixed_and_pickle
     assert any(want(i)[0] for i in range(len(plain))) and not mixed.gone
 
 
+def test_text_budget_keeps_the_first_batches_in_memory_then_offsets_same_findings(tmp_path, fixtures, monkeypatch):
+    from tunelint.checks import neardup
+
+    train, valid = _leaky(tmp_path, fixtures)
+    cfg = load_config(data={"select": D, "against": [valid]})
+    run = FileRun(train, cfg)
+    want = _same(run.run())
+    assert _batches(run)[0] == [0, 0]  # a small file: texts kept, nothing re-read
+    monkeypatch.setattr(neardup, "BATCH", 4)
+    monkeypatch.setattr(neardup, "TEXT_BUDGET", 1500)  # a few batches of texts, then offsets
+    run = FileRun(train, cfg)
+    assert _same(run.run()) == want
+    kept, total = _batches(run)
+    assert 0 < kept[0] < total[0]
+
+
 def test_display_path_of_another_file_keeps_texts_in_memory(tmp_path, fixtures, monkeypatch):
     # the fixer checks temporary files under the original file's name: offsets must not point into it
     train, _ = _leaky(tmp_path, fixtures)
@@ -324,7 +348,7 @@ def test_display_path_of_another_file_keeps_texts_in_memory(tmp_path, fixtures, 
     assert _batches(run)[0] == [0]
 
 
-def test_file_changed_after_indexing_is_reported_not_compared(tmp_path, fixtures, monkeypatch):
+def test_file_changed_after_indexing_is_reported_not_compared(tmp_path, fixtures, monkeypatch, offsets):
     from tunelint.checks import neardup
 
     monkeypatch.setattr(neardup, "BATCH", 1)  # every record is hashed (and its text dropped) as it is read

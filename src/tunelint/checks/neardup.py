@@ -43,7 +43,7 @@ from collections import OrderedDict
 import orjson
 
 from ..diagnostic import Edit, Fix
-from ..formats import FORMATS
+from ..formats import FORMATS, Normalizer, Record
 from . import Check, Finding, kind
 from .duplicates import _prompt_answer, h64
 
@@ -54,6 +54,7 @@ _NONWORD = re.compile(r"[\W_]+")
 PREFERENCE = frozenset({"dpo", "preference"})
 _FMTS = ("unknown",) + FORMATS  # a record's format, stored as its index here
 _FCODE = {f: i for i, f in enumerate(_FMTS)}
+TEXT_BUDGET = 32_000_000  # a source keeps up to this many bytes of texts in memory before using offsets
 CACHE_BYTES = 32_000_000  # about this much of normalized texts is kept for re-use while verifying pairs
 _GONE = ([], "", frozenset(), frozenset())  # a record that no longer reads back: compared with nothing
 BOM = b"\xef\xbb\xbf"
@@ -95,6 +96,7 @@ class _Store:
         self.path: str | None = None  # absolute path of the plain file that record offsets refer to
         self.pending_file: list | None = []  # (offset, bytes, format code) of the pending batch; None = keep texts
         self.gone: set[int] = set()  # records that did not read back the same in texts()
+        self.held = 0  # bytes of texts kept in memory (up to TEXT_BUDGET, then offsets)
 
     def __len__(self):
         return len(self.lines)
@@ -137,8 +139,12 @@ class _Store:
         self.aband.append(keys[1::2])
         self.pvalid.append(has[0::2])
         self.avalid.append(has[1::2])
-        batch = _Offsets.of(self.path, self.pending_file) if self.pending_file else None
+        batch = None
+        if self.pending_file and self.held + len(buf) > TEXT_BUDGET:
+            batch = _Offsets.of(self.path, self.pending_file)
         self.pending_file = []
+        if batch is None:
+            self.held += len(buf)
         self.bufs.append(batch or (buf, ends))  # the texts are dropped when the file holds them
 
     def extend(self, other: "_Store") -> None:
@@ -151,6 +157,7 @@ class _Store:
         self.pref.extend(other.pref)
         for a in ("pband", "aband", "pvalid", "avalid", "bufs"):
             getattr(self, a).extend(getattr(other, a))
+        self.held += other.held
 
     def texts(self):
         """A function record index -> (prompt parts, answer, their numbers), normalized, cached
@@ -267,15 +274,11 @@ class _Reader:
     them, or None when the bytes there no longer hold that record."""
 
     def __init__(self, store: _Store):
-        from ..formats import Normalizer
-
         self.store = store
         self.norm = Normalizer()
         self.files: dict[str, int | None] = {}  # path -> file descriptor, opened lazily
 
     def __call__(self, batch: _Offsets, k: int, i: int):
-        from ..formats import Record
-
         fd = self.files.get(batch.path, -1)
         if fd == -1:
             fd = self.files[batch.path] = self._open(batch.path)
@@ -454,7 +457,7 @@ def _local_order(I: list[int], J: list[int]) -> list[tuple[int, int]]:
 
 def _read_against(path: str, ctx) -> _Store:
     """Records of an --against file, normalized like the checked file (no rules run on it)."""
-    from ..formats import Normalizer, Record, detect
+    from ..formats import detect
     from ..reader import Chunk, FileProblem, Source
 
     store = _Store(d002=False)
