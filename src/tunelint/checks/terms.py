@@ -547,31 +547,44 @@ class GlossaryTerms(TurnCheck):
         alts = []
         for pref, vs in self.entries:
             for v in vs:
-                alts.append((_variant_pattern(v), pref))
+                alts.append((_variant_pattern(v), pref, v))
         alts.sort(key=lambda a: -len(a[0]))
-        # cheap prefilter: a turn is scanned only if its word set holds a variant's first word
-        self.trigger: set[str] = set()
-        for _, vs in self.entries:
-            for v in vs:
-                w = WORD.findall(v.strip().split()[0]) or [v.strip().split()[0]]
-                w = w[0]
-                self.trigger.update((w, w[:1].upper() + w[1:]))
-        self.rx = None
-        if alts:
-            self.groups = [pref for _, pref in alts]
-            body = "|".join(f"({p})" for p, _ in alts)
-            self.rx = re.compile(rf"(?<![\w/\\.<@#$%&=+~-])(?:{body})(?![\w/\\@+~-]|\.\w)")
+        # cheap prefilter: a turn is scanned only for the variants whose first word its word set
+        # holds, one pattern per such word (a common trigger such as "You" of "You Tube" must
+        # not run every variant over every sentence-initial "You")
+        of_word: dict[str, list[tuple[str, str]]] = {}
+        for pat, pref, v in alts:
+            w = WORD.findall(v.strip().split()[0]) or [v.strip().split()[0]]
+            w = w[0]
+            for form in dict.fromkeys((w, w[:1].upper() + w[1:])):
+                of_word.setdefault(form, []).append((pat, pref))
+        self.trigger = frozenset(of_word)
+        self.by_word = {}
+        for w, group in of_word.items():
+            body = "|".join(f"({p})" for p, _ in group)
+            self.by_word[w] = (re.compile(rf"(?<![\w/\\.<@#$%&=+~-])(?:{body})(?![\w/\\@+~-]|\.\w)"),
+                               [pref for _, pref in group])
+        self.rx = bool(alts)
 
     def check_text(self, t, rec):
-        if self.rx is None:
+        if not self.rx:
             return
         text = t.text
-        if self.trigger.isdisjoint(word_forms(text)):
+        words = self.trigger.intersection(word_forms(text))
+        if not words:
             return
         scan = prose(text)
+        found = []
+        for w in words:
+            rx, prefs = self.by_word[w]
+            found.extend((m.start(), m.start() - m.end(), m, prefs[m.lastindex - 1]) for m in rx.finditer(scan))
+        found.sort(key=lambda f: (f[0], f[1]))  # leftmost, then longest: as one pattern of all variants
         hits = []
-        for m in self.rx.finditer(scan):
-            pref = self.groups[m.lastindex - 1]
+        end = 0
+        for start, _, m, pref in found:
+            if start < end:
+                continue
+            end = m.end()
             got = m.group()
             if got == pref or _shout(got):
                 continue
