@@ -74,6 +74,9 @@ def main() -> None:
     make_file(path, args.records)
     env = dict(os.environ, NO_COLOR="1")
     env.pop("GITHUB_ACTIONS", None)
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        # an installed package has its .pyc files; without them every start compiles every module
+        print("note: PYTHONDONTWRITEBYTECODE is set here; unset for these runs so .pyc files are written and used")
     cmd = tunelint_cmd() + ["check", "--isolated", "--exit-zero", path]
     try:
         la = os.getloadavg()

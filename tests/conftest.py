@@ -8,6 +8,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _pack_cache(tmp_path_factory):
+    """Parsed rule packs are cached under a temporary directory, never the user's ~/.cache
+    (subprocesses inherit it)."""
+    os.environ["TUNELINT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture
 def fixtures():
     return FIXTURES

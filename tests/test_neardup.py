@@ -245,6 +245,7 @@ def offsets(monkeypatch):
     from tunelint.checks import neardup
 
     monkeypatch.setattr(neardup, "TEXT_BUDGET", 0)
+    monkeypatch.setattr(neardup, "SMALL_CHARS", -1)  # the numpy path (a small input skips it)
 
 
 def _batches(run):
@@ -377,3 +378,31 @@ def test_local_order_is_a_permutation_that_keeps_a_records_pairs_together():
     # the hub 9 (pairs with 0, 1 and 5) is read once and used for all its pairs in a row
     hub = [k for k, p in enumerate(got) if 9 in p]
     assert hub == list(range(hub[0], hub[0] + 3)), got
+
+
+# -- small inputs: pure-Python MinHash, the same keys and findings as numpy ----------------------
+def test_pure_python_band_keys_and_pairs_equal_numpy():
+    from tunelint import minhash as m
+
+    rnd = random.Random(5)
+    words = "the a of Café naïve 数据 模型 x y z hello World 123 data-set fine-tune".split()
+    texts = [" ".join(rnd.choice(words) for _ in range(rnd.choice([0, 1, 2, 3, 8, 60]))) + rnd.choice(["", "!", "\x00z"])
+             for _ in range(1500)] + ["", "  ", "!!", "a", "A", "é"]
+    buf, ends = m.encode_batch(texts)
+    sig, has = m.signatures(buf, ends)
+    keys = m.band_keys(sig)
+    py = [m.py_band_keys(t) for t in texts]
+    assert [k is not None for k in py] == has.tolist() and not all(has)
+    assert [k for k in py if k is not None] == [tuple(map(int, r)) for r, h in zip(keys, has) if h]
+    pairs = m.candidate_pairs(keys, has).tolist()
+    assert len(pairs) > 100 and m.py_candidate_pairs(py, len(texts)) == pairs
+
+
+def test_small_input_findings_equal_the_numpy_path(tmp_path, fixtures, monkeypatch):
+    from tunelint.checks import neardup
+
+    train, valid = _leaky(tmp_path, fixtures)
+    cfg = load_config(data={"select": D, "against": [valid]})
+    small = _same(FileRun(train, cfg).run())
+    monkeypatch.setattr(neardup, "SMALL_CHARS", -1)
+    assert small and _same(FileRun(train, cfg).run()) == small

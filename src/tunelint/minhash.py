@@ -220,3 +220,82 @@ def sorted_unique(a):
     if len(a) < 2:
         return a
     return a[np.concatenate(([True], a[1:] != a[:-1]))]
+
+
+# -- the same in pure Python, for small inputs (importing numpy costs ~0.1 s of a 0.3 s start) --
+import re as _re
+
+_PYWORD = _re.compile(rb"[a-z0-9\x80-\xff]+")
+_M32 = 0xFFFFFFFF
+_WORDS: dict[bytes, int] = {}  # word -> its mixed hash
+
+
+def _pymix(x: int) -> int:
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _M64
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+def py_band_keys(text: str) -> tuple[int, ...] | None:
+    """The ``BANDS`` band keys of one text, bit for bit what ``band_keys(signatures(...))``
+    gives for it; None for a text without a word (no signature)."""
+    raw = text.replace("\x00", " ").encode("utf-8", "replace").lower()  # bytes.lower(): ASCII only
+    words = _PYWORD.findall(raw)
+    if not words:
+        return None
+    hs = []
+    cache = _WORDS
+    for w in words:
+        x = cache.get(w)
+        if x is None:
+            h = 0
+            for c in w:
+                h = (h * _B + c + 1) & _M32
+            if len(cache) >= 100_000:
+                cache.clear()
+            x = cache[w] = _pymix(h | (len(w) << 32))
+        hs.append(x)
+    sh = [_pymix((a * 0x9E3779B97F4A7C15 + (b ^ 0x632BE59BD9B4E019)) & _M64) for a, b in zip(hs, hs[1:])]
+    if len(hs) < SHORT_WORDS:
+        sh += hs
+    sig = [_M32] * BINS
+    for s in sh:
+        b = s >> 57
+        v = min(s & _M32, 0xFFFFFFFE)
+        if v < sig[b]:
+            sig[b] = v
+    if _M32 in sig:  # rotation densification (a text with a word fills at least one bin)
+        out = sig[:]
+        nxt = 0
+        for j in range(2 * BINS - 1, -1, -1):  # right to left over the row twice: circular
+            if sig[j & (BINS - 1)] != _M32:
+                nxt = j
+            elif j < BINS:
+                out[j] = (sig[nxt & (BINS - 1)] + (nxt - j) * 0x9E3779B1) & _M32
+        sig = out
+    keys = []
+    for b in range(BANDS):
+        x0 = sig[b] | (sig[b + BANDS] << 32)
+        x1 = sig[b + 2 * BANDS] | (sig[b + 3 * BANDS] << 32)
+        keys.append(_pymix(((x0 * 0xD6E8FEB86659FD93) & _M64) ^ _pymix(x1)) >> 32)
+    return tuple(keys)
+
+
+def py_candidate_pairs(keys: list, n: int) -> list[int]:
+    """``candidate_pairs`` for rows given as ``py_band_keys`` results (None = no signature),
+    one band at a time: sorted unique codes ``i * n + j``."""
+    out = set()
+    rows = [r for r, k in enumerate(keys) if k is not None]
+    for b in range(BANDS):
+        buckets: dict[int, list[int]] = {}
+        for r in rows:
+            buckets.setdefault(keys[r][b], []).append(r)
+        for members in buckets.values():
+            if len(members) > 1:
+                first = members[0]
+                for prev, r in zip(members, members[1:]):
+                    out.add(prev * n + r)
+                    out.add(first * n + r)
+    return sorted(out)

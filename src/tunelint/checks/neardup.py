@@ -54,6 +54,7 @@ _NONWORD = re.compile(r"[\W_]+")
 PREFERENCE = frozenset({"dpo", "preference"})
 _FMTS = ("unknown",) + FORMATS  # a record's format, stored as its index here
 _FCODE = {f: i for i, f in enumerate(_FMTS)}
+SMALL_CHARS = 400_000  # at most this much text in all: pure-Python MinHash (no numpy import, same keys)
 TEXT_BUDGET = 32_000_000  # a source keeps up to this many bytes of texts in memory before using offsets
 CACHE_BYTES = 32_000_000  # about this much of normalized texts is kept for re-use while verifying pairs
 _GONE = ([], "", frozenset(), frozenset())  # a record that no longer reads back: compared with nothing
@@ -146,6 +147,24 @@ class _Store:
         if batch is None:
             self.held += len(buf)
         self.bufs.append(batch or (buf, ends))  # the texts are dropped when the file holds them
+
+    def flush_small(self) -> list:
+        """Like ``flush`` without numpy, for a small input: the pending texts become one
+        in-memory batch; returns their (prompt, answer) band keys (``minhash.py_band_keys``)."""
+        from .. import minhash
+
+        texts = self.pending
+        keys = [minhash.py_band_keys(t) for t in texts]
+        if texts:
+            parts = [t.replace("\x00", " ").encode("utf-8", "replace") for t in texts]
+            ends, at = [], -1
+            for b in parts:
+                at += len(b) + 1
+                ends.append(at)
+            self.bufs.append((b"\x00".join(parts) + b"\x00", ends))
+            self.held += ends[-1] + 1
+        self.pending, self.pending_chars, self.pending_file = [], 0, []
+        return keys
 
     def extend(self, other: "_Store") -> None:
         self.flush()
@@ -369,29 +388,18 @@ class NearDupState:
         self._result = None
 
     # -- analysis --------------------------------------------------------------------
-    def analyze(self, ctx):
-        if self._result is not None:
-            return self._result
+    @staticmethod
+    def _candidates(stores, sizes):
+        """Candidate pairs (lists I, J; i < j; at least one of them in the checked file) from the
+        numpy band keys, with each record's store (``src``) and each store's first index."""
         import numpy as np
 
         from .. import minhash
 
-        tr = self.train
-        tr.flush()
-        stores = [tr]
-        names = [ctx.path]
-        leak = self.rules.get("near-leakage")
-        if leak is not None:
-            me = os.path.abspath(ctx.path)
-            for p in ctx.config.against or ():
-                if os.path.abspath(p) == me:
-                    continue
-                stores.append(_read_against(p, ctx))
-                names.append(os.path.relpath(p) if os.path.isabs(p) else p)
-        sizes = [len(s) for s in stores]
+        for s in stores:
+            s.flush()
         offs = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
         n = int(offs[-1])
-
         src = np.repeat(np.arange(len(stores)), sizes)
         pairs = []
         if n >= 2:
@@ -404,7 +412,50 @@ class NearDupState:
         codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
         I, J = codes // max(n, 1), codes % max(n, 1)
         keep = (src[I] == 0) | (src[J] == 0)  # against-vs-against pairs are not our business
-        I, J = I[keep], J[keep]
+        return I[keep].tolist(), J[keep].tolist(), src, offs, n
+
+    @staticmethod
+    def _small_candidates(stores, sizes):
+        """``_candidates`` for a small input, in pure Python (the same pairs)."""
+        from .. import minhash
+
+        keys = [s.flush_small() for s in stores]
+        offs = [0]
+        for z in sizes:
+            offs.append(offs[-1] + z)
+        n = offs[-1]
+        src = [k for k, z in enumerate(sizes) for _ in range(z)]
+        codes = set()
+        if n >= 2:
+            for side in (0, 1):  # prompts, answers
+                codes.update(minhash.py_candidate_pairs([x for ks in keys for x in ks[side::2]], n))
+        I, J = [], []
+        for c in sorted(codes):
+            i, j = divmod(c, n)
+            if src[i] == 0 or src[j] == 0:
+                I.append(i)
+                J.append(j)
+        return I, J, src, offs, n
+
+    def analyze(self, ctx):
+        if self._result is not None:
+            return self._result
+        tr = self.train
+        stores = [tr]
+        names = [ctx.path]
+        leak = self.rules.get("near-leakage")
+        if leak is not None:
+            me = os.path.abspath(ctx.path)
+            for p in ctx.config.against or ():
+                if os.path.abspath(p) == me:
+                    continue
+                stores.append(_read_against(p, ctx))
+                names.append(os.path.relpath(p) if os.path.isabs(p) else p)
+        sizes = [len(s) for s in stores]
+        if all(not s.bufs for s in stores) and sum(s.pending_chars for s in stores) <= SMALL_CHARS:
+            I, J, src, offs, n = self._small_candidates(stores, sizes)
+        else:
+            I, J, src, offs, n = self._candidates(stores, sizes)
         getters = [s.texts() for s in stores]
 
         def where(g):
@@ -413,7 +464,7 @@ class NearDupState:
 
         verified = []  # (i, j, ps, as, prompt numbers compatible, answer numbers compatible); i < j
         floor = min([c.p.get("threshold", 0.9) for c in self.rules.values()] + [1.0])
-        for i, j in _local_order(I.tolist(), J.tolist()):
+        for i, j in _local_order(I, J):
             si, li = where(i)
             sj, lj = where(j)
             if stores[si].rkeys[li] == stores[sj].rkeys[lj]:  # the same canonical record: the same texts
@@ -484,8 +535,7 @@ def _read_against(path: str, ctx) -> _Store:
         fmt = detect(obj)
         norm.normalize(rec, fmt if fmt != "unknown" else ctx.format)
         store.add(rec)
-    store.flush()
-    return store
+    return store  # analyze() hashes what is pending
 
 
 def _conflict(p, v, get) -> bool:
