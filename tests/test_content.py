@@ -96,3 +96,22 @@ def test_single_brace_in_user_prompt_is_not_a_slot(tmp_path):
     p = tmp_path / "a.jsonl"
     p.write_text(json.dumps({"instruction": "Fill {city} in my template", "input": "", "output": "Sure."}) + "\n")
     assert not run(p, ["C006"])
+
+
+def test_constant_time_gates_agree_with_the_regexes_they_replace():
+    import re
+
+    from tunelint.checks.content import EmptyText
+    from tunelint.checks.encoding import _INVISIBLE, _MOJI_HINT, _non_ascii_then, _not_ascii, edge_space
+
+    samples = ["", " ", "a", " a", "a ", "a\n", "\na", "a b", "\u00a0x", "x\u2003", "\x1c", "x\x1f", "é", "a\u200bb",
+               "donâ€™t", "ok\u00c3\u00a9", "plain ascii text.", "\t\t", "line\nline", "数据"]
+    edge = re.compile(r"\A\s|\s\Z")
+    empty = re.compile(r"\A(?:\s|\Z)|\s\Z")
+    for s in samples:
+        assert edge_space(s) == bool(edge.search(s)), repr(s)
+        assert EmptyText.gate(s) == bool(empty.search(s)), repr(s)
+        assert _not_ascii(s) == bool(re.search(r"[^\x00-\x7f]", s)), repr(s)
+        assert _non_ascii_then(_INVISIBLE.search)(s) == bool(_INVISIBLE.search(s)), repr(s)
+        assert _non_ascii_then(_MOJI_HINT.search)(s) == bool(_MOJI_HINT.search(s)), repr(s)
+    assert any(map(edge_space, samples)) and not all(map(edge_space, samples))

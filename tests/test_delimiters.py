@@ -133,3 +133,55 @@ def test_template_markers(tmp_path, text, codes):
     p = tmp_path / "a.jsonl"
     p.write_text(json.dumps({"instruction": "x", "input": "", "output": text}) + "\n")
     assert {d.code for d in run(p, ["P006", "P007", "P008"])} == codes
+
+
+def _infer_reference(suffixes, min_share, keep=0.98):
+    """The plain definition of infer_suffix (every suffix counted at every length)."""
+    from collections import Counter
+
+    from tunelint.checks.delimiters import _CONTENT_EDGE
+
+    texts = [s for s in suffixes if s]
+    if not texts:
+        return "", 0.0
+    cur, cnt = Counter(s[-1] for s in texts).most_common(1)[0]
+    group = [s for s in texts if s.endswith(cur)]
+    for ln in range(2, max(len(s) for s in texts) + 1):
+        c = Counter(s[-ln:] for s in group if len(s) >= ln)
+        if not c:
+            break
+        cand, k = c.most_common(1)[0]
+        if k < keep * cnt:
+            break
+        cur, cnt = cand, k
+        group = [s for s in group if s.endswith(cur)]
+    trimmed = cur.lstrip(_CONTENT_EDGE)
+    if trimmed and trimmed != cur and trimmed[0].isspace():
+        cur, cnt = trimmed, sum(1 for s in texts if s.endswith(trimmed))
+    share = cnt / len(texts)
+    if share < min_share or (len(cur) == 1 and not cur.isspace()):
+        return "", share
+    return cur, share
+
+
+def test_infer_suffix_sampling_shortcut_equals_the_plain_definition():
+    import random
+
+    from tunelint.checks.delimiters import infer_suffix
+
+    rnd = random.Random(1)
+    found = 0
+    for _ in range(300):
+        n = rnd.choice([1, 5, 50, 900, 3000, 20000])
+        suffix = rnd.choice([" END", "\n\n###\n\n", "\n", "?", "", "->"])
+        p = rnd.random()
+        texts = []
+        for _ in range(n):
+            body = "".join(rnd.choice("ab \n.?") for _ in range(rnd.randint(0, 8)))
+            texts.append((body + (suffix if rnd.random() < p else rnd.choice(["x", "END", " EN"])))[-24:])
+        if rnd.random() < 0.3:
+            texts.sort()  # a sample (the first texts) unlike the rest
+        want = _infer_reference(texts, 0.9)
+        assert infer_suffix(texts, 0.9) == want
+        found += bool(want[0])
+    assert 20 < found < 280  # both outcomes were exercised

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
+from itertools import compress, repeat
+from operator import itemgetter
 
 from ..diagnostic import Edit, Fix
 from . import Check, Finding, kind
@@ -37,19 +39,28 @@ def infer_suffix(suffixes, min_share: float, keep: float = 0.98) -> tuple[str, f
     n = len(texts)
     if not n:
         return "", 0.0
-    c1 = Counter(s[-1] for s in texts).most_common(1)[0]
+    c1 = Counter(map(itemgetter(-1), texts)).most_common(1)[0]
     cur, cnt = c1[0], c1[1]
-    group = [s for s in texts if s.endswith(cur)]
-    maxlen = max(len(s) for s in texts)
+    group = list(compress(texts, map(str.endswith, texts, repeat(cur))))
+    maxlen = max(map(len, texts))
     for ln in range(2, maxlen + 1):
-        c = Counter(s[-ln:] for s in group if len(s) >= ln)
-        if not c:
-            break
-        cand, k = c.most_common(1)[0]
+        # the mode of a sample, counted exactly over the group (C loops): when it ends (almost)
+        # every text it is the group's mode; otherwise count every suffix as the rule says
+        m = max(1024, len(group) // 16)
+        c = Counter(s[-ln:] for s in group[:m] if len(s) >= ln)
+        cand, cs = c.most_common(1)[0] if c else (None, 0)
+        if cs + max(0, len(group) - m) < keep * cnt:
+            break  # no suffix can reach ``keep`` even if every text outside the sample had it
+        k = sum(map(str.endswith, group, repeat(cand))) if cand is not None else 0
         if k < keep * cnt:
-            break
+            c = Counter(s[-ln:] for s in group if len(s) >= ln)
+            if not c:
+                break
+            cand, k = c.most_common(1)[0]
+            if k < keep * cnt:
+                break
         cur, cnt = cand, k
-        group = [s for s in group if s.endswith(cur)]
+        group = list(compress(group, map(str.endswith, group, repeat(cur))))
     # sentence punctuation shared by the prompts ("?" before "\n\n###\n\n") is content
     trimmed = cur.lstrip(_CONTENT_EDGE)
     if trimmed and trimmed != cur and trimmed[0].isspace():
