@@ -43,7 +43,7 @@ def _pow_tables(n: int):
     global _powers
     np = _np()
     if _powers is None or len(_powers[0]) < n:
-        m = max(2 * n, 1 << 22)
+        m = max(n + (n >> 1), 1 << 20)  # 4 bytes x 2 tables per entry: sized to the batch, not far beyond
         with np.errstate(over="ignore"):
             b = np.full(m, _B, dtype=np.uint32)
             b[0] = 1

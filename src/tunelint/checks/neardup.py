@@ -48,7 +48,7 @@ from . import Check, Finding, kind
 from .duplicates import _prompt_answer, h64
 
 BATCH = 4096  # records per hashing batch ...
-BATCH_CHARS = 2_000_000  # ... or fewer when their text is long (bounds the batch's temporary arrays)
+BATCH_CHARS = 750_000  # ... or fewer when their text is long (bounds the batch's temporary arrays: ~50 bytes per byte of text)
 PART = "\x1f"
 _NONWORD = re.compile(r"[\W_]+")
 PREFERENCE = frozenset({"dpo", "preference"})
