@@ -162,7 +162,8 @@ def _top(forms: Counter) -> str:
 
 
 def _inner_cap(form: str) -> bool:
-    return any(c.isupper() for c in form[1:])
+    rest = form[1:]
+    return not rest.islower() and any(c.isupper() for c in rest)  # islower(): C, the usual answer
 
 
 def _camel_ident(form: str) -> bool:
@@ -327,8 +328,13 @@ class TermVariants(Check):
         everything = bool(self.p["fuzzy"])
         out: dict[str, dict[str, dict]] = {}
         for stem, ks in members.items():
-            if not everything and len(ks) == 1 and len(keys[ks[0]]) == 1:
-                continue
+            if not everything and len(ks) == 1:
+                fs = keys[ks[0]]
+                if len(fs) == 1:
+                    continue
+                if len(fs) == 2 and fs[0][1:] == fs[1][1:] and fs[0][:1].lower() == fs[1][:1].lower() \
+                        and "-" not in fs[0] and " " not in fs[0]:
+                    continue  # "The"/"the": one spelling at and after a sentence start (one style)
             if all(" " in f for k in ks for f in keys[k]):
                 continue  # only spaced ("post office"): never a dominant, nothing to compare with
             g = out.setdefault(stem, {})
@@ -339,7 +345,10 @@ class TermVariants(Check):
     def _add_styles(self, g: dict, stem: str, forms: list[str]) -> None:
         counts = self.counts
         for f in forms:
-            e = g.setdefault(_style(f, len(stem)), {"count": 0, "forms": Counter()})
+            st = _style(f, len(stem))
+            e = g.get(st)
+            if e is None:
+                e = g[st] = {"count": 0, "forms": Counter()}
             e["count"] += counts[f]
             e["forms"][f] += counts[f]
 
