@@ -230,6 +230,12 @@ def targets(config_path, isolated):
 
 
 def main(argv=None) -> None:
+    import gc
+
+    # A check allocates a few short-lived objects per record (parsed JSON, turns) next to
+    # long-lived dataset state; collecting the young generation every 700 allocations walks
+    # that churn far more often than it finds cycles (~5% of a large check's CPU).
+    gc.set_threshold(50_000, 20, 100)
     try:
         cli.main(args=argv, prog_name="tunelint", standalone_mode=False)
     except UsageFailure as e:
