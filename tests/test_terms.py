@@ -298,3 +298,26 @@ def test_fuzzy_close_spelling_is_opt_in(tmp_path):
     diags = t001(p, fuzzy=True, **{"fuzzy-min-dominant": 10})
     assert [(d.line, d.pointer) for d in diags] == [(13, "/output")]
     assert "1 record(s) write 'Kubernetse', 12 write 'Kubernetes' (close spelling variant" in diags[0].message
+
+
+@pytest.mark.parametrize("glossary, text, want_fixed", [
+    # a variant followed by an apostrophe or a parenthesis (where WORD stops) is still seen
+    ([{"preferred": "color", "variants": ["colour"]}], "The colour's hue.", "The color's hue."),
+    ([{"preferred": "color", "variants": ["colour"]}, {"preferred": "email", "variants": ["e mail"]}],
+     "Pick a colour(s) and an e mail.", "Pick a color(s) and an email."),
+    # a first word WORD never yields
+    ([{"preferred": "Node.js", "variants": ["node.js"]}], "Install node.js now.", "Install Node.js now."),
+    # variants of different first words overlap: leftmost-longest over all of them, as one pattern
+    ([{"preferred": "FooBar", "variants": ["foo bar"]}, {"preferred": "X", "variants": ["bar bar", "bar"]}],
+     "foo bar bar", "FooBar X"),
+    # shipped glossary, possessive
+    (None, "Fork Github's repo in Javascript.", "Fork GitHub's repo in JavaScript."),
+])
+def test_glossary_sees_variants_wherever_their_first_word_stands(tmp_path, glossary, text, want_fixed):
+    p = tmp_path / "g.jsonl"
+    p.write_text(json.dumps({"instruction": text, "output": "ok"}) + "\n")
+    data = {"select": ["T002"], "rules": {"T002": {"max-per-turn": 9}}}
+    if glossary is not None:
+        data["glossary"] = glossary
+    diags = [d for d in FileRun(str(p), load_config(data=data)).run() if d.code == "T002"]
+    assert diags and diags[0].fix.edits[0].value == want_fixed

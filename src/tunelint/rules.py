@@ -137,14 +137,16 @@ def _cache_dir() -> str | None:
     if d is not None:
         return d or None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base) or os.path.dirname(base) == base or base == os.sep + ".cache":
+        return None  # no usable home (HOME unset or empty, a uid without a passwd entry): no cache
     return os.path.join(base, "tunelint")
 
 
 def _yaml_load(path: str | os.PathLike):
     """A YAML file's data. Parsing the shipped packs costs ~50 ms of a ~0.3 s pre-commit run, so
-    the result is cached as JSON under ``_cache_dir()``, keyed by the file's path, size and
-    modification time and tunelint's version (any change is a new key; a cache that cannot be
-    read or written is ignored)."""
+    the result is cached as JSON under ``_cache_dir()``, keyed by the file's path, size,
+    modification and change times, inode and tunelint's version (any change is a new key; a
+    cache that cannot be read, written or decoded is ignored)."""
     cache = None
     d = _cache_dir()
     if d:
@@ -154,7 +156,8 @@ def _yaml_load(path: str | os.PathLike):
 
             from . import __version__
 
-            key = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{__version__}".encode()
+            key = (f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+                   f"\0{__version__}").encode()
             cache = os.path.join(d, "packs", hashlib.sha1(key).hexdigest() + ".json")
             with open(cache, "rb") as f:
                 import orjson
@@ -162,7 +165,7 @@ def _yaml_load(path: str | os.PathLike):
                 blob = f.read()
                 data = orjson.loads(blob)
                 return _unbytes(data) if _BYTES_TAG.encode() in blob else data
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):  # missing, unreadable or damaged: parse the YAML
             pass
     data = _yaml_parse(path)
     if cache:
@@ -202,9 +205,13 @@ def _cache_write(cache: str, data) -> None:
             return  # something JSON does not keep (a date, a non-string key): not cached
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         tmp = f"{cache}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, cache)  # atomic: a concurrent reader sees the whole file or none
+        try:
+            with open(tmp, "wb") as f:
+                f.write(blob)
+            os.replace(tmp, cache)  # atomic: a concurrent reader sees the whole file or none
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)  # a failed write (disk full) leaves nothing behind
     except (OSError, TypeError, orjson.JSONEncodeError):
         pass
 

@@ -567,48 +567,61 @@ class GlossaryTerms(TurnCheck):
             for v in vs:
                 alts.append((_variant_pattern(v), pref, v))
         alts.sort(key=lambda a: -len(a[0]))
-        # cheap prefilter: a turn is scanned only for the variants whose first word its word set
-        # holds, one pattern per such word (a common trigger such as "You" of "You Tube" must
-        # not run every variant over every sentence-initial "You")
-        of_word: dict[str, list[tuple[str, str]]] = {}
-        for pat, pref, v in alts:
-            w = WORD.findall(v.strip().split()[0]) or [v.strip().split()[0]]
-            w = w[0]
+        self.alts = [(pat, pref) for pat, pref, _ in alts]
+        # cheap prefilter: a turn is scanned only for the variants whose first word it holds
+        # (a common trigger such as "You" of "You Tube" must not run every variant over every
+        # sentence-initial "You"). "Holds": a word of the turn (``word_forms``), or followed by
+        # an apostrophe, a parenthesis or ":/" where WORD stops but a variant may match
+        # ("Github's"), or, for a first word WORD cannot produce ("node.js"), a substring.
+        of_word: dict[str, list[int]] = {}
+        for i, (_, _, v) in enumerate(alts):
+            first = v.strip().split()[0]
+            w = (WORD.findall(first) or [first])[0]
             for form in dict.fromkeys((w, w[:1].upper() + w[1:])):
-                of_word.setdefault(form, []).append((pat, pref))
-        self.trigger = frozenset(of_word)
+                of_word.setdefault(form, []).append(i)
         self.of_word = of_word
-        self.by_word = {}  # compiled on first use
+        self.trigger = frozenset(of_word)
+        self.odd = tuple(w for w in of_word if not WORD.fullmatch(w))
+        self._ctx = None  # trigger words before ' ( :/ (compiled on first use)
+        self.patterns: dict[frozenset, tuple] = {}  # trigger set -> (its variants' pattern, prefs)
         self.rx = bool(alts)
 
-    def _pattern(self, w):
-        got = self.by_word.get(w)
+    def _triggered(self, text: str) -> frozenset:
+        words = self.trigger.intersection(word_forms(text))
+        if "'" in text or "\u2019" in text or "(" in text or ":/" in text:
+            if self._ctx is None:
+                body = "|".join(sorted(map(re.escape, self.trigger), key=len, reverse=True))
+                self._ctx = re.compile(rf"(?<![\w/\\.<@#$%&=+~-])({body})(?=['\u2019(]|:/)")
+            extra = self._ctx.findall(text)
+            if extra:
+                words = words.union(extra)
+        odd = [w for w in self.odd if w in text]
+        return words.union(odd) if odd else words
+
+    def _pattern(self, words: frozenset):
+        got = self.patterns.get(words)
         if got is None:
-            group = self.of_word[w]
-            body = "|".join(f"({p})" for p, _ in group)
-            got = self.by_word[w] = (re.compile(rf"(?<![\w/\\.<@#$%&=+~-])(?:{body})(?![\w/\\@+~-]|\.\w)"),
-                                     [pref for _, pref in group])
+            idx = sorted({i for w in words for i in self.of_word[w]})  # in the order of all variants
+            body = "|".join(f"({self.alts[i][0]})" for i in idx)
+            got = (re.compile(rf"(?<![\w/\\.<@#$%&=+~-])(?:{body})(?![\w/\\@+~-]|\.\w)"),
+                   [self.alts[i][1] for i in idx])
+            if len(self.patterns) >= 256:
+                self.patterns.clear()
+            self.patterns[words] = got
         return got
 
     def check_text(self, t, rec):
         if not self.rx:
             return
         text = t.text
-        words = self.trigger.intersection(word_forms(text))
+        words = self._triggered(text)
         if not words:
             return
         scan = prose(text)
-        found = []
-        for w in words:
-            rx, prefs = self._pattern(w)
-            found.extend((m.start(), m.start() - m.end(), m, prefs[m.lastindex - 1]) for m in rx.finditer(scan))
-        found.sort(key=lambda f: (f[0], f[1]))  # leftmost, then longest: as one pattern of all variants
+        rx, prefs = self._pattern(words)
         hits = []
-        end = 0
-        for start, _, m, pref in found:
-            if start < end:
-                continue
-            end = m.end()
+        for m in rx.finditer(scan):  # one pattern, as if every variant were in it
+            pref = prefs[m.lastindex - 1]
             got = m.group()
             if got == pref or _shout(got):
                 continue
