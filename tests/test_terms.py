@@ -321,3 +321,18 @@ def test_glossary_sees_variants_wherever_their_first_word_stands(tmp_path, gloss
         data["glossary"] = glossary
     diags = [d for d in FileRun(str(p), load_config(data=data)).run() if d.code == "T002"]
     assert diags and diags[0].fix.edits[0].value == want_fixed
+
+
+def test_codeish_shortcut_equals_the_full_pattern():
+    import random
+
+    from tunelint.checks.terms import CODEISH, codeish, prose
+
+    rnd = random.Random(3)
+    pieces = ["def f", "class A", "import os", "from x import y", "  return 1", "if (a)", "for (i", "SELECT *",
+              "let x", "const", "key: value", "a = 1", "x;", "{", "}", "<b>", "</p>", "plain words", "Note: this",
+              "```code```", "`inline`", "\n", "\n", " ", "\t", "letter", "classic", "Return"]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 8))) for _ in range(4000)]
+    want = [("\n" in t or "<" in t) and CODEISH.search(prose(t)) is not None for t in texts]
+    assert [codeish(t) for t in texts] == want
+    assert 200 < sum(want) < 3800

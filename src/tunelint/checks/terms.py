@@ -127,8 +127,18 @@ def spaced_forms(text: str, forms: set[str]) -> set[str]:
     return forms.union(spaced) if spaced else forms
 
 
+# CODEISH's alternatives other than the line-start keywords need one of { } ; < : =
+CODE_KEYWORDS = re.compile(r"^\s*(?:def|class|import|from \w+ import|public|private|function|const|let|var|"
+                           r"#include|return|if\s*\(|for\s*\(|SELECT|CREATE)\b", re.M)
+
+
 def codeish(text: str) -> bool:
-    return ("\n" in text or "<" in text) and CODEISH.search(prose(text)) is not None
+    if "\n" not in text and "<" not in text:
+        return False
+    p = prose(text)
+    if "{" not in p and "}" not in p and ";" not in p and "<" not in p and ":" not in p and "=" not in p:
+        return CODE_KEYWORDS.search(p) is not None  # the only alternative that can match (C scans first)
+    return CODEISH.search(p) is not None
 
 
 def _style(form: str, stem_len: int) -> str:
