@@ -312,6 +312,11 @@ def test_fuzzy_close_spelling_is_opt_in(tmp_path):
      "foo bar bar", "FooBar X"),
     # shipped glossary, possessive
     (None, "Fork Github's repo in Javascript.", "Fork GitHub's repo in JavaScript."),
+    # a first word that holds the context character itself must not hide a shorter one
+    ([{"preferred": "Foo", "variants": ["foo"]}, {"preferred": "Q", "variants": ["foo( x"]}],
+     "You call foo((1))", "You call Foo((1))"),
+    ([{"preferred": "Dogs", "variants": ["dogs"]}, {"preferred": "X", "variants": ["dogs' home"]}],
+     "You saw dogs'(sic)", "You saw Dogs'(sic)"),
 ])
 def test_glossary_sees_variants_wherever_their_first_word_stands(tmp_path, glossary, text, want_fixed):
     p = tmp_path / "g.jsonl"

@@ -553,6 +553,25 @@ def _glossary_entries(entries, where="glossary"):
     return out
 
 
+_CONTEXT = re.compile(r"['\u2019(]|:/")  # where WORD stops but a glossary variant may still match
+_NOT_BEFORE = frozenset("/\\.<@#$%&=+~")  # with \w and "-": WORD's (and a variant's) look-behind
+
+
+def _words_before(text: str) -> list[str]:
+    """The words that end right before an apostrophe, "(" or ":/" ("Github" in "Github's"),
+    bounded as WORD bounds a word's start: each is the whole run of word characters and
+    hyphens before that spot (a shorter tail would follow a word character), and the run must
+    not follow one of ``/\\.<@#$%&=+~``."""
+    out = []
+    for m in _CONTEXT.finditer(text):
+        i = j = m.start()
+        while j and (text[j - 1].isalnum() or text[j - 1] in "_-"):  # \w (str.isalnum or "_"), "-"
+            j -= 1
+        if j < i and (not j or text[j - 1] not in _NOT_BEFORE):
+            out.append(text[j:i])
+    return out
+
+
 def _variant_pattern(v: str) -> str:
     """A variant matches as written, or with a capital first letter (sentence start); a space
     in it matches any run of spaces or tabs."""
@@ -592,17 +611,13 @@ class GlossaryTerms(TurnCheck):
         self.of_word = of_word
         self.trigger = frozenset(of_word)
         self.odd = tuple(w for w in of_word if not WORD.fullmatch(w))
-        self._ctx = None  # trigger words before ' ( :/ (compiled on first use)
         self.patterns: dict[frozenset, tuple] = {}  # trigger set -> (its variants' pattern, prefs)
         self.rx = bool(alts)
 
     def _triggered(self, text: str) -> frozenset:
         words = self.trigger.intersection(word_forms(text))
         if "'" in text or "\u2019" in text or "(" in text or ":/" in text:
-            if self._ctx is None:
-                body = "|".join(sorted(map(re.escape, self.trigger), key=len, reverse=True))
-                self._ctx = re.compile(rf"(?<![\w/\\.<@#$%&=+~-])({body})(?=['\u2019(]|:/)")
-            extra = self._ctx.findall(text)
+            extra = [w for w in _words_before(text) if w in self.trigger]
             if extra:
                 words = words.union(extra)
         odd = [w for w in self.odd if w in text]
