@@ -139,7 +139,7 @@ def _infer_reference(suffixes, min_share, keep=0.98):
     """The plain definition of infer_suffix (every suffix counted at every length)."""
     from collections import Counter
 
-    from tunelint.checks.delimiters import _CONTENT_EDGE
+    from tunelint.checks.delimiters import settle_suffix
 
     texts = [s for s in suffixes if s]
     if not texts:
@@ -155,13 +155,7 @@ def _infer_reference(suffixes, min_share, keep=0.98):
             break
         cur, cnt = cand, k
         group = [s for s in group if s.endswith(cur)]
-    trimmed = cur.lstrip(_CONTENT_EDGE)
-    if trimmed and trimmed != cur and trimmed[0].isspace():
-        cur, cnt = trimmed, sum(1 for s in texts if s.endswith(trimmed))
-    share = cnt / len(texts)
-    if share < min_share or (len(cur) == 1 and not cur.isspace()):
-        return "", share
-    return cur, share
+    return settle_suffix(texts, cur, cnt, min_share)  # the shared tail, not what is optimized
 
 
 def test_infer_suffix_sampling_shortcut_equals_the_plain_definition():

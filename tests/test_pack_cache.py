@@ -1,4 +1,4 @@
-"""Parsed YAML rule packs are cached as JSON, keyed by path, size, mtime and version."""
+"""Parsed YAML rule packs are cached as JSON, keyed by path, size, mtime, ctime, inode and version."""
 from __future__ import annotations
 
 import os
@@ -56,14 +56,20 @@ def test_empty_cache_dir_disables_and_an_unwritable_one_is_ignored(tmp_path, mon
     assert rules._yaml_load(f)["pack"] == "mine"  # cache cannot be created: parsed, no error
 
 
-def test_a_corrupt_cache_entry_is_parsed_again(tmp_path, monkeypatch):
+def _cached(tmp_path, monkeypatch):
+    """PACK written, loaded once: (the pack file, its one cache entry)."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("TUNELINT_CACHE_DIR", str(cache))
     f = tmp_path / "p.yaml"
     f.write_text(PACK)
     rules._yaml_load(f)
     (entry,) = _entries(cache)
-    (cache / "packs" / entry).write_bytes(b"{truncated")
+    return f, cache / "packs" / entry
+
+
+def test_a_corrupt_cache_entry_is_parsed_again(tmp_path, monkeypatch):
+    f, entry = _cached(tmp_path, monkeypatch)
+    entry.write_bytes(b"{truncated")
     assert rules._yaml_load(f)["rules"][0]["name"] == "no-foo"
 
 
@@ -103,11 +109,6 @@ def test_same_size_edit_with_the_old_mtime_is_not_served_stale(tmp_path, monkeyp
 
 
 def test_a_tampered_bytes_tag_is_parsed_again(tmp_path, monkeypatch):
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("TUNELINT_CACHE_DIR", str(cache))
-    f = tmp_path / "p.yaml"
-    f.write_text(PACK)
-    rules._yaml_load(f)
-    (entry,) = _entries(cache)
-    (cache / "packs" / entry).write_text('{"pack": {"$tunelint-bytes": 5}}')
+    f, entry = _cached(tmp_path, monkeypatch)
+    entry.write_text('{"pack": {"$tunelint-bytes": 5}}')
     assert rules._yaml_load(f)["pack"] == "mine"

@@ -13,7 +13,7 @@ import re
 
 from ..diagnostic import Edit, Fix
 from . import Finding, kind
-from .encoding import TurnCheck
+from .encoding import TurnCheck, edge_space
 from .text import Existence
 
 _WHAT = {"system": "system prompt", "prompt": "prompt", "input": "input", "answer": "answer", "tool": "tool result"}
@@ -47,8 +47,8 @@ class EmptyText(TurnCheck):
         self.allow = frozenset(params["allow"] or ())
 
     @staticmethod
-    def gate(s: str) -> bool:  # empty, or blank at an edge (O(1); a regex for \s\Z scans the text)
-        return not s or s[0].isspace() or s[-1].isspace()
+    def gate(s: str) -> bool:  # empty, or blank at an edge
+        return not s or edge_space(s)
 
     def check_text(self, t, rec):
         text = t.text

@@ -36,8 +36,7 @@ def infer_suffix(suffixes, min_share: float, keep: float = 0.98) -> tuple[str, f
     (almost: ``keep``) every text ending with the current suffix also ends with the longer one.
     """
     texts = [s for s in suffixes if s]
-    n = len(texts)
-    if not n:
+    if not texts:
         return "", 0.0
     c1 = Counter(map(itemgetter(-1), texts)).most_common(1)[0]
     cur, cnt = c1[0], c1[1]
@@ -61,12 +60,19 @@ def infer_suffix(suffixes, min_share: float, keep: float = 0.98) -> tuple[str, f
                 break
         cur, cnt = cand, k
         group = list(compress(group, map(str.endswith, group, repeat(cur))))
+    return settle_suffix(texts, cur, cnt, min_share)
+
+
+def settle_suffix(texts: list[str], cur: str, cnt: int, min_share: float) -> tuple[str, float]:
+    """The convention from the longest dominant suffix ``cur`` (ending ``cnt`` of the non-empty
+    ``texts``): content punctuation in front of it dropped, too rare or a lone visible
+    character is none."""
     # sentence punctuation shared by the prompts ("?" before "\n\n###\n\n") is content
     trimmed = cur.lstrip(_CONTENT_EDGE)
     if trimmed and trimmed != cur and trimmed[0].isspace():
         cur = trimmed
         cnt = sum(1 for s in texts if s.endswith(cur))
-    share = cnt / n
+    share = cnt / len(texts)
     if share < min_share or (len(cur) == 1 and not cur.isspace()):
         return "", share
     return cur, share

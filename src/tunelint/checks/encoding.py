@@ -131,6 +131,8 @@ def edge_space(s: str) -> bool:
     """Whitespace at the start or the very end (what ``\\A\\s|\\s\\Z`` finds, in O(1): the
     regex tries ``\\s\\Z`` at every position)."""
     return s[:1].isspace() or s[-1:].isspace()
+
+
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
 
 

@@ -612,7 +612,6 @@ class GlossaryTerms(TurnCheck):
         self.trigger = frozenset(of_word)
         self.odd = tuple(w for w in of_word if not WORD.fullmatch(w))
         self.patterns: dict[frozenset, tuple] = {}  # trigger set -> (its variants' pattern, prefs)
-        self.rx = bool(alts)
 
     def _triggered(self, text: str) -> frozenset:
         words = self.trigger.intersection(word_forms(text))
@@ -636,7 +635,7 @@ class GlossaryTerms(TurnCheck):
         return got
 
     def check_text(self, t, rec):
-        if not self.rx:
+        if not self.alts:
             return
         text = t.text
         words = self._triggered(text)
