@@ -341,3 +341,117 @@ def test_codeish_shortcut_equals_the_full_pattern():
     want = [("\n" in t or "<" in t) and CODEISH.search(prose(t)) is not None for t in texts]
     assert [codeish(t) for t in texts] == want
     assert 200 < sum(want) < 3800
+
+
+# -- T001: the batch tokenizer -------------------------------------------------------------
+def _fuzz_texts(n, seed):
+    import random
+
+    rnd = random.Random(seed)
+    pieces = ["a", "Z", "9", "-", "--", "_", " ", ".", ",", "'", "(", ":", "/", "\\", "@", "+", "~", "#", "$", "%",
+              "&", "=", "<", ">", "\n", "\t", "\x00", "`", "é", "’", "—", "ß", "\u0663", "\xa0", "😀", "word",
+              "Pre", "pre", "e-mail", "Wi-Fi", "x.y", "http://a.b", "it's"]
+    return ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 30))) for _ in range(n)]
+
+
+def test_batch_words_equals_word_findall():
+    from tunelint.checks.terms import WORD, batch_words
+
+    texts = _fuzz_texts(20000, 7) + [line for p in sorted(FIX.glob("*.jsonl")) for line in p.read_text().splitlines()]
+    buf, st, en, doc, h = batch_words(texts)
+    got = [[] for _ in texts]
+    hashes: dict[str, set] = {}
+    for a, b, d, hv in zip(st.tolist(), en.tolist(), doc.tolist(), h.tolist()):
+        w = buf[a:b].decode("ascii")
+        got[d].append(w)
+        hashes.setdefault(w, set()).add(hv)
+    assert got == [WORD.findall(t) for t in texts]
+    assert sum(map(len, got)) > 10000
+    assert all(len(v) == 1 for v in hashes.values())  # one hash per word ...
+    assert len({next(iter(v)) for v in hashes.values()}) == len(hashes)  # ... and one word per hash
+
+
+def _t001_corpus(tmp_path, seed=11, n=400):
+    """Records mixing the spellings of a few terms (case, hyphen, spaced), code, non-ASCII text."""
+    import random
+
+    rnd = random.Random(seed)
+    terms = ["e-mail"] * 2 + ["email"] * 9 + ["JavaScript"] * 8 + ["Javascript"] * 2 + ["pre-trained"] * 6 + \
+            ["pretrained", "co-operation", "cooperation", "cooperation", "naïve"] + \
+            ["Wi-Fi"] * 5 + ["wifi", "WiFi"]
+    filler = "the model uses data and it works well with more of them today".split()
+    rows = []
+    for i in range(n):
+        words = [rnd.choice(terms if rnd.random() < 0.3 else filler) for _ in range(rnd.randint(3, 14))]
+        text = " ".join(words)
+        if rnd.random() < 0.1:
+            text += " `e-mail code` and Email."
+        if rnd.random() < 0.04:
+            text += rnd.choice([" a pre trained net.", " Pre trained nets"])
+        if rnd.random() < 0.05:
+            text = "def f(x):\n    return x;  # email " + text
+        rows.append({"instruction": text.capitalize(), "input": rnd.choice(["", "café e-mail", "Über wifi"]),
+                     "output": " ".join(rnd.choice(terms + filler) for _ in range(rnd.randint(1, 20)))})
+    p = tmp_path / "corpus.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return p
+
+
+@pytest.mark.parametrize("batch,small", [(1500, 0), (40000, 0), (1500, 3000)])
+def test_t001_batch_path_equals_per_turn_path(tmp_path, monkeypatch, batch, small):
+    from tunelint.checks import terms
+
+    p = _t001_corpus(tmp_path)
+    params = {"min-dominant": 3, "ratio": 2, "max-locations": 3}
+
+    def findings():
+        return sorted((d.line, d.pointer, d.message, repr(d.fix)) for d in t001(p, **params))
+
+    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 10**9)
+    want = findings()
+    monkeypatch.setattr(terms, "BATCH_CHARS", batch)
+    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", small)
+    got = findings()
+    assert got == want
+    msgs = " ".join(m for _, _, m, _ in want)
+    assert "'WiFi'" in msgs and "spacing variant" in msgs and "occurrences shown)" in msgs
+
+
+def test_t001_batch_state_pickles_and_merges(tmp_path, monkeypatch):
+    import pickle
+
+    from tunelint.checks import terms
+
+    monkeypatch.setattr(terms, "BATCH_CHARS", 2000)
+    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 0)
+    p = _t001_corpus(tmp_path, seed=12)
+    cfg = load_config(data={"select": ["T001"], "rules": {"T001": {"min-dominant": 3, "ratio": 2, "min-records": 1}}})
+    serial = FileRun(str(p), cfg, display_path="v").run()
+    data = p.read_bytes()
+    cut = data.index(b"\n", len(data) // 3) + 1
+    a = FileRun(str(p), cfg, display_path="v", byte_range=(0, cut, 1), fmt="alpaca")
+    b = FileRun(str(p), cfg, display_path="v", byte_range=(cut, len(data), data[:cut].count(b"\n") + 1), fmt="alpaca")
+    for r in (a, b):
+        for _ in r.events():
+            pass
+    for ca, cb in zip(a.checks, pickle.loads(pickle.dumps(b.checks))):  # as --jobs sends them back
+        ca.merge(cb)
+    key = lambda d: (d.code, d.line, d.pointer, d.message)
+    assert sorted(map(key, a.finish())) == sorted(map(key, serial))
+    assert any(d.code == "T001" for d in serial)
+
+
+def test_glossary_gate_passes_every_triggered_turn():
+    from tunelint.checks.terms import GlossaryTerms
+
+    cfg = load_config(data={"select": ["T002"], "glossary": [{"preferred": "Node.js", "variants": ["node.js"]},
+                                                     {"preferred": "X", "variants": ["foo( x", "dogs' home"]}]})
+    run_ = FileRun(str(FIX / "variants.jsonl"), cfg)
+    run_.run()
+    chk = next(c for c in run_.checks if isinstance(c, GlossaryTerms))
+    texts = _fuzz_texts(5000, 3) + [f"{a}{w}{b}" for w in sorted(chk.trigger) for a in ("", " ", "x", "-", "(", ".")
+                                    for b in ("", "'s", "(", ":/", "x", " ")]
+    triggered = [t for t in texts if chk._triggered(t)]
+    assert len(triggered) > 100
+    assert all(chk.gate(t) for t in triggered)
+    assert not all(chk.gate(t) for t in texts)

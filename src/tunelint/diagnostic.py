@@ -55,7 +55,8 @@ class Diagnostic:
         return self.fix is not None
 
     def sort_key(self):
-        return (self.path, self.line, self.column, self.code, self.pointer)
+        # the message last: ties (two T001 forms on one turn) never depend on set or dict order
+        return (self.path, self.line, self.column, self.code, self.pointer, self.message)
 
     def to_dict(self) -> dict:
         d = {

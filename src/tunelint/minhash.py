@@ -39,17 +39,22 @@ def _np():
     return np
 
 
+def power_tables(base: int, inv: int, m: int, dtype):
+    """(base**i, inv**i) for i < m, wrapping in ``dtype`` (inv: base's inverse modulo its range)."""
+    np = _np()
+    with np.errstate(over="ignore"):
+        b = np.full(m, base, dtype=dtype)
+        b[0] = 1
+        binv = np.full(m, inv, dtype=dtype)
+        binv[0] = 1
+        return np.cumprod(b, dtype=dtype), np.cumprod(binv, dtype=dtype)
+
+
 def _pow_tables(n: int):
     global _powers
-    np = _np()
     if _powers is None or len(_powers[0]) < n:
         m = max(n + (n >> 1), 1 << 20)  # 4 bytes x 2 tables per entry: sized to the batch, not far beyond
-        with np.errstate(over="ignore"):
-            b = np.full(m, _B, dtype=np.uint32)
-            b[0] = 1
-            binv = np.full(m, _BINV, dtype=np.uint32)
-            binv[0] = 1
-            _powers = (np.cumprod(b, dtype=np.uint32), np.cumprod(binv, dtype=np.uint32))
+        _powers = power_tables(_B, _BINV, m, _np().uint32)
     return _powers
 
 

@@ -45,7 +45,7 @@ import orjson
 from ..diagnostic import Edit, Fix
 from ..formats import FORMATS, Normalizer, Record
 from . import Check, Finding, kind
-from .duplicates import _prompt_answer, h64
+from .duplicates import h64, prompt_answer_keys
 
 BATCH = 4096  # records per hashing batch ...
 BATCH_CHARS = 750_000  # ... or fewer when their text is long (bounds the batch's temporary arrays: ~50 bytes per byte of text)
@@ -114,11 +114,11 @@ class _Store:
         self.pending.append(answer)
         self.pending_chars += len(prompt) + len(answer)
         self.lines.append(rec.line)
-        self.rkeys.append(h64(rec.canonical))
+        self.rkeys.append(rec.key64)  # h64(rec.canonical), shared with D001
         if self.d002:
-            pa = _prompt_answer(rec)
-            self.pkeys.append(h64(pa[0]) if pa is not None else len(self.lines))
-            self.akeys.append(h64(pa[1]) if pa is not None else 0)
+            pa = prompt_answer_keys(rec)  # shared with D002
+            self.pkeys.append(pa[0] if pa is not None else len(self.lines))
+            self.akeys.append(pa[1] if pa is not None else 0)
         else:
             self.pkeys.append(len(self.lines))  # unique: nothing is left to D002
             self.akeys.append(0)

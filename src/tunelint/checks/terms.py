@@ -90,6 +90,110 @@ def word_forms(text: str) -> set[str]:
     return forms
 
 
+# -- the batch tokenizer (T001 on files of more than a few hundred kB) ---------------------
+# WORD's matches are exactly the maximal runs of [\w-] that spell a word (an ASCII letter, then
+# ASCII letters/digits, single inner hyphens) and whose neighbours pass its look-arounds: inside a
+# run every other position follows a word character or a hyphen, and a shorter match would be
+# followed by one. ``batch_words`` finds those runs for thousands of turns at once with numpy on
+# one ASCII buffer: a non-ASCII character becomes "_" when it is a word character (it can only
+# spoil a run, never be part of a word) and a space otherwise (WORD's look-arounds name ASCII
+# characters only). A test checks it equals WORD.findall.
+BATCH_CHARS = 1_000_000  # turn characters per batch
+SMALL_FLUSH_CHARS = 200_000  # fewer waiting characters: WORD.findall per turn (no numpy import)
+_HASH_B = 0x100000001B3  # odd: invertible mod 2**64
+_HASH_BINV = pow(_HASH_B, -1, 1 << 64)
+
+
+class _AsciiWords(dict):
+    """str.translate table: ASCII as is; a non-ASCII character to "_" (\w) or " " (not \w)."""
+
+    def __missing__(self, code):
+        ch = chr(code)
+        r = self[code] = "_" if ch.isalnum() else " "  # re's \w: str.isalnum() or "_"
+        return r
+
+
+_TO_ASCII = _AsciiWords({i: i for i in range(128)})
+_LUTS = None
+_POW = None
+_SPACED_HASHES = None
+
+
+def _np():
+    import numpy as np
+
+    return np
+
+
+def _luts():
+    global _LUTS
+    if _LUTS is None:
+        np = _np()
+
+        def lut(chars: bytes):
+            t = np.zeros(256, dtype=bool)
+            t[list(chars)] = True
+            return t
+
+        letters = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        wordc = letters + b"0123456789_"
+        _LUTS = (lut(wordc + b"-"), lut(letters), lut(wordc), lut(b"/\\.<@#$%&=+~"), lut(b"/\\@+~('"))
+    return _LUTS
+
+
+def _powers(n: int):
+    """(B**i, B**-i) mod 2**64 for i < n (grown on demand)."""
+    global _POW
+    if _POW is None or len(_POW[0]) < n:
+        from ..minhash import power_tables
+
+        _POW = power_tables(_HASH_B, _HASH_BINV, max(n + (n >> 1), 1 << 16), _np().uint64)
+    return _POW
+
+
+def batch_words(texts: list[str]):
+    """WORD's matches in every text at once: (buffer, starts, ends, text index, hash) with one
+    entry per word in text order. ``buffer[start:end]`` is the word (ASCII); the hash is a
+    64-bit polynomial hash of its bytes and length (two different words of a dataset sharing
+    one is about as likely as a 64-bit collision)."""
+    np = _np()
+    parts = [t if t.isascii() else t.translate(_TO_ASCII) for t in texts]
+    buf = ("\x00".join(parts) + "\x00\x00").encode("ascii")
+    a = np.frombuffer(buf, dtype=np.uint8)
+    run, letter, wordc, prebad, postbad = _luts()
+    w = run[a].view(np.int8)
+    edge = np.diff(w, prepend=np.int8(0))
+    st = np.flatnonzero(edge == 1)
+    en = np.flatnonzero(edge == -1)  # the buffer ends with two NULs: every run ends
+    post = a[en]
+    post1 = a[en + 1]
+    ok = letter[a[st]] & ~prebad[a[st - 1]] & (a[en - 1] != 45) & ~postbad[post]
+    ok &= ~((post == 46) & wordc[post1]) & ~((post == 58) & (post1 == 47))  # ".x", ":/"
+    bad = a == 95  # "_" (or a non-ASCII word character) inside the run
+    bad[1:] |= (a[1:] == 45) & (a[:-1] == 45)  # "--"
+    nbad = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
+    ok &= nbad[en] == nbad[st]
+    st = st[ok]
+    en = en[ok]
+    lens = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    first = np.concatenate(([0], np.cumsum(lens + 1)[:-1]))
+    doc = np.searchsorted(first, st, side="right") - 1
+    pw, pinv = _powers(len(a) + 1)
+    s = np.empty(len(a) + 1, dtype=np.uint64)
+    s[0] = 0
+    np.cumsum(a.astype(np.uint64) * pinv[: len(a)], out=s[1:])
+    h = (s[en] - s[st]) * pw[en - 1]
+    h ^= (en - st).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return buf, st, en, doc, h
+
+
+def _spaced_hashes():
+    global _SPACED_HASHES
+    if _SPACED_HASHES is None:
+        _SPACED_HASHES = batch_words(sorted(_SPACED_TRIGGER))[4]
+    return _SPACED_HASHES
+
+
 # Prefixes safe to read as a spaced compound ("pre trained", "co founder", "e mail"): a subset of
 # PREFIXES without those that are ordinary words before another word (a lot, over time, out
 # there, up front, well known, de facto, ex wife, pro bono, un ...).
@@ -236,40 +340,181 @@ class TermVariants(Check):
         self._cap = int(self.p["max-locations"])
         self._appended = 0
         self._next_trim = TRIM_EVERY
+        self._texts: list[str] = []  # turns waiting for the next batch, with their record and place
+        self._recs: list[int] = []
+        self._meta: list[tuple[int, str]] = []
+        self._chars = 0
+        self._words: list[str] = []  # batch path: word id -> word; hashes, counts per id
+        self._hkeys = self._hids = self._cnt = self._nlocs = None
 
     def observe(self, rec, ctx):
         self.records += 1
         kinds = self._kinds
-        rec_forms = None
-        many = False
-        locs = self.locs
-        full = self.full
         for t in rec.turns:
             text = t.text
-            if not text or (kinds is not None and t.kind not in kinds):
+            if not text or (kinds is not None and t.kind not in kinds) or codeish(text):
                 continue
-            forms = word_forms(text)
-            if not forms or codeish(text):
-                continue
-            if not _SPACED_TRIGGER.isdisjoint(forms):
-                forms = spaced_forms(text, forms)
-            if rec_forms is None:
-                rec_forms = forms  # maybe the shared cached set: never mutated
-            elif many:
-                rec_forms |= forms  # our own union set
-            else:
-                rec_forms = rec_forms | forms
-                many = True
-            new = forms - full
-            if new:
-                loc = (rec.line, t.pointer)
-                for w in new:
-                    locs[w].append(loc)
-                self._appended += len(new)
-        if rec_forms is not None:
+            self._texts.append(text)
+            self._recs.append(self.records)
+            self._meta.append((rec.line, t.pointer))
+            self._chars += len(text)
+        if self._chars >= BATCH_CHARS:
+            self._flush()
+
+    def __getstate__(self):
+        self._flush()
+        self._fold()
+        d = self.__dict__.copy()
+        d["_words"] = []  # the batch path's word ids: not worth pickling back to the parent
+        d["_hkeys"] = d["_hids"] = d["_cnt"] = d["_nlocs"] = None
+        return d
+
+    def _flush(self) -> None:
+        """Count the waiting turns' word forms: per record (each form once), with the first
+        ``max-locations`` (line, pointer) places of each form. Batches of ``BATCH_CHARS`` go
+        through the vectorized tokenizer; a small remainder (a small file: no numpy import)
+        through WORD, with the same result."""
+        if not self._texts:
+            return
+        if self._chars >= SMALL_FLUSH_CHARS:
+            self._flush_batch()
+        else:
+            self._flush_each()
+        self._texts, self._recs, self._meta, self._chars = [], [], [], 0
+
+    def _flush_each(self) -> None:
+        self._fold()
+        texts, recs, meta = self._texts, self._recs, self._meta
+        locs = self.locs
+        full = self.full
+        n = len(texts)
+        i = 0
+        while i < n:
+            seq = recs[i]
+            rec_forms: set[str] = set()
+            while i < n and recs[i] == seq:
+                text = texts[i]
+                forms = set(WORD.findall(prose(text)))
+                if not _SPACED_TRIGGER.isdisjoint(forms):
+                    forms = spaced_forms(text, forms)
+                rec_forms |= forms
+                new = forms - full
+                if new:
+                    loc = meta[i]
+                    for w in new:
+                        locs[w].append(loc)
+                    self._appended += len(new)
+                i += 1
             self.counts.update(rec_forms)
             if self._appended >= self._next_trim:
                 self._trim()
+
+    def _flush_batch(self) -> None:
+        np = _np()
+        texts, meta = self._texts, self._meta
+        scans = [prose(t) for t in texts]
+        buf, st, en, doc, h = batch_words(scans)
+        if not len(st):
+            return
+        rec = np.array(self._recs, dtype=np.int64)[doc]
+        # unique (word, turn) pairs, turns in file order within a word (a stable sort)
+        o = np.argsort(h, kind="stable")
+        hs, ds, rs = h[o], doc[o], rec[o]
+        new_word = np.empty(len(hs), dtype=bool)
+        new_word[0] = True
+        np.not_equal(hs[1:], hs[:-1], out=new_word[1:])
+        pair = new_word.copy()
+        pair[1:] |= ds[1:] != ds[:-1]
+        new_rec = new_word.copy()
+        new_rec[1:] |= rs[1:] != rs[:-1]
+        gstart = np.flatnonzero(new_word)
+        n_recs = np.add.reduceat(new_rec.astype(np.int64), gstart)  # records holding each word
+        keep = np.flatnonzero(pair)
+        pstart = np.searchsorted(keep, gstart)  # each word's first (word, turn) pair
+        npairs = np.diff(np.append(pstart, len(keep)))
+        pdoc = ds[keep]
+        ids = self._ids_of(hs[gstart], buf, st[o[gstart]], en[o[gstart]])
+        self._cnt[ids] += n_recs
+        # locations: only words that have fewer than ``cap`` so far, and only as many as they lack
+        take = np.minimum(np.maximum(self._cap - self._nlocs[ids], 0), npairs)
+        self._nlocs[ids] += take.astype(np.int32)
+        locs, words = self.locs, self._words
+        sel = np.flatnonzero(take)
+        for i, p0, k in zip(ids[sel].tolist(), pstart[sel].tolist(), take[sel].tolist()):
+            locs[words[i]].extend([meta[d] for d in pdoc[p0:p0 + k].tolist()])
+        # spaced compounds ("pre trained") in the turns holding a prefix word
+        sh = _spaced_hashes()
+        uh = hs[gstart]
+        at = np.minimum(np.searchsorted(uh, sh), len(uh) - 1)
+        trig = at[uh[at] == sh]
+        if not len(trig):
+            return
+        by_doc: dict[int, set[str]] = {}
+        for g in trig.tolist():
+            w = words[ids[g]]
+            for d in pdoc[pstart[g]:pstart[g] + npairs[g]].tolist():
+                by_doc.setdefault(d, set()).add(w)
+        rec_of = self._recs
+        counts, full, cap = self.counts, self.full, self._cap
+        prev = None
+        rec_sp: set[str] = set()
+        for d in sorted(by_doc):
+            if rec_of[d] != prev:
+                counts.update(rec_sp)
+                rec_sp = set()
+                prev = rec_of[d]
+            scan = scans[d]
+            sp = {f"{w} {b}" for w in by_doc[d] for b in SPACED[w].findall(scan)}
+            rec_sp |= sp
+            for f in sp:
+                if f not in full:
+                    lst = locs[f]
+                    lst.append(meta[d])
+                    if len(lst) >= cap:
+                        full.add(f)
+        counts.update(rec_sp)
+
+    def _ids_of(self, uh, buf, st, en):
+        """Ids of the batch's words (``uh``: their hashes, sorted and unique); a word seen for
+        the first time gets the next id, its string and zeroed counters."""
+        np = _np()
+        if self._hkeys is None:
+            self._hkeys = np.zeros(0, dtype=np.uint64)
+            self._hids = np.zeros(0, dtype=np.int64)
+            self._cnt = np.zeros(0, dtype=np.int64)
+            self._nlocs = np.zeros(0, dtype=np.int32)
+        keys = self._hkeys
+        pos = np.minimum(np.searchsorted(keys, uh), max(len(keys) - 1, 0))
+        known = (keys[pos] == uh) if len(keys) else np.zeros(len(uh), dtype=bool)
+        ids = np.where(known, self._hids[pos] if len(keys) else 0, -1)
+        fresh = np.flatnonzero(~known)
+        if len(fresh):
+            base = len(self._words)
+            new_ids = np.arange(base, base + len(fresh), dtype=np.int64)
+            ids[fresh] = new_ids
+            words = [buf[a:b].decode("ascii") for a, b in zip(st[fresh].tolist(), en[fresh].tolist())]
+            self._words.extend(words)
+            locs = self.locs
+            had = [min(len(locs[w]), self._cap) if w in locs else 0 for w in words]
+            self._cnt = np.concatenate((self._cnt, np.zeros(len(fresh), dtype=np.int64)))
+            self._nlocs = np.concatenate((self._nlocs, np.array(had, dtype=np.int32)))
+            allk = np.concatenate((keys, uh[fresh]))
+            alli = np.concatenate((self._hids, new_ids))
+            order = np.argsort(allk, kind="stable")
+            self._hkeys, self._hids = allk[order], alli[order]
+        return ids
+
+    def _fold(self) -> None:
+        """Move the batch path's counters into ``counts`` and ``full`` (before deciding,
+        merging or pickling)."""
+        if self._hkeys is None:
+            return
+        np = _np()
+        nz = np.flatnonzero(self._cnt)
+        words = self._words
+        self.counts.update(dict(zip([words[i] for i in nz.tolist()], self._cnt[nz].tolist())))
+        self._cnt[:] = 0
+        self.full.update(words[i] for i in np.flatnonzero(self._nlocs >= self._cap).tolist())
 
     def _trim(self) -> None:
         """Cut location lists to the cap and stop collecting for full forms. Done now and then,
@@ -283,6 +528,10 @@ class TermVariants(Check):
         self._next_trim = self._appended + max(TRIM_EVERY, len(self.locs))
 
     def merge(self, other):
+        self._flush()
+        other._flush()
+        self._fold()
+        other._fold()
         self._trim()
         other._trim()
         self.records += other.records
@@ -409,6 +658,8 @@ class TermVariants(Check):
         return None
 
     def finish(self, ctx):
+        self._flush()
+        self._fold()
         if self.records < int(self.p["min-records"]):
             return  # too few records for one spelling to dominate another with any confidence
         self._trim()
@@ -582,6 +833,26 @@ def _variant_pattern(v: str) -> str:
     return r"[ \t]+".join(parts)
 
 
+def _trigger_gate(words, odd):
+    """A cheap superset test for ``_triggered``: does a trigger word start somewhere not after
+    a word character or a hyphen (where every word WORD or ``_words_before`` yields starts), or
+    does an odd trigger occur at all? Only the shortest triggers are needed (any trigger starts
+    with one). Each alternative starts with a literal and checks the boundary after it, so re
+    skips ahead by its first-character set instead of trying every position (~4x cheaper than
+    tokenizing the turn)."""
+    plain = sorted(w for w in words if w not in odd)
+    shortest = [w for w in plain if not any(o != w and w.startswith(o) for o in plain)]
+    by_first: dict[str, list[str]] = {}
+    for w in shortest:
+        by_first.setdefault(w[0], []).append(w[1:])
+    alts = []
+    for c, rests in sorted(by_first.items()):
+        rest = "|".join(re.escape(r) for r in sorted(rests, key=len, reverse=True))
+        alts.append(re.escape(c) + r"(?<![\w-].)" + (f"(?:{rest})" if rest else ""))
+    alts += [re.escape(w) for w in sorted(odd)]
+    return re.compile("|".join(alts)).search
+
+
 @kind("glossary-terms")
 class GlossaryTerms(TurnCheck):
     """Flags a declared variant of a glossary term; the unsafe fix writes the preferred form."""
@@ -612,6 +883,7 @@ class GlossaryTerms(TurnCheck):
         self.trigger = frozenset(of_word)
         self.odd = tuple(w for w in of_word if not WORD.fullmatch(w))
         self.patterns: dict[frozenset, tuple] = {}  # trigger set -> (its variants' pattern, prefs)
+        self.gate = _trigger_gate(self.trigger, self.odd) if alts else None
 
     def _triggered(self, text: str) -> frozenset:
         words = self.trigger.intersection(word_forms(text))
