@@ -142,8 +142,16 @@ def test_recall_on_perturbed_records():
     assert len(pairs) < 3 * n  # candidates stay linear, not all pairs
 
 
-def test_jobs_merge_gives_the_same_result(tmp_path, monkeypatch):
+@pytest.mark.parametrize("child", ["finishes", "fails", "finds nothing"])
+def test_jobs_merge_gives_the_same_result(tmp_path, monkeypatch, child):
+    """--jobs: merged state, the near-duplicate analysis finished in a forked child (its
+    diagnostics are the ones reported; when it fails the parent finishes those checks itself)."""
     from tunelint import parallel
+
+    if child == "fails":
+        monkeypatch.setattr(parallel, "_child_finish", lambda probe, apart: 1 / 0)
+    elif child == "finds nothing":
+        monkeypatch.setattr(parallel, "_child_finish", lambda probe, apart: [])
 
     rng = random.Random(3)
     recs = []
@@ -158,7 +166,10 @@ def test_jobs_merge_gives_the_same_result(tmp_path, monkeypatch):
     serial = codes(FileRun(str(p), cfg).run())
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
     par, _ = parallel.run_parallel(str(p), cfg, 2)
-    assert serial and codes(par) == serial
+    if child == "finds nothing":
+        assert serial and codes(par) != serial and not any(c in ("D003", "D004", "D005", "D006") for c in codes(par))
+    else:
+        assert serial and codes(par) == serial
 
 
 @pytest.mark.parametrize("name", ["train.json", "train.jsonl.gz"])

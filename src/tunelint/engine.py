@@ -296,12 +296,14 @@ class FileRun:
             c.observe(rec, ctx)
         return Event(chunk, rec, diags)
 
-    def finish(self) -> list[Diagnostic]:
-        out = list(self._file_diags)
+    def finish(self, checks=None, file_diags: bool = True) -> list[Diagnostic]:
+        """Dataset checks' findings (``checks``: a subset, default all) and, with
+        ``file_diags``, the file-level diagnostics gathered during the pass."""
+        out = list(self._file_diags) if file_diags else []
         if self.ctx is None:
             return out
         self.ctx.format = self.stats.format
-        for c in self.checks:
+        for c in self.checks if checks is None else checks:
             for f in c.finish(self.ctx):
                 out.append(self._diag(c, f, f.line))
         return out

@@ -181,5 +181,50 @@ def run_parallel(path: str, config, jobs: int, progress=None):
     probe.checks = merged_checks or probe.checks
     probe.stats = stats
     probe.ctx = FileContext(probe.display, stats.format, config, "jsonl")  # no begin(): keep merged state
-    diags.extend(probe.finish())
+    diags.extend(_finish(probe))
     return diags, stats
+
+
+def _child_finish(probe: FileRun, apart: list) -> list:
+    return probe.finish(apart, file_diags=False)
+
+
+def _finish(probe: FileRun) -> list:
+    """``probe.finish()`` on two cores: the checks marked ``finish_apart`` (the near-duplicate
+    analysis, the longest) run in a forked child, which sends back its diagnostics, while this
+    process finishes the others. Same diagnostics as one process; if the child fails for any
+    reason this process finishes its checks too."""
+    apart = [c for c in probe.checks if getattr(c, "finish_apart", False)]
+    if not apart or not hasattr(os, "fork") or probe.ctx is None:
+        return probe.finish()
+    import pickle
+
+    rfd, wfd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(rfd)
+        os.close(wfd)
+        return probe.finish()
+    if pid == 0:  # the child: finish the apart checks, send the diagnostics, leave at once
+        code = 1
+        try:
+            os.close(rfd)
+            data = pickle.dumps(_child_finish(probe, apart), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(wfd, "wb") as f:
+                f.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    rest = probe.finish([c for c in probe.checks if c not in apart])
+    with os.fdopen(rfd, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    try:
+        got = pickle.loads(data) if status == 0 else None
+    except Exception:
+        got = None
+    if got is None:
+        got = probe.finish(apart, file_diags=False)
+    return rest + got
