@@ -161,16 +161,9 @@ def run_parallel(path: str, config, jobs: int, progress=None):
         probe = FileRun(path, config)
         return probe.run(), probe.stats
     diags = []
-    merged_checks = None
     stats = FileStats(probe.display)
-    for d, checks, st in parts:
+    for d, _, st in parts:
         diags.extend(d)
-        if merged_checks is None:
-            merged_checks = checks
-        else:
-            for mine, theirs in zip(merged_checks, checks):
-                if mine.scope == "dataset":
-                    mine.merge(theirs)
         stats.lines = max(stats.lines, st.lines)
         stats.records += st.records
         stats.parsed += st.parsed
@@ -178,10 +171,19 @@ def run_parallel(path: str, config, jobs: int, progress=None):
     counts = Counter(stats.formats)
     counts.pop("unknown", None)
     stats.format = fmt if fmt != "unknown" else (counts.most_common(1)[0][0] if counts else "unknown")
-    probe.checks = merged_checks or probe.checks
+    merged = parts[0][1]
+
+    def merge(apart: bool) -> None:  # each check takes the parts in file order
+        for i, mine in enumerate(merged):
+            if mine.scope == "dataset" and bool(getattr(mine, "finish_apart", False)) == apart:
+                for _, checks, _ in parts[1:]:
+                    mine.merge(checks[i])
+
+    merge(True)  # the checks finished in a child first: the others merge while it works
+    probe.checks = merged
     probe.stats = stats
     probe.ctx = FileContext(probe.display, stats.format, config, "jsonl")  # no begin(): keep merged state
-    diags.extend(_finish(probe))
+    diags.extend(_finish(probe, lambda: merge(False)))
     return diags, stats
 
 
@@ -189,13 +191,15 @@ def _child_finish(probe: FileRun, apart: list) -> list:
     return probe.finish(apart, file_diags=False)
 
 
-def _finish(probe: FileRun) -> list:
+def _finish(probe: FileRun, merge_rest) -> list:
     """``probe.finish()`` on two cores: the checks marked ``finish_apart`` (the near-duplicate
-    analysis, the longest) run in a forked child, which sends back its diagnostics, while this
-    process finishes the others. Same diagnostics as one process; if the child fails for any
-    reason this process finishes its checks too."""
+    analysis, the longest; already merged) run in a forked child, which sends back its
+    diagnostics, while this process merges (``merge_rest()``) and finishes the others. Same
+    diagnostics as one process; if the child fails for any reason this process finishes its
+    checks too."""
     apart = [c for c in probe.checks if getattr(c, "finish_apart", False)]
     if not apart or not hasattr(os, "fork") or probe.ctx is None:
+        merge_rest()
         return probe.finish()
     import pickle
 
@@ -205,6 +209,7 @@ def _finish(probe: FileRun) -> list:
     except OSError:
         os.close(rfd)
         os.close(wfd)
+        merge_rest()
         return probe.finish()
     if pid == 0:  # the child: finish the apart checks, send the diagnostics, leave at once
         code = 1
@@ -217,6 +222,7 @@ def _finish(probe: FileRun) -> list:
         finally:
             os._exit(code)
     os.close(wfd)
+    merge_rest()
     rest = probe.finish([c for c in probe.checks if c not in apart])
     with os.fdopen(rfd, "rb") as f:
         data = f.read()
