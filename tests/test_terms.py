@@ -397,7 +397,7 @@ def _t001_corpus(tmp_path, seed=11, n=400):
     return p
 
 
-@pytest.mark.parametrize("batch,small", [(1500, 0), (40000, 0), (1500, 3000)])
+@pytest.mark.parametrize("batch,small", [(1500, 0), (40000, 0), (1500, 1000), (1500, 3000)])
 def test_t001_batch_path_equals_per_turn_path(tmp_path, monkeypatch, batch, small):
     from tunelint.checks import terms
 
@@ -417,28 +417,35 @@ def test_t001_batch_path_equals_per_turn_path(tmp_path, monkeypatch, batch, smal
     assert "'WiFi'" in msgs and "spacing variant" in msgs and "occurrences shown)" in msgs
 
 
-def test_t001_batch_state_pickles_and_merges(tmp_path, monkeypatch):
+@pytest.mark.parametrize("first,second", [("batch", "batch"), ("turn", "batch"), ("batch", "turn"), ("turn", "turn")])
+def test_t001_batch_state_pickles_and_merges(tmp_path, monkeypatch, first, second):
+    """--jobs parts counted either way (in batches, or per turn for a small part) merge to
+    the serial result, after a pickle round trip as --jobs does."""
     import pickle
 
     from tunelint.checks import terms
 
     monkeypatch.setattr(terms, "BATCH_CHARS", 2000)
-    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 0)
     p = _t001_corpus(tmp_path, seed=12)
-    cfg = load_config(data={"select": ["T001"], "rules": {"T001": {"min-dominant": 3, "ratio": 2, "min-records": 1}}})
+    cfg = load_config(data={"select": ["T001"], "rules": {"T001": {"min-dominant": 3, "ratio": 2, "min-records": 1,
+                                                                    "max-locations": 4}}})
     serial = FileRun(str(p), cfg, display_path="v").run()
     data = p.read_bytes()
     cut = data.index(b"\n", len(data) // 3) + 1
     a = FileRun(str(p), cfg, display_path="v", byte_range=(0, cut, 1), fmt="alpaca")
     b = FileRun(str(p), cfg, display_path="v", byte_range=(cut, len(data), data[:cut].count(b"\n") + 1), fmt="alpaca")
-    for r in (a, b):
+    for r, how in ((a, first), (b, second)):
+        monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 0 if how == "batch" else 10**9)
         for _ in r.events():
             pass
+        for c in r.checks:
+            c._flush()
+            assert (c._hkeys is not None) == (how == "batch")
     for ca, cb in zip(a.checks, pickle.loads(pickle.dumps(b.checks))):  # as --jobs sends them back
         ca.merge(cb)
-    key = lambda d: (d.code, d.line, d.pointer, d.message)
+    key = lambda d: (d.code, d.line, d.pointer, d.message, repr(d.fix))
     assert sorted(map(key, a.finish())) == sorted(map(key, serial))
-    assert any(d.code == "T001" for d in serial)
+    assert any(d.code == "T001" for d in serial) and any("occurrences shown" in d.message for d in serial)
 
 
 def test_glossary_gate_passes_every_triggered_turn():

@@ -333,6 +333,7 @@ class TermVariants(Check):
 
     def begin(self, ctx):
         self.records = 0
+        # per-turn path (small inputs) and spaced compounds: form -> records, form -> places
         self.counts: Counter = Counter()
         self.locs: defaultdict[str, list[tuple[int, str]]] = defaultdict(list)
         self.full: set[str] = set()
@@ -342,10 +343,18 @@ class TermVariants(Check):
         self._next_trim = TRIM_EVERY
         self._texts: list[str] = []  # turns waiting for the next batch, with their record and place
         self._recs: list[int] = []
-        self._meta: list[tuple[int, str]] = []
+        self._lines: list[int] = []
+        self._pids: list[int] = []
         self._chars = 0
-        self._words: list[str] = []  # batch path: word id -> word; hashes, counts per id
+        self._ptrs: dict[str, int] = {}  # pointer -> small id
+        # batch path (words only): word id -> word; sorted word hashes and their ids; records
+        # and places (capped) per id; places as arrays (id, line, pointer id) in file order
+        self._words: list[str] = []
         self._hkeys = self._hids = self._cnt = self._nlocs = None
+        self._lw: list = []
+        self._ll: list = []
+        self._lp: list = []
+        self._index = None
 
     def observe(self, rec, ctx):
         self.records += 1
@@ -356,35 +365,36 @@ class TermVariants(Check):
                 continue
             self._texts.append(text)
             self._recs.append(self.records)
-            self._meta.append((rec.line, t.pointer))
+            self._lines.append(rec.line)
+            pid = self._ptrs.get(t.pointer)
+            self._pids.append(self._ptrs.setdefault(t.pointer, len(self._ptrs)) if pid is None else pid)
             self._chars += len(text)
         if self._chars >= BATCH_CHARS:
             self._flush()
 
     def __getstate__(self):
         self._flush()
-        self._fold()
         d = self.__dict__.copy()
-        d["_words"] = []  # the batch path's word ids: not worth pickling back to the parent
-        d["_hkeys"] = d["_hids"] = d["_cnt"] = d["_nlocs"] = None
+        d["_index"] = None
         return d
 
     def _flush(self) -> None:
         """Count the waiting turns' word forms: per record (each form once), with the first
         ``max-locations`` (line, pointer) places of each form. Batches of ``BATCH_CHARS`` go
-        through the vectorized tokenizer; a small remainder (a small file: no numpy import)
-        through WORD, with the same result."""
+        through the vectorized tokenizer (and, once one has, every later rest); a small input
+        through WORD per turn (no numpy import), with the same result."""
         if not self._texts:
             return
-        if self._chars >= SMALL_FLUSH_CHARS:
+        if self._hkeys is not None or self._chars >= SMALL_FLUSH_CHARS:
             self._flush_batch()
         else:
             self._flush_each()
-        self._texts, self._recs, self._meta, self._chars = [], [], [], 0
+        self._texts, self._recs, self._lines, self._pids, self._chars = [], [], [], [], 0
+        self._index = None
 
     def _flush_each(self) -> None:
-        self._fold()
-        texts, recs, meta = self._texts, self._recs, self._meta
+        texts, recs = self._texts, self._recs
+        ptr = list(self._ptrs)
         locs = self.locs
         full = self.full
         n = len(texts)
@@ -400,7 +410,7 @@ class TermVariants(Check):
                 rec_forms |= forms
                 new = forms - full
                 if new:
-                    loc = meta[i]
+                    loc = (self._lines[i], ptr[self._pids[i]])
                     for w in new:
                         locs[w].append(loc)
                     self._appended += len(new)
@@ -411,9 +421,13 @@ class TermVariants(Check):
 
     def _flush_batch(self) -> None:
         np = _np()
-        texts, meta = self._texts, self._meta
-        scans = [prose(t) for t in texts]
+        scans = [prose(t) for t in self._texts]
         buf, st, en, doc, h = batch_words(scans)
+        if self._hkeys is None:
+            self._hkeys = np.zeros(0, dtype=np.uint64)
+            self._hids = np.zeros(0, dtype=np.int64)
+            self._cnt = np.zeros(0, dtype=np.int64)
+            self._nlocs = np.zeros(0, dtype=np.int32)
         if not len(st):
             return
         rec = np.array(self._recs, dtype=np.int64)[doc]
@@ -433,29 +447,37 @@ class TermVariants(Check):
         pstart = np.searchsorted(keep, gstart)  # each word's first (word, turn) pair
         npairs = np.diff(np.append(pstart, len(keep)))
         pdoc = ds[keep]
-        ids = self._ids_of(hs[gstart], buf, st[o[gstart]], en[o[gstart]])
+        first = o[gstart]
+        uh = hs[gstart]
+        ids = self._ids_of(uh, lambda ix: [buf[a:b].decode("ascii") for a, b in zip(st[first[ix]].tolist(), en[first[ix]].tolist())])
         self._cnt[ids] += n_recs
-        # locations: only words that have fewer than ``cap`` so far, and only as many as they lack
-        take = np.minimum(np.maximum(self._cap - self._nlocs[ids], 0), npairs)
+        # places: only for words with fewer than ``cap`` so far, only as many as they lack
+        take = np.minimum(np.maximum(self._cap - self._nlocs[ids], 0), npairs).astype(np.int64)
         self._nlocs[ids] += take.astype(np.int32)
-        locs, words = self.locs, self._words
         sel = np.flatnonzero(take)
-        for i, p0, k in zip(ids[sel].tolist(), pstart[sel].tolist(), take[sel].tolist()):
-            locs[words[i]].extend([meta[d] for d in pdoc[p0:p0 + k].tolist()])
+        if len(sel):
+            k = take[sel]
+            at = np.repeat(pstart[sel] - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
+            d = pdoc[at]
+            self._lw.append(np.repeat(ids[sel], k))
+            self._ll.append(np.array(self._lines, dtype=np.int64)[d])
+            self._lp.append(np.array(self._pids, dtype=np.int32)[d])
         # spaced compounds ("pre trained") in the turns holding a prefix word
         sh = _spaced_hashes()
-        uh = hs[gstart]
         at = np.minimum(np.searchsorted(uh, sh), len(uh) - 1)
         trig = at[uh[at] == sh]
-        if not len(trig):
-            return
+        if len(trig):
+            self._spaced(scans, trig, ids, pstart, npairs, pdoc)
+
+    def _spaced(self, scans, trig, ids, pstart, npairs, pdoc) -> None:
         by_doc: dict[int, set[str]] = {}
         for g in trig.tolist():
-            w = words[ids[g]]
+            w = self._words[ids[g]]
             for d in pdoc[pstart[g]:pstart[g] + npairs[g]].tolist():
                 by_doc.setdefault(d, set()).add(w)
         rec_of = self._recs
-        counts, full, cap = self.counts, self.full, self._cap
+        counts, locs, full, cap = self.counts, self.locs, self.full, self._cap
+        ptr = list(self._ptrs)
         prev = None
         rec_sp: set[str] = set()
         for d in sorted(by_doc):
@@ -469,52 +491,89 @@ class TermVariants(Check):
             for f in sp:
                 if f not in full:
                     lst = locs[f]
-                    lst.append(meta[d])
+                    lst.append((self._lines[d], ptr[self._pids[d]]))
                     if len(lst) >= cap:
                         full.add(f)
         counts.update(rec_sp)
 
-    def _ids_of(self, uh, buf, st, en):
-        """Ids of the batch's words (``uh``: their hashes, sorted and unique); a word seen for
-        the first time gets the next id, its string and zeroed counters."""
+    def _ids_of(self, uh, names):
+        """Ids of words given their hashes ``uh`` (sorted, unique); a word seen for the first
+        time gets the next id, its string (``names(positions in uh)``) and zeroed counters."""
         np = _np()
-        if self._hkeys is None:
-            self._hkeys = np.zeros(0, dtype=np.uint64)
-            self._hids = np.zeros(0, dtype=np.int64)
-            self._cnt = np.zeros(0, dtype=np.int64)
-            self._nlocs = np.zeros(0, dtype=np.int32)
         keys = self._hkeys
-        pos = np.minimum(np.searchsorted(keys, uh), max(len(keys) - 1, 0))
-        known = (keys[pos] == uh) if len(keys) else np.zeros(len(uh), dtype=bool)
-        ids = np.where(known, self._hids[pos] if len(keys) else 0, -1)
+        if len(keys):
+            pos = np.minimum(np.searchsorted(keys, uh), len(keys) - 1)
+            known = keys[pos] == uh
+            ids = np.where(known, self._hids[pos], -1)
+        else:
+            known = np.zeros(len(uh), dtype=bool)
+            ids = np.full(len(uh), -1, dtype=np.int64)
         fresh = np.flatnonzero(~known)
         if len(fresh):
             base = len(self._words)
             new_ids = np.arange(base, base + len(fresh), dtype=np.int64)
             ids[fresh] = new_ids
-            words = [buf[a:b].decode("ascii") for a, b in zip(st[fresh].tolist(), en[fresh].tolist())]
-            self._words.extend(words)
-            locs = self.locs
-            had = [min(len(locs[w]), self._cap) if w in locs else 0 for w in words]
+            self._words.extend(names(fresh))
             self._cnt = np.concatenate((self._cnt, np.zeros(len(fresh), dtype=np.int64)))
-            self._nlocs = np.concatenate((self._nlocs, np.array(had, dtype=np.int32)))
+            self._nlocs = np.concatenate((self._nlocs, np.zeros(len(fresh), dtype=np.int32)))
             allk = np.concatenate((keys, uh[fresh]))
             alli = np.concatenate((self._hids, new_ids))
             order = np.argsort(allk, kind="stable")
             self._hkeys, self._hids = allk[order], alli[order]
         return ids
 
-    def _fold(self) -> None:
-        """Move the batch path's counters into ``counts`` and ``full`` (before deciding,
-        merging or pickling)."""
+    def _materialize(self) -> None:
+        """Move the batch path's words into ``counts``/``locs``/``full`` (to merge with a part
+        that counted per turn); later batches of this part count per turn as well."""
         if self._hkeys is None:
             return
         np = _np()
+        words, cap = self._words, self._cap
         nz = np.flatnonzero(self._cnt)
-        words = self._words
         self.counts.update(dict(zip([words[i] for i in nz.tolist()], self._cnt[nz].tolist())))
-        self._cnt[:] = 0
-        self.full.update(words[i] for i in np.flatnonzero(self._nlocs >= self._cap).tolist())
+        ptr = list(self._ptrs)
+        w, ln, pi = self._loc_arrays()
+        locs = self.locs
+        for i, a, b in self._runs(w):
+            locs[words[i]].extend(zip(ln[a:b].tolist(), [ptr[p] for p in pi[a:b].tolist()]))
+        self.full.update(words[i] for i in np.flatnonzero(self._nlocs >= cap).tolist())
+        self._words, self._lw, self._ll, self._lp = [], [], [], []
+        self._hkeys = self._hids = self._cnt = self._nlocs = self._index = None
+
+    def _loc_arrays(self):
+        """All places of the batch path, ordered by word id, file order within a word."""
+        np = _np()
+        if not self._lw:
+            z = np.zeros(0, dtype=np.int64)
+            return z, z, z
+        w = np.concatenate(self._lw)
+        o = np.argsort(w, kind="stable")
+        self._lw, self._ll, self._lp = [w[o]], [np.concatenate(self._ll)[o]], [np.concatenate(self._lp)[o]]
+        return self._lw[0], self._ll[0], self._lp[0]
+
+    @staticmethod
+    def _runs(w):
+        """(id, start, end) of each run of equal ids in the sorted array ``w``."""
+        np = _np()
+        if not len(w):
+            return []
+        starts = np.flatnonzero(np.concatenate(([True], w[1:] != w[:-1])))
+        ends = np.append(starts[1:], len(w))
+        return zip(w[starts].tolist(), starts.tolist(), ends.tolist())
+
+    def _places(self, form: str) -> tuple[list[tuple[int, str]], bool]:
+        """The first ``max-locations`` places of ``form`` in file order, and whether it had more."""
+        if self._hkeys is not None and " " not in form:
+            if self._index is None:
+                w, ln, pi = self._loc_arrays()
+                self._index = ({self._words[i]: (i, a, b) for i, a, b in self._runs(w)}, ln, pi, list(self._ptrs))
+            at, ln, pi, ptr = self._index
+            hit = at.get(form)
+            if hit is not None:
+                i, a, b = hit
+                b = min(b, a + self._cap)
+                return list(zip(ln[a:b].tolist(), [ptr[p] for p in pi[a:b].tolist()])), bool(self._nlocs[i] >= self._cap)
+        return self.locs.get(form, []), form in self.full
 
     def _trim(self) -> None:
         """Cut location lists to the cap and stop collecting for full forms. Done now and then,
@@ -527,11 +586,31 @@ class TermVariants(Check):
                 full.add(w)
         self._next_trim = self._appended + max(TRIM_EVERY, len(self.locs))
 
+    def _merge_batches(self, other) -> None:
+        """Both parts counted in batches: map the other's word ids onto ours by hash (new words
+        get new ids), add counters, append its places after ours (file order)."""
+        np = _np()
+        oids = other._hids
+        mine = self._ids_of(other._hkeys, lambda ix: [other._words[i] for i in oids[ix].tolist()])
+        remap = np.empty(len(other._words), dtype=np.int64)
+        remap[oids] = mine
+        self._cnt[remap] += other._cnt
+        self._nlocs[remap] = np.minimum(self._nlocs[remap] + other._nlocs, self._cap)
+        pmap = np.array([self._ptrs.setdefault(p, len(self._ptrs)) for p in other._ptrs] or [0], dtype=np.int32)
+        for w, ln, pi in zip(other._lw, other._ll, other._lp):
+            self._lw.append(remap[w])
+            self._ll.append(ln)
+            self._lp.append(pmap[pi])
+        self._index = None
+
     def merge(self, other):
         self._flush()
         other._flush()
-        self._fold()
-        other._fold()
+        if self._hkeys is not None and other._hkeys is not None:
+            self._merge_batches(other)
+        elif self._hkeys is not None or other._hkeys is not None:
+            self._materialize()
+            other._materialize()
         self._trim()
         other._trim()
         self.records += other.records
@@ -542,6 +621,16 @@ class TermVariants(Check):
             if len(mine) < cap:
                 mine.extend(lst[: cap - len(mine)])
         self._trim()
+
+    def _fold_counts(self) -> None:
+        """Add the batch path's record counts to ``counts`` (before deciding)."""
+        if self._hkeys is None:
+            return
+        np = _np()
+        nz = np.flatnonzero(self._cnt)
+        words = self._words
+        self.counts.update(dict(zip([words[i] for i in nz.tolist()], self._cnt[nz].tolist())))
+        self._cnt[:] = 0
 
     # -- deciding ---------------------------------------------------------------
     def groups(self) -> dict[str, dict[str, dict]]:
@@ -659,7 +748,7 @@ class TermVariants(Check):
 
     def finish(self, ctx):
         self._flush()
-        self._fold()
+        self._fold_counts()
         if self.records < int(self.p["min-records"]):
             return  # too few records for one spelling to dominate another with any confidence
         self._trim()
@@ -712,9 +801,9 @@ class TermVariants(Check):
         occ: list[tuple[int, str, str]] = []
         cut = False
         for f in mforms:
-            lst = self.locs.get(f, [])
+            lst, more = self._places(f)
             occ += [(ln, ptr, f) for ln, ptr in lst]
-            cut = cut or f in self.full
+            cut = cut or more
         occ.sort()
         # the dominant spelling of each word form (cyberattacks for cyber-attacks, cyberattack for
         # cyber-attack): a minority form is fixed only when the dominant style writes that same form
