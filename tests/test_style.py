@@ -142,6 +142,11 @@ def test_translation_prompts_are_exempt_from_script_outlier(tmp_path):
     p = tmp_path / "t.jsonl"
     p.write_text("\n".join(lines) + "\n")
     assert run(p, ["S007"]) == []
+    # a second rule of the kind without the exemption, in the same pass, still reports it
+    custom = [{"code": "S907", "name": "odd-script", "kind": "script-outlier", "message": "{script}",
+               "params": {"exempt-translation": False}}]
+    diags = FileRun(str(p), load_config(data={"custom-rules": custom, "select": ["S007", "S907"]})).run()
+    assert [(d.line, d.code) for d in diags] == [(45, "S907")]
 
 
 @pytest.mark.parametrize("ending,cut", [
@@ -259,3 +264,24 @@ def test_no_pandas_at_check_time():
             f"d = FileRun({str(HARDWARE)!r}, load_config(data={{'select': ['S']}})).run(); "
             "assert d; assert 'pandas' not in sys.modules and 'numpy' not in sys.modules, 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_rules_of_one_kind_keep_their_own_parameters(monkeypatch):
+    """The S rules share one answer table; two rules of one kind still apply their own
+    parameters (candidates, row filters, exemptions), in one pass and after a --jobs merge."""
+    import tunelint.parallel as par
+
+    custom = [{"code": "S902", "name": "loud-answer", "kind": "uppercase-outlier", "message": "{ratio}",
+               "params": {"min-ratio": 1.01}},
+              {"code": "S907", "name": "odd-script", "kind": "script-outlier", "message": "{script}",
+               "params": {"exempt-translation": False}},
+              {"code": "S905", "name": "cut-short", "kind": "unfinished-answer", "message": "{tail}",
+               "params": {"min-last-line-words": 500}}]
+    cfg = load_config(data={"custom-rules": custom, "select": ["S002", "S902", "S005", "S905", "S007", "S907"]})
+    got = sorted((d.line, d.code) for d in FileRun(str(HARDWARE), cfg).run())
+    assert (30, "S002") in got and not any(c == "S902" for _, c in got)  # min-ratio 1.01: nothing is louder
+    assert (55, "S005") in got and not any(c == "S905" for _, c in got)  # no last line that long
+    assert (45, "S007") in got and (45, "S907") in got
+    monkeypatch.setattr(par, "MIN_PARALLEL_BYTES", 0)
+    par_diags, _ = par.run_parallel(str(HARDWARE), cfg, 3)
+    assert sorted((d.line, d.code) for d in par_diags) == got

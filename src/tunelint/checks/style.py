@@ -1,9 +1,10 @@
 """S kinds: style drift against the dataset's own norm.
 
-Each kind keeps compact columns per answer turn (``array`` of small ints/floats, pointers and
-categories interned) filled in ``observe`` from :mod:`tunelint.style_features` (computed once
-per record for all S rules), and decides in ``finish`` with robust statistics: median and MAD
-for numbers, shares for categories. Thresholds are conservative by default (a false alarm
+All the S rules of a file share one table of compact columns per answer turn (``array`` of
+small ints/floats, pointers and categories interned; ``_Answers``), filled once per record from
+:mod:`tunelint.style_features` by the first S rule and merged once for ``--jobs``; each rule
+picks its rows and applies its parameters in ``finish``, with robust statistics: median and
+MAD for numbers, shares for categories. Thresholds are conservative by default (a false alarm
 costs trust) and every one is a rule parameter.
 """
 from __future__ import annotations
@@ -66,33 +67,172 @@ class Interner:
         return [self(v) for v in other.values]
 
 
+_END_CLEAN, _END_OTHER, _END_COMMA, _END_DANGLING = 0, 1, 2, 3
+
+
+class _Answers:
+    """The style columns of every answer turn (and the system prompt of every record) for all
+    the S rules of a file: filled once per record by the first of them (the owner), merged
+    once for ``--jobs``. Each rule reads its rows in ``finish`` (:meth:`StyleCheck.view`).
+    Columns that only some kinds need are filled only when such a rule runs; what depends on a
+    rule's parameters is decided in ``finish``, except the rare per-rule candidates
+    (``cands``), which need the texts."""
+
+    def __init__(self, owner: "StyleCheck"):
+        self.owner = owner
+        self.rules: list[StyleCheck] = []
+        self.strings = Interner()
+        self.lines = array("Q")
+        self.ptrs = array("I")
+        self.words = array("I")
+        self.letters = array("I")
+        self.upper = array("f")
+        self.opener = array("I")
+        self.snippet = array("I")
+        self.list_style = array("I")
+        self.script = array("I")
+        self.named = array("B")  # the prompt names the answer's script or asks for a translation
+        self.end = array("B")  # _END_*: how the answer ends
+        self.last_line = array("I")  # words on the last line (for comma/dangling endings)
+        self.tail = array("I")
+        self.rlines = array("Q")  # per record: line, system prompt pointer and key
+        self.rptrs = array("I")
+        self.syskey = array("Q")
+        self.cands: list[array] = []  # per rule (same order as ``rules``): candidate rows
+
+    def add_rule(self, rule: "StyleCheck") -> None:
+        self.rules.append(rule)
+        self.cands.append(array("Q"))
+        kinds = {r.kind_name for r in self.rules}
+        self.snippets = "boilerplate-opener" in kinds
+        self.ends = "unfinished-answer" in kinds
+        self.systems = "system-prompt-variant" in kinds
+        self.translations = any(r.kind_name == "script-outlier" and r.p["exempt-translation"] for r in self.rules)
+        self.hooks = [(i, r) for i, r in enumerate(self.rules) if type(r).candidate is not StyleCheck.candidate]
+
+    def observe(self, rec) -> None:
+        strings = self.strings
+        ids = strings.ids
+        line = rec.line
+        for t, f in answer_features(rec):
+            row = len(self.lines)
+            self.lines.append(line)
+            p = ids.get(t.pointer)
+            self.ptrs.append(strings(t.pointer) if p is None else p)
+            self.words.append(f["words"])
+            self.letters.append(f["letters"])
+            self.upper.append(f["upper"])
+            o = f["opener"]
+            self.opener.append(strings(o))
+            snip = ""
+            if o != "none" and self.snippets:
+                txt = t.text.lstrip()
+                m = opener_match(txt)
+                end = m.end() if m else 0
+                end += re.match(r"[\w']*[!,.:]?", txt[end:]).end()
+                snip = txt[:min(end, 60)]
+            self.snippet.append(strings(snip))
+            self.list_style.append(strings(f["list_style"]))
+            sc = f["script"]
+            self.script.append(strings(sc))
+            named = 0
+            # a prompt asking for a translation (or naming the answer's language) explains it;
+            # an ASCII prompt with a Latin answer never needs the (slower) check
+            if self.translations and sc != "none" and (sc != "Latin" or not _prompt_ascii(rec, t)):
+                named = int(_LANG_RX[sc].search(_prompt_text(rec, t).lower()) is not None)
+            self.named.append(named)
+            end, last_line, tail = _END_OTHER, 0, ""
+            if self.ends:
+                end, last_line, tail = _ending(t.text.rstrip(), sc)
+            self.end.append(end)
+            self.last_line.append(last_line)
+            self.tail.append(strings(tail))
+            for i, r in self.hooks:
+                if r.candidate(rec, t, f):
+                    self.cands[i].append(row)
+        if self.systems:
+            txt = system_text(rec)
+            ptr = ""
+            if txt is not None:
+                ptr = next(t.pointer for t in rec.turns if t.kind == "system" and t.text is not None)
+            self.rlines.append(line)
+            self.rptrs.append(strings(ptr))
+            self.syskey.append(text_key(txt))
+
+    def extend(self, other: "_Answers") -> None:
+        remap = self.strings.remap(other.strings)
+        base = len(self.lines)
+        for name in ("lines", "words", "letters", "upper", "named", "end", "last_line", "rlines", "syskey"):
+            getattr(self, name).extend(getattr(other, name))
+        for name in ("ptrs", "opener", "snippet", "list_style", "script", "tail", "rptrs"):
+            getattr(self, name).extend(remap[i] for i in getattr(other, name))
+        for mine, theirs in zip(self.cands, other.cands):
+            mine.extend(base + i for i in theirs)
+
+
+def _ending(text: str, script: str) -> tuple[int, int, str]:
+    """How an answer ends (_END_*), the words on its last line and its tail (for a comma or a
+    dangling word)."""
+    if not text:
+        return _END_OTHER, 0, ""
+    c = text[-1]
+    if c in _TERMINAL or text.endswith("```"):
+        return _END_CLEAN, 0, ""
+    if c in ",，、":
+        end = _END_COMMA
+    elif c.isalpha() and script == "Latin" and text.rsplit(None, 1)[-1] in DANGLING:
+        end = _END_DANGLING
+    else:
+        return _END_OTHER, 0, ""
+    return end, len(text.rsplit("\n", 1)[-1].split()), text[-40:].rsplit("\n", 1)[-1]
+
+
 class StyleCheck(Check):
-    """Base: per-answer rows of (line, pointer) plus the columns a kind declares."""
+    """Base: the rule's rows of the shared answer table (``rows``) and the columns a kind
+    declares, read in ``finish`` (``view``): ``lines``, ``ptrs`` and ``columns`` as arrays."""
 
     scope = "dataset"
-    #: column name -> array typecode ("S" = interned string)
+    #: column name -> column of the shared table
     columns: dict[str, str] = {}
 
     def begin(self, ctx):
-        self.lines = array("Q")
-        self.ptrs = array("I")
-        self.strings = Interner()
-        for name, code in self.columns.items():
-            setattr(self, name, array("I" if code == "S" else code))
+        tab = getattr(ctx, "_answers", None)
+        if tab is None:
+            tab = ctx._answers = _Answers(self)
+        tab.add_rule(self)
+        self.table = tab
 
-    def add(self, line: int, pointer: str) -> None:
-        """Append a row's line and pointer; the kind appends its own columns right after."""
-        self.lines.append(line)
-        i = self.strings.ids.get(pointer)
-        self.ptrs.append(self.strings(pointer) if i is None else i)
+    def observe(self, rec, ctx):
+        if self.table.owner is self:
+            self.table.observe(rec)
 
     def merge(self, other):
-        remap = self.strings.remap(other.strings)
-        self.lines.extend(other.lines)
-        self.ptrs.extend(remap[i] for i in other.ptrs)
-        for name, code in self.columns.items():
-            col = getattr(other, name)
-            getattr(self, name).extend((remap[i] for i in col) if code == "S" else col)
+        if self.table.owner is self:
+            self.table.extend(other.table)
+
+    def candidate(self, rec, t, f) -> bool:
+        """A kind that needs the texts to decide marks its candidate rows here (rarely true)."""
+        return False
+
+    def rows(self, tab) -> list[int] | None:
+        """The table rows this rule looks at (None = every answer)."""
+        return None
+
+    def view(self) -> list[int] | None:
+        tab = self.table
+        self.strings = tab.strings
+        rows = self.rows(tab)
+        if rows is None:
+            self.lines, self.ptrs = tab.lines, tab.ptrs
+            for name, col in self.columns.items():
+                setattr(self, name, getattr(tab, col))
+        else:
+            self.lines = [tab.lines[i] for i in rows]
+            self.ptrs = [tab.ptrs[i] for i in rows]
+            for name, col in self.columns.items():
+                c = getattr(tab, col)
+                setattr(self, name, [c[i] for i in rows])
+        return rows
 
     def s(self, i: int) -> str:
         return self.strings.values[i]
@@ -116,14 +256,10 @@ class LengthOutlier(StyleCheck):
     """An answer far longer (or, optionally, shorter) than the dataset's answers, on a log scale."""
 
     defaults = {"min-records": 50, "z": 6.0, "min-ratio": 10.0, "min-words": 50, "short": False}
-    columns = {"words": "I"}
-
-    def observe(self, rec, ctx):
-        for t, f in answer_features(rec):
-            self.add(rec.line, t.pointer)
-            self.words.append(f["words"])
+    columns = {"words": "words"}
 
     def finish(self, ctx):
+        self.view()
         if not self.enough():
             return
         logs = [math.log1p(w) for w in self.words]
@@ -159,32 +295,27 @@ class UppercaseOutlier(StyleCheck):
 
     defaults = {"min-records": 50, "z": 6.0, "min-ratio": 0.8, "min-letters": 40, "min-words": 8,
                 "min-word-length": 3.5, "exempt-prompt": _UPPER_EXEMPT.pattern}
-    columns = {"upper": "f"}
+    columns = {"upper": "upper"}
 
     def begin(self, ctx):
-        super().begin(ctx)
-        self.cand = array("Q")  # positions (in the columns) of candidate answers
         self.exempt = re.compile(self.p["exempt-prompt"], re.I) if self.p["exempt-prompt"] else None
+        super().begin(ctx)
 
-    def observe(self, rec, ctx):
+    def candidate(self, rec, t, f) -> bool:
         p = self.p
-        for t, f in answer_features(rec):
-            if f["letters"] < p["min-letters"]:
-                continue
-            self.add(rec.line, t.pointer)
-            self.upper.append(f["upper"])
-            if (f["upper"] >= p["min-ratio"] and f["words"] >= p["min-words"]
-                    and f["letters"] / f["words"] >= p["min-word-length"]
-                    and _prose(t.text, f["words"])
-                    and not (self.exempt and self.exempt.search(_prompt_text(rec, t)))):
-                self.cand.append(len(self.lines) - 1)
+        return (f["letters"] >= p["min-letters"] and f["upper"] >= p["min-ratio"] and f["words"] >= p["min-words"]
+                and f["letters"] / f["words"] >= p["min-word-length"]
+                and _prose(t.text, f["words"])
+                and not (self.exempt and self.exempt.search(_prompt_text(rec, t))))
 
-    def merge(self, other):
-        base = len(self.lines)
-        super().merge(other)
-        self.cand.extend(base + i for i in other.cand)
+    def rows(self, tab):
+        ml = self.p["min-letters"]
+        return [i for i, n in enumerate(tab.letters) if n >= ml]
 
     def finish(self, ctx):
+        rows = self.view()
+        at = {r: i for i, r in enumerate(rows)}
+        self.cand = [at[r] for r in self.table.cands[self.table.rules.index(self)]]  # positions in the view
         if not self.cand or not self.enough():
             return
         med, sd = robust_center(self.upper)
@@ -216,23 +347,10 @@ class BoilerplateOpener(CategoryCheck):
     dataset's answers rarely use."""
 
     defaults = {"min-records": 50, "max-share": 0.02, "openers": []}
-    columns = {"opener": "S", "snippet": "S"}
-
-    def observe(self, rec, ctx):
-        for t, f in answer_features(rec):
-            o = f["opener"]
-            snip = ""
-            if o != "none":
-                txt = t.text.lstrip()
-                m = opener_match(txt)
-                end = m.end() if m else 0
-                end += re.match(r"[\w']*[!,.:]?", txt[end:]).end()
-                snip = txt[:min(end, 60)]
-            self.add(rec.line, t.pointer)
-            self.opener.append(self.strings(o))
-            self.snippet.append(self.strings(snip))
+    columns = {"opener": "opener", "snippet": "snippet"}
 
     def finish(self, ctx):
+        self.view()
         if not self.enough():
             return
         only = set(self.p["openers"] or ())
@@ -261,18 +379,17 @@ class ListMarkerDrift(CategoryCheck):
     of the dataset's lists use."""
 
     defaults = {"min-records": 50, "min-lists": 20, "min-norm-share": 0.8, "max-share": 0.05}
-    columns = {"marker": "S"}
+    columns = {"marker": "list_style"}
 
-    def observe(self, rec, ctx):
-        for t, f in answer_features(rec):
-            if f["list_style"] != "none":
-                self.add(rec.line, t.pointer)
-                self.marker.append(self.strings(f["list_style"]))
+    def rows(self, tab):
+        none = tab.strings("none")
+        return [i for i, m in enumerate(tab.list_style) if m != none]
 
     def enough(self) -> bool:
         return len(self.lines) >= self.p["min-lists"]
 
     def finish(self, ctx):
+        self.view()
         if not self.enough():
             return
         for ordered in (True, False):
@@ -296,17 +413,14 @@ class SystemPromptVariant(CategoryCheck):
     nearly all records."""
 
     defaults = {"min-records": 20, "min-norm-share": 0.9, "max-share": 0.05}
-    columns = {"key": "Q"}
-
-    def observe(self, rec, ctx):
-        txt = system_text(rec)
-        ptr = ""
-        if txt is not None:
-            ptr = next(t.pointer for t in rec.turns if t.kind == "system" and t.text is not None)
-        self.add(rec.line, ptr)
-        self.key.append(text_key(txt))
+    def view(self):
+        tab = self.table
+        self.strings = tab.strings
+        self.lines, self.ptrs, self.key = tab.rlines, tab.rptrs, tab.syskey  # one row per record
+        return None
 
     def finish(self, ctx):
+        self.view()
         if not self.enough():
             return
         counts, total = self.shares(self.key)
@@ -356,23 +470,16 @@ class ScriptOutlier(CategoryCheck):
     """An answer in a writing system that almost no other answer of the dataset uses."""
 
     defaults = {"min-records": 50, "min-norm-share": 0.95, "max-share": 0.01, "exempt-translation": True}
-    columns = {"script": "S", "exempt": "B"}
+    columns = {"script": "script", "exempt": "named"}
 
-    def observe(self, rec, ctx):
-        for t, f in answer_features(rec):
-            sc = f["script"]
-            if sc == "none":
-                continue
-            ex = 0
-            # a prompt asking for a translation (or naming the answer's language) explains it;
-            # an ASCII prompt with a Latin answer never needs the (slower) check
-            if self.p["exempt-translation"] and (sc != "Latin" or not _prompt_ascii(rec, t)):
-                ex = int(_LANG_RX[sc].search(_prompt_text(rec, t).lower()) is not None)
-            self.add(rec.line, t.pointer)
-            self.script.append(self.strings(sc))
-            self.exempt.append(ex)
+    def rows(self, tab):
+        none = tab.strings("none")
+        return [i for i, sc in enumerate(tab.script) if sc != none]
 
     def finish(self, ctx):
+        self.view()
+        if not self.p["exempt-translation"]:
+            self.exempt = [0] * len(self.lines)
         if not self.enough():
             return
         counts, total = self.shares(self.script)
@@ -400,42 +507,23 @@ class UnfinishedAnswer(StyleCheck):
     while the dataset's long answers end with terminal punctuation."""
 
     defaults = {"min-records": 50, "min-words": 20, "min-norm-share": 0.8, "min-last-line-words": 5}
-    columns = {"state": "B", "tail": "S"}  # state: 0 = ends cleanly, 1 = other, 2 = cut off
+    columns = {"tail": "tail"}
 
-    def begin(self, ctx):
-        super().begin(ctx)
-        self.seen = 0  # answers of any length (min-records counts these)
-
-    def merge(self, other):
-        super().merge(other)
-        self.seen += other.seen
-
-    def observe(self, rec, ctx):
-        p = self.p
-        for t, f in answer_features(rec):
-            self.seen += 1
-            if f["words"] < p["min-words"]:
-                continue
-            text = t.text.rstrip()
-            c = text[-1]
-            state, tail = 1, ""
-            if c in _TERMINAL or text.endswith("```"):
-                state = 0
-            elif c in ",，、":
-                last_line = text.rsplit("\n", 1)[-1]
-                if len(last_line.split()) >= p["min-last-line-words"]:  # not a letter's "Sincerely,"
-                    state = 2
-            elif c.isalpha() and f["script"] == "Latin":
-                last = text.rsplit(None, 1)[-1]
-                if last in DANGLING and len(text.rsplit("\n", 1)[-1].split()) >= p["min-last-line-words"]:
-                    state = 2
-            if state == 2:
-                tail = text[-40:].rsplit("\n", 1)[-1]
-            self.add(rec.line, t.pointer)
-            self.state.append(state)
-            self.tail.append(self.strings(tail))
+    def rows(self, tab):
+        mw = self.p["min-words"]
+        return [i for i, n in enumerate(tab.words) if n >= mw]
 
     def finish(self, ctx):
+        rows = self.view()
+        tab = self.table
+        self.seen = len(tab.lines)  # answers of any length (min-records counts these)
+        mll = self.p["min-last-line-words"]  # a letter's "Sincerely," is not cut off
+        self.state = []  # 0 = ends cleanly, 1 = other, 2 = cut off
+        for i in rows:
+            e = tab.end[i]
+            self.state.append(0 if e == _END_CLEAN else 2 if e != _END_OTHER and tab.last_line[i] >= mll else 1)
+        none = self.strings("")
+        self.tail = [t if st == 2 else none for t, st in zip(self.tail, self.state)]
         if self.seen < self.p["min-records"] or not self.state:
             return
         clean = self.state.count(0)
