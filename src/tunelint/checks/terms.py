@@ -640,17 +640,31 @@ class TermVariants(Check):
         minlen = int(self.p["min-length"])
         ignore = {w.lower() for w in self.p["ignore"]}
         keys: dict[str, list[str]] = {}
+        varied: set[str] = set()  # keys whose spellings vary (a hyphen, a space, an inner capital)
         for form in self.counts:
-            if not form.islower() and _camel_ident(form):
+            if form.islower():
+                k = form
+                vary = False
+            elif _camel_ident(form):
                 continue
-            k = _joined(form)
+            else:
+                k = form.lower()
+                vary = _inner_cap(form)
+            if "-" in k or " " in k:
+                k = k.replace("-", "").replace(" ", "")
+                vary = True
             if len(k) >= minlen and k not in ignore:
-                keys.setdefault(k, []).append(form)
+                fs = keys.get(k)
+                if fs is None:
+                    keys[k] = [form]
+                else:
+                    fs.append(form)
+                if vary:
+                    varied.add(k)
         table = lemmas.table()
-        # Keys whose spellings vary (a hyphen, an inner capital); inflections matter only when
-        # they join such a key. spaCy's lookup lemmatizer runs once over the unique candidate
-        # keys (the table is consulted first only to pick them), never over tokens.
-        varied = {k for k, forms in keys.items() if any("-" in f or " " in f or _inner_cap(f) for f in forms)}
+        # Inflections matter only when they join a key whose spellings vary. spaCy's lookup
+        # lemmatizer runs once over the unique candidate keys (the table is consulted first only
+        # to pick them), never over tokens.
         cand = [k for k in keys if k in table and (k in varied or table[k] in varied)]
         if not cand:
             lem = {}
@@ -659,19 +673,22 @@ class TermVariants(Check):
         else:
             lem = lemmas.lemmatize_table(cand)
         known = lemmas.known_words()
-        stem_of: dict[str, str] = {}
-        for k in keys:
-            s = lem.get(k, k)
+        stem_of: dict[str, str] = {}  # keys that join another key's group (the others are their own stem)
+        for k, s in lem.items():
             if s != k and k.startswith(s) and s in keys:
                 stem_of[k] = s
-            elif (s == k and k not in known and len(k) > 4 and k.endswith("s") and not k.endswith("ss")
-                  and k[:-1] in keys):
+        for k in keys:
+            if (len(k) > 4 and k[-1] == "s" and not k.endswith("ss") and k not in stem_of and lem.get(k, k) == k
+                    and k not in known and k[:-1] in keys):
                 stem_of[k] = k[:-1]
+        members: dict[str, list[str]] = {}  # stem -> its keys, in the order of ``keys``
+        for k in keys:
+            stem = stem_of.get(k, k)
+            ks = members.get(stem)
+            if ks is None:
+                members[stem] = [k]
             else:
-                stem_of[k] = k
-        members: dict[str, list[str]] = {}  # stem -> its keys
-        for k, stem in stem_of.items():
-            members.setdefault(stem, []).append(k)
+                ks.append(k)
         # a stem written one way only has no variants; ``fuzzy`` compares every stem's total
         everything = bool(self.p["fuzzy"])
         out: dict[str, dict[str, dict]] = {}
