@@ -153,23 +153,21 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
 
 def _densify(sig) -> None:
     """Rotation densification: an empty bin takes the next non-empty bin to its right
-    (circularly) plus a constant times the distance, in place."""
+    (circularly) plus a constant times the distance, in place. Rows with no bin at all stay
+    empty (no signature)."""
     np = _np()
     empty = sig == 0xFFFFFFFF
-    rows = np.flatnonzero(empty.any(axis=1) & ~empty.all(axis=1))
-    if len(rows) == 0:
+    e = empty & ~empty.all(axis=1)[:, None]
+    if not e.any():
         return
-    sub = sig[rows]
-    e = empty[rows]
-    ar = np.arange(2 * BINS, dtype=np.int16)
-    idx = np.where(np.concatenate((e, e), axis=1), np.int16(4 * BINS), ar)  # the row twice: circular
-    nxt = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1][:, :BINS]
-    dist = (nxt - ar[:BINS]).astype(np.uint32)
-    src = np.take_along_axis(sub, (nxt & (BINS - 1)).astype(np.intp), axis=1)
+    ar = np.arange(BINS, dtype=np.int16)
+    idx = np.where(empty, np.int16(4 * BINS), ar)
+    nxt = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]  # next non-empty bin at or after each
+    nxt = np.where(nxt == 4 * BINS, nxt[:, :1] + BINS, nxt)  # none after: wrap to the row's first
+    src = np.take_along_axis(sig, (nxt & (BINS - 1)).astype(np.intp), axis=1)
     with np.errstate(over="ignore"):
-        src += dist * np.uint32(0x9E3779B1)
-    np.copyto(sub, src, where=e)
-    sig[rows] = sub
+        src += (nxt - ar).astype(np.uint32) * np.uint32(0x9E3779B1)
+    np.copyto(sig, src, where=e)
 
 
 def band_keys(sig):
