@@ -285,3 +285,13 @@ def test_rules_of_one_kind_keep_their_own_parameters(monkeypatch):
     monkeypatch.setattr(par, "MIN_PARALLEL_BYTES", 0)
     par_diags, _ = par.run_parallel(str(HARDWARE), cfg, 3)
     assert sorted((d.line, d.code) for d in par_diags) == got
+
+
+@pytest.mark.parametrize("formats,found", [(["chat"], True), (["alpaca"], False)])
+def test_a_rule_limited_to_some_formats_keeps_its_own_table(formats, found):
+    custom = [{"code": "S901", "name": "long-chat-answer", "kind": "length-outlier", "message": "{words}",
+               "formats": formats}]
+    cfg = load_config(data={"custom-rules": custom, "select": ["S001", "S901", "S003"]})
+    got = sorted((d.line, d.code) for d in FileRun(str(HARDWARE), cfg).run())
+    assert (50, "S001") in got and (35, "S003") in got
+    assert ((50, "S901") in got) == found

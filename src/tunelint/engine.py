@@ -238,8 +238,8 @@ class FileRun:
                 self._problem_checks.append(c)
             elif cls.check_record is not Check.check_record:
                 self._rec_checks.append(c)
-            if cls.observe is not Check.observe:
-                self._observers.append(c)
+            if cls.observe is not Check.observe and not getattr(c, "passive", False):
+                self._observers.append(c)  # not a rule whose shared state another one fills
         self._by_format: dict[str, tuple] = {}
         self._turn_plan: dict[tuple[str, str], list] = {}
 

@@ -582,9 +582,12 @@ class _NearBase(Check):
     defaults = {"threshold": 0.9}
 
     def begin(self, ctx):
-        st = getattr(ctx, "_neardup", None)
+        # one analysis per set of formats the rules apply to (the owner sees those records only)
+        states = ctx.__dict__.setdefault("_neardup", {})
+        key = frozenset(self.rule.formats or ())
+        st = states.get(key)
         if st is None:
-            st = ctx._neardup = NearDupState(self)
+            st = states[key] = NearDupState(self)
             try:
                 active = {r.kind for r in ctx.config.rules_for(ctx.path)}
             except Exception:  # noqa: BLE001 - a config without rules_for: defer to both
@@ -595,6 +598,7 @@ class _NearBase(Check):
             st.train.path = os.path.abspath(ctx.path)
         st.rules[self.kind_name] = self
         self.state = st
+        self.passive = st.owner is not self  # the engine need not call observe
 
     def observe(self, rec, ctx):
         st = self.state

@@ -196,11 +196,15 @@ class StyleCheck(Check):
     columns: dict[str, str] = {}
 
     def begin(self, ctx):
-        tab = getattr(ctx, "_answers", None)
+        # one table per set of formats the rules apply to (the owner sees those records only)
+        tables = ctx.__dict__.setdefault("_answers", {})
+        key = frozenset(self.rule.formats or ())
+        tab = tables.get(key)
         if tab is None:
-            tab = ctx._answers = _Answers(self)
+            tab = tables[key] = _Answers(self)
         tab.add_rule(self)
         self.table = tab
+        self.passive = tab.owner is not self  # the engine need not call observe
 
     def observe(self, rec, ctx):
         if self.table.owner is self:
