@@ -99,6 +99,8 @@ class _Answers:
         self.rptrs = array("I")
         self.syskey = array("Q")
         self.cands: list[array] = []  # per rule (same order as ``rules``): candidate rows
+        self._rows: list[tuple] = []  # rows not yet in the columns (see ``pack``)
+        self.strings("")  # id 0: no snippet, no tail
 
     def add_rule(self, rule: "StyleCheck") -> None:
         self.rules.append(rule)
@@ -110,46 +112,48 @@ class _Answers:
         self.translations = any(r.kind_name == "script-outlier" and r.p["exempt-translation"] for r in self.rules)
         self.hooks = [(i, r) for i, r in enumerate(self.rules) if type(r).candidate is not StyleCheck.candidate]
 
+    _COLS = ("lines", "ptrs", "words", "letters", "upper", "opener", "snippet", "list_style", "script", "named",
+             "end", "last_line", "tail")
+
     def observe(self, rec) -> None:
         strings = self.strings
         ids = strings.ids
         line = rec.line
+        rows = self._rows
         for t, f in answer_features(rec):
-            row = len(self.lines)
-            self.lines.append(line)
             p = ids.get(t.pointer)
-            self.ptrs.append(strings(t.pointer) if p is None else p)
-            self.words.append(f["words"])
-            self.letters.append(f["letters"])
-            self.upper.append(f["upper"])
             o = f["opener"]
-            self.opener.append(strings(o))
-            snip = ""
+            oi = ids.get(o)
+            snip = 0
             if o != "none" and self.snippets:
                 txt = t.text.lstrip()
                 m = opener_match(txt)
                 end = m.end() if m else 0
                 end += re.match(r"[\w']*[!,.:]?", txt[end:]).end()
-                snip = txt[:min(end, 60)]
-            self.snippet.append(strings(snip))
-            self.list_style.append(strings(f["list_style"]))
+                snip = strings(txt[:min(end, 60)])
+            ls = f["list_style"]
+            li = ids.get(ls)
             sc = f["script"]
-            self.script.append(strings(sc))
+            si = ids.get(sc)
             named = 0
             # a prompt asking for a translation (or naming the answer's language) explains it;
             # an ASCII prompt with a Latin answer never needs the (slower) check
             if self.translations and sc != "none" and (sc != "Latin" or not _prompt_ascii(rec, t)):
                 named = int(_LANG_RX[sc].search(_prompt_text(rec, t).lower()) is not None)
-            self.named.append(named)
-            end, last_line, tail = _END_OTHER, 0, ""
+            end, last_line, tail = _END_OTHER, 0, 0
             if self.ends:
                 end, last_line, tail = _ending(t.text.rstrip(), sc)
-            self.end.append(end)
-            self.last_line.append(last_line)
-            self.tail.append(strings(tail))
-            for i, r in self.hooks:
-                if r.candidate(rec, t, f):
-                    self.cands[i].append(row)
+                tail = strings(tail) if tail else 0
+            if self.hooks:
+                row = len(self.lines) + len(rows)
+                for i, r in self.hooks:
+                    if r.candidate(rec, t, f):
+                        self.cands[i].append(row)
+            rows.append((line, strings(t.pointer) if p is None else p, f["words"], f["letters"], f["upper"],
+                         strings(o) if oi is None else oi, snip, strings(ls) if li is None else li,
+                         strings(sc) if si is None else si, named, end, last_line, tail))
+        if len(rows) >= 4096:
+            self.pack()
         if self.systems:
             txt = system_text(rec)
             ptr = ""
@@ -159,7 +163,20 @@ class _Answers:
             self.rptrs.append(strings(ptr))
             self.syskey.append(text_key(txt))
 
+    def pack(self) -> None:
+        """Move the rows gathered as tuples (one append per answer) into the column arrays."""
+        if self._rows:
+            for name, col in zip(self._COLS, zip(*self._rows)):
+                getattr(self, name).extend(col)
+            self._rows = []
+
+    def __getstate__(self):
+        self.pack()
+        return self.__dict__
+
     def extend(self, other: "_Answers") -> None:
+        self.pack()
+        other.pack()
         remap = self.strings.remap(other.strings)
         base = len(self.lines)
         for name in ("lines", "words", "letters", "upper", "named", "end", "last_line", "rlines", "syskey"):
@@ -224,6 +241,7 @@ class StyleCheck(Check):
 
     def view(self) -> list[int] | None:
         tab = self.table
+        tab.pack()
         self.strings = tab.strings
         rows = self.rows(tab)
         if rows is None:
@@ -419,6 +437,7 @@ class SystemPromptVariant(CategoryCheck):
     defaults = {"min-records": 20, "min-norm-share": 0.9, "max-share": 0.05}
     def view(self):
         tab = self.table
+        tab.pack()
         self.strings = tab.strings
         self.lines, self.ptrs, self.key = tab.rlines, tab.rptrs, tab.syskey  # one row per record
         return None
