@@ -341,10 +341,7 @@ class TermVariants(Check):
         self._cap = int(self.p["max-locations"])
         self._appended = 0
         self._next_trim = TRIM_EVERY
-        self._texts: list[str] = []  # turns waiting for the next batch, with their record and place
-        self._recs: list[int] = []
-        self._lines: list[int] = []
-        self._pids: list[int] = []
+        self._pending: list[tuple] = []  # (text, record number, line, pointer) of turns waiting for a batch
         self._chars = 0
         self._ptrs: dict[str, int] = {}  # pointer -> small id
         # batch path (words only): word id -> word; sorted word hashes and their ids; records
@@ -363,11 +360,7 @@ class TermVariants(Check):
             text = t.text
             if not text or (kinds is not None and t.kind not in kinds) or codeish(text):
                 continue
-            self._texts.append(text)
-            self._recs.append(self.records)
-            self._lines.append(rec.line)
-            pid = self._ptrs.get(t.pointer)
-            self._pids.append(self._ptrs.setdefault(t.pointer, len(self._ptrs)) if pid is None else pid)
+            self._pending.append((text, self.records, rec.line, t.pointer))
             self._chars += len(text)
         if self._chars >= BATCH_CHARS:
             self._flush()
@@ -383,13 +376,18 @@ class TermVariants(Check):
         ``max-locations`` (line, pointer) places of each form. Batches of ``BATCH_CHARS`` go
         through the vectorized tokenizer (and, once one has, every later rest); a small input
         through WORD per turn (no numpy import), with the same result."""
-        if not self._texts:
+        if not self._pending:
             return
+        texts, recs, lines, pointers = zip(*self._pending)
+        ptrs = self._ptrs
+        self._texts, self._recs, self._lines = texts, recs, lines
+        self._pids = [ptrs.setdefault(p, len(ptrs)) for p in pointers]
         if self._hkeys is not None or self._chars >= SMALL_FLUSH_CHARS:
             self._flush_batch()
         else:
             self._flush_each()
-        self._texts, self._recs, self._lines, self._pids, self._chars = [], [], [], [], 0
+        self._pending, self._chars = [], 0
+        self._texts = self._recs = self._lines = self._pids = ()
         self._index = None
 
     def _flush_each(self) -> None:
