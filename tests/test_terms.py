@@ -397,9 +397,12 @@ def _t001_corpus(tmp_path, seed=11, n=400):
     return p
 
 
-@pytest.mark.parametrize("batch,small", [(1500, 0), (40000, 0), (1500, 1000), (1500, 3000)])
-def test_t001_batch_path_equals_per_turn_path(tmp_path, monkeypatch, batch, small):
+@pytest.mark.parametrize("batch,small,sort_keys", [(1500, 0, True), (1500, 0, False), (40000, 0, True),
+                                                   (1500, 1000, True), (1500, 3000, True)])
+def test_t001_batch_path_equals_per_turn_path(tmp_path, monkeypatch, batch, small, sort_keys):
     from tunelint.checks import terms
+
+    monkeypatch.setattr(terms, "SORT_KEYS", sort_keys)
 
     p = _t001_corpus(tmp_path)
     params = {"min-dominant": 3, "ratio": 2, "max-locations": 3}

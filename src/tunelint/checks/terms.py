@@ -100,6 +100,7 @@ def word_forms(text: str) -> set[str]:
 # characters only). A test checks it equals WORD.findall.
 BATCH_CHARS = 1_000_000  # turn characters per batch
 SMALL_FLUSH_CHARS = 200_000  # fewer waiting characters: WORD.findall per turn (no numpy import)
+SORT_KEYS = True  # False: always the argsort path of _flush_batch (tests compare both)
 _HASH_B = 0x100000001B3  # odd: invertible mod 2**64
 _HASH_BINV = pow(_HASH_B, -1, 1 << 64)
 
@@ -428,13 +429,23 @@ class TermVariants(Check):
             self._nlocs = np.zeros(0, dtype=np.int32)
         if not len(st):
             return
-        rec = np.array(self._recs, dtype=np.int64)[doc]
-        # unique (word, turn) pairs, turns in file order within a word (a stable sort)
-        o = np.argsort(h, kind="stable")
-        hs, ds, rs = h[o], doc[o], rec[o]
-        new_word = np.empty(len(hs), dtype=bool)
+        # unique (word, turn) pairs, turns in file order within a word: one sort of the word hashes
+        # with the turn in their low bits (np.sort is several times faster than argsort); two words
+        # whose hashes differ only there would share a key: then an argsort of the hashes instead
+        bits = max(1, len(self._recs).bit_length())
+        low = np.uint64((1 << bits) - 1)
+        key = np.sort((h & ~low) | doc.astype(np.uint64))
+        ds = (key & low).astype(np.int64)
+        new_word = np.empty(len(key), dtype=bool)
         new_word[0] = True
-        np.not_equal(hs[1:], hs[:-1], out=new_word[1:])
+        np.not_equal(key[1:] >> np.uint64(bits), key[:-1] >> np.uint64(bits), out=new_word[1:])
+        hs = np.sort(h)
+        uh = hs[np.concatenate(([True], hs[1:] != hs[:-1]))]  # the words' full hashes, in key order
+        if len(uh) != int(new_word.sum()) or not SORT_KEYS:
+            o = np.argsort(h, kind="stable")
+            ds = doc[o]
+            np.not_equal(hs[1:], hs[:-1], out=new_word[1:])
+        rs = np.array(self._recs, dtype=np.int64)[ds]
         pair = new_word.copy()
         pair[1:] |= ds[1:] != ds[:-1]
         new_rec = new_word.copy()
@@ -445,9 +456,16 @@ class TermVariants(Check):
         pstart = np.searchsorted(keep, gstart)  # each word's first (word, turn) pair
         npairs = np.diff(np.append(pstart, len(keep)))
         pdoc = ds[keep]
-        first = o[gstart]
-        uh = hs[gstart]
-        ids = self._ids_of(uh, lambda ix: [buf[a:b].decode("ascii") for a, b in zip(st[first[ix]].tolist(), en[first[ix]].tolist())])
+
+        def names(ix):  # the words of uh[ix] (new ones): each from its first token
+            fh = uh[ix]
+            pos = np.minimum(np.searchsorted(fh, h), len(fh) - 1)
+            hit = np.flatnonzero(fh[pos] == h)
+            _, at = np.unique(pos[hit], return_index=True)
+            tok = hit[at]
+            return [buf[a:b].decode("ascii") for a, b in zip(st[tok].tolist(), en[tok].tolist())]
+
+        ids = self._ids_of(uh, names)
         self._cnt[ids] += n_recs
         # places: only for words with fewer than ``cap`` so far, only as many as they lack
         take = np.minimum(np.maximum(self._cap - self._nlocs[ids], 0), npairs).astype(np.int64)
