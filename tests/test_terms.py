@@ -465,3 +465,20 @@ def test_glossary_gate_passes_every_triggered_turn():
     assert len(triggered) > 100
     assert all(chk.gate(t) for t in triggered)
     assert not all(chk.gate(t) for t in texts)
+
+
+def test_t001_with_jobs_equals_serial(tmp_path, monkeypatch):
+    """--jobs: T001 (and the near-duplicate rules) finish in forked children; same findings."""
+    from tunelint import parallel
+    from tunelint.checks import terms
+
+    monkeypatch.setattr(terms, "BATCH_CHARS", 3000)
+    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 0)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    p = _t001_corpus(tmp_path, seed=13, n=600)
+    cfg = load_config(data={"select": ["T001", "D003", "D005", "S001"],
+                            "rules": {"T001": {"min-dominant": 3, "ratio": 2, "min-records": 1}}})
+    key = lambda d: (d.code, d.line, d.pointer, d.message, repr(d.fix))
+    serial = sorted(map(key, FileRun(str(p), cfg).run()))
+    par, _ = parallel.run_parallel(str(p), cfg, 2)
+    assert sorted(map(key, par)) == serial and any(k[0] == "T001" for k in serial)

@@ -173,17 +173,16 @@ def run_parallel(path: str, config, jobs: int, progress=None):
     stats.format = fmt if fmt != "unknown" else (counts.most_common(1)[0][0] if counts else "unknown")
     merged = parts[0][1]
 
-    def merge(apart: bool) -> None:  # each check takes the parts in file order
+    def merge(group) -> None:  # the checks of one finishing group; each takes the parts in file order
         for i, mine in enumerate(merged):
-            if mine.scope == "dataset" and bool(getattr(mine, "finish_apart", False)) == apart:
+            if mine.scope == "dataset" and getattr(mine, "finish_apart", None) == group:
                 for _, checks, _ in parts[1:]:
                     mine.merge(checks[i])
 
-    merge(True)  # the checks finished in a child first: the others merge while it works
     probe.checks = merged
     probe.stats = stats
     probe.ctx = FileContext(probe.display, stats.format, config, "jsonl")  # no begin(): keep merged state
-    diags.extend(_finish(probe, lambda: merge(False)))
+    diags.extend(_finish(probe, merge))
     return diags, stats
 
 
@@ -191,16 +190,9 @@ def _child_finish(probe: FileRun, apart: list) -> list:
     return probe.finish(apart, file_diags=False)
 
 
-def _finish(probe: FileRun, merge_rest) -> list:
-    """``probe.finish()`` on two cores: the checks marked ``finish_apart`` (the near-duplicate
-    analysis, the longest; already merged) run in a forked child, which sends back its
-    diagnostics, while this process merges (``merge_rest()``) and finishes the others. Same
-    diagnostics as one process; if the child fails for any reason this process finishes its
-    checks too."""
-    apart = [c for c in probe.checks if getattr(c, "finish_apart", False)]
-    if not apart or not hasattr(os, "fork") or probe.ctx is None:
-        merge_rest()
-        return probe.finish()
+def _fork_finish(probe: FileRun, apart: list):
+    """Fork a child that finishes ``apart`` and sends back the diagnostics: (pid, read end),
+    or None when no child can be made."""
     import pickle
 
     rfd, wfd = os.pipe()
@@ -209,8 +201,7 @@ def _finish(probe: FileRun, merge_rest) -> list:
     except OSError:
         os.close(rfd)
         os.close(wfd)
-        merge_rest()
-        return probe.finish()
+        return None
     if pid == 0:  # the child: finish the apart checks, send the diagnostics, leave at once
         code = 1
         try:
@@ -222,15 +213,43 @@ def _finish(probe: FileRun, merge_rest) -> list:
         finally:
             os._exit(code)
     os.close(wfd)
-    merge_rest()
-    rest = probe.finish([c for c in probe.checks if c not in apart])
+    return pid, rfd
+
+
+def _collect(child) -> list | None:
+    import pickle
+
+    pid, rfd = child
     with os.fdopen(rfd, "rb") as f:
         data = f.read()
     _, status = os.waitpid(pid, 0)
     try:
-        got = pickle.loads(data) if status == 0 else None
+        return pickle.loads(data) if status == 0 else None
     except Exception:
-        got = None
-    if got is None:
-        got = probe.finish(apart, file_diags=False)
-    return rest + got
+        return None
+
+
+def _finish(probe: FileRun, merge) -> list:
+    """``probe.finish()`` on two cores. Checks marked ``finish_apart`` (a group name: the
+    near-duplicate analysis, the term variants) are merged group by group and each group is
+    finished in a forked child, which sends back its diagnostics, while this process merges
+    (``merge(None)``) and finishes the others. Same diagnostics as one process; if a child
+    fails for any reason this process finishes its checks too."""
+    groups = list(dict.fromkeys(getattr(c, "finish_apart", None) for c in probe.checks if c.scope == "dataset"))
+    groups = [g for g in groups if g]
+    if not groups or not hasattr(os, "fork") or probe.ctx is None:
+        for g in groups + [None]:
+            merge(g)
+        return probe.finish()
+    children = []
+    for g in groups:
+        merge(g)
+        apart = [c for c in probe.checks if c.scope == "dataset" and getattr(c, "finish_apart", None) == g]
+        children.append((apart, _fork_finish(probe, apart)))
+    merge(None)
+    done = [c for apart, _ in children for c in apart]
+    out = probe.finish([c for c in probe.checks if c not in done])
+    for apart, child in children:
+        got = _collect(child) if child is not None else None
+        out += got if got is not None else probe.finish(apart, file_diags=False)
+    return out

@@ -578,7 +578,7 @@ def _pct(x: float) -> str:
 
 class _NearBase(Check):
     scope = "dataset"
-    finish_apart = True  # --jobs: finished in a forked process while the parent finishes the others
+    finish_apart = "near-duplicates"  # --jobs: finished in a forked process while the parent finishes the others
     defaults = {"threshold": 0.9}
 
     def begin(self, ctx):
