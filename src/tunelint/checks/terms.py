@@ -2,15 +2,19 @@
 
 ``term-variants`` (T001) discovers terms written in several ways where one way dominates.
 
-*Counting* (per record, streaming): a cheap regex word tokenizer runs over each text turn
-(inline and fenced code, file names, URLs and identifiers are skipped); every word form is
-counted once per record (``Counter.update`` of the record's set of forms, C speed). For each
-form the first ``max-locations`` (line, JSON pointer) occurrences are kept; a form that has
-reached the cap joins ``full`` and is skipped by a C-level set difference, so the Python loop
-only runs over a record's rare forms. Forms that can be a minority are rare by definition, so
-their occurrences are all kept; the report says when a list was cut. Spaced compounds ("pre
-trained", "cyber security") are counted as one form each: only a turn whose word set holds one
-of ``SPACED_PREFIXES`` (a C-level set test) is scanned, by that prefix's compiled pattern.
+*Counting* (streaming, in batches): a word tokenizer (``WORD``) runs over each text turn
+(inline and fenced code, file names, URLs and identifiers are skipped; turns that look like
+code are skipped whole); every word form is counted once per record, and the first
+``max-locations`` (line, JSON pointer) places of each form are kept (forms that can be a
+minority are rare by definition, so their places are all kept; the report says when a list
+was cut). Turns wait in a queue; each ~1 MB batch is tokenized at once by
+:func:`batch_words` (numpy over one ASCII buffer: exactly WORD's matches, each with a 64-bit
+hash), unique (word, turn) pairs come from one sort, and word ids, record counts and capped
+places live in arrays, so Python only touches words seen for the first time. A small input
+(a pre-commit hook's file) takes the per-turn path instead (WORD.findall and a Counter, no
+numpy import); a test keeps both paths equal. Spaced compounds ("pre trained", "cyber
+security") are counted as one form each: only a turn holding one of ``SPACED_PREFIXES`` is
+scanned, by that prefix's compiled pattern.
 
 *Deciding* (``finish``, over the vocabulary of unique forms, never over tokens):
 
@@ -78,8 +82,8 @@ TRIM_EVERY = 100_000  # location appends between two cuts of the location lists 
 
 
 def word_forms(text: str) -> set[str]:
-    """The set of word forms of a turn's prose. T001 and T002 share it: the engine runs turn
-    checks before dataset observers on the same turn objects, so each text is tokenized once."""
+    """The set of word forms of a turn's prose (cached for the last few turns: T002 asks for
+    it only on turns its gate lets through)."""
     hit = _CACHE.get(id(text))
     if hit is not None and hit[0] is text:
         return hit[1]
