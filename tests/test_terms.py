@@ -482,3 +482,42 @@ def test_t001_with_jobs_equals_serial(tmp_path, monkeypatch):
     serial = sorted(map(key, FileRun(str(p), cfg).run()))
     par, _ = parallel.run_parallel(str(p), cfg, 2)
     assert sorted(map(key, par)) == serial and any(k[0] == "T001" for k in serial)
+
+
+def _t001_findings(path, **params):
+    return sorted((d.line, d.pointer, d.message) for d in t001(path, **params))
+
+
+def test_t001_batch_path_separates_colliding_polynomial_hashes(tmp_path, monkeypatch):
+    """Thue-Morse words collide under any polynomial hash mod 2**64: long words are hashed
+    with blake2b, so the batch path still tells them apart (review finding)."""
+    from tunelint.checks import terms
+
+    z = "".join("ab"[bin(i).count("1") & 1] for i in range(1024))
+    zc = z.translate(str.maketrans("ab", "ba"))
+    zh = z[:512] + "-" + z[512:]
+    outs = [f"The {zc} is here."] + [f"The {zh} is here."] * 10 + [f"The {z} is here."] * 2
+    p = tmp_path / "tm.jsonl"
+    p.write_text("".join(json.dumps({"instruction": "Say it.", "input": "", "output": o}) + "\n" for o in outs))
+    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 10**9)
+    want = _t001_findings(p)
+    assert [ln for ln, _, _ in want] == [12, 13]
+    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 0)
+    assert _t001_findings(p) == want
+
+
+def test_t001_places_counted_per_turn_then_in_batches(tmp_path, monkeypatch):
+    """A part whose first flushes count per turn and later ones in batches keeps both sets of
+    places (reachable only with BATCH_CHARS < SMALL_FLUSH_CHARS; review finding)."""
+    from tunelint.checks import terms
+
+    outs = ["Use Javascript here."] + ["Use JavaScript here. " + "filler words " * 50] * 10 + ["big " * 5000,
+                                                                                               "Use Javascript again."]
+    p = tmp_path / "mix.jsonl"
+    p.write_text("".join(json.dumps({"instruction": "Say it.", "input": "", "output": o}) + "\n" for o in outs))
+    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 10**9)
+    want = _t001_findings(p)
+    assert [ln for ln, _, _ in want] == [1, 13]
+    monkeypatch.setattr(terms, "BATCH_CHARS", 3000)
+    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 10000)
+    assert _t001_findings(p) == want

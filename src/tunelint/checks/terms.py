@@ -105,6 +105,7 @@ def word_forms(text: str) -> set[str]:
 BATCH_CHARS = 1_000_000  # turn characters per batch
 SMALL_FLUSH_CHARS = 200_000  # fewer waiting characters: WORD.findall per turn (no numpy import)
 SORT_KEYS = True  # False: always the argsort path of _flush_batch (tests compare both)
+LONG_WORD = 32  # longer words are hashed with blake2b (see batch_words)
 _HASH_B = 0x100000001B3  # odd: invertible mod 2**64
 _HASH_BINV = pow(_HASH_B, -1, 1 << 64)
 
@@ -159,8 +160,11 @@ def _powers(n: int):
 def batch_words(texts: list[str]):
     """WORD's matches in every text at once: (buffer, starts, ends, text index, hash) with one
     entry per word in text order. ``buffer[start:end]`` is the word (ASCII); the hash is a
-    64-bit polynomial hash of its bytes and length (two different words of a dataset sharing
-    one is about as likely as a 64-bit collision)."""
+    64-bit polynomial hash of its bytes and length, blake2b for words over ``LONG_WORD`` bytes
+    (long Thue-Morse strings collide under any polynomial hash mod 2**64). Two different words
+    of real text sharing a hash is about as likely as a 64-bit collision; short colliding words
+    could still be crafted on purpose against the fixed base (they would merge two spellings'
+    counts, a missed or wrong T001 finding, nothing else)."""
     np = _np()
     parts = [t if t.isascii() else t.translate(_TO_ASCII) for t in texts]
     buf = ("\x00".join(parts) + "\x00\x00").encode("ascii")
@@ -189,7 +193,18 @@ def batch_words(texts: list[str]):
     np.cumsum(a.astype(np.uint64) * pinv[: len(a)], out=s[1:])
     h = (s[en] - s[st]) * pw[en - 1]
     h ^= (en - st).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    # a polynomial hash mod 2**64 has known long colliding pairs (Thue-Morse strings): words
+    # longer than LONG_WORD (rare in prose) get a cryptographic hash instead
+    long_ = np.flatnonzero((en - st) > LONG_WORD)
+    if len(long_):
+        h[long_] = [_blake64(buf[a:b]) for a, b in zip(st[long_].tolist(), en[long_].tolist())]
     return buf, st, en, doc, h
+
+
+def _blake64(b: bytes) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(b, digest_size=8, person=b"tunelint-word").digest(), "little")
 
 
 def _spaced_hashes():
@@ -545,7 +560,7 @@ class TermVariants(Check):
 
     def _materialize(self) -> None:
         """Move the batch path's words into ``counts``/``locs``/``full`` (to merge with a part
-        that counted per turn); later batches of this part count per turn as well."""
+        that counted per turn); a later batch of this part starts new arrays after them."""
         if self._hkeys is None:
             return
         np = _np()
@@ -583,7 +598,11 @@ class TermVariants(Check):
         return zip(w[starts].tolist(), starts.tolist(), ends.tolist())
 
     def _places(self, form: str) -> tuple[list[tuple[int, str]], bool]:
-        """The first ``max-locations`` places of ``form`` in file order, and whether it had more."""
+        """The first ``max-locations`` places of ``form`` in file order, and whether it had more:
+        those counted per turn (``locs``: always before any batch) then those of the batches."""
+        cap = self._cap
+        lst = self.locs.get(form, [])
+        more = form in self.full
         if self._hkeys is not None and " " not in form:
             if self._index is None:
                 w, ln, pi = self._loc_arrays()
@@ -592,9 +611,10 @@ class TermVariants(Check):
             hit = at.get(form)
             if hit is not None:
                 i, a, b = hit
-                b = min(b, a + self._cap)
-                return list(zip(ln[a:b].tolist(), [ptr[p] for p in pi[a:b].tolist()])), bool(self._nlocs[i] >= self._cap)
-        return self.locs.get(form, []), form in self.full
+                b = min(b, a + cap)
+                more = more or len(lst) + int(self._nlocs[i]) >= cap
+                lst = (lst + list(zip(ln[a:b].tolist(), [ptr[p] for p in pi[a:b].tolist()])))[:cap]
+        return lst, more
 
     def _trim(self) -> None:
         """Cut location lists to the cap and stop collecting for full forms. Done now and then,
