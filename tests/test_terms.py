@@ -488,6 +488,19 @@ def _t001_findings(path, **params):
     return sorted((d.line, d.pointer, d.message) for d in t001(path, **params))
 
 
+def _per_turn_findings(tmp_path, outs):
+    """An alpaca file with these outputs, and its T001 findings counted per turn."""
+    from tunelint.checks import terms
+
+    p = tmp_path / "outs.jsonl"
+    p.write_text("".join(json.dumps({"instruction": "Say it.", "input": "", "output": o}) + "\n" for o in outs))
+    terms.SMALL_FLUSH_CHARS, keep = 10**9, terms.SMALL_FLUSH_CHARS
+    try:
+        return p, _t001_findings(p)
+    finally:
+        terms.SMALL_FLUSH_CHARS = keep
+
+
 def test_t001_batch_path_separates_colliding_polynomial_hashes(tmp_path, monkeypatch):
     """Thue-Morse words collide under any polynomial hash mod 2**64: long words are hashed
     with blake2b, so the batch path still tells them apart (review finding)."""
@@ -497,10 +510,7 @@ def test_t001_batch_path_separates_colliding_polynomial_hashes(tmp_path, monkeyp
     zc = z.translate(str.maketrans("ab", "ba"))
     zh = z[:512] + "-" + z[512:]
     outs = [f"The {zc} is here."] + [f"The {zh} is here."] * 10 + [f"The {z} is here."] * 2
-    p = tmp_path / "tm.jsonl"
-    p.write_text("".join(json.dumps({"instruction": "Say it.", "input": "", "output": o}) + "\n" for o in outs))
-    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 10**9)
-    want = _t001_findings(p)
+    p, want = _per_turn_findings(tmp_path, outs)
     assert [ln for ln, _, _ in want] == [12, 13]
     monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 0)
     assert _t001_findings(p) == want
@@ -513,10 +523,7 @@ def test_t001_places_counted_per_turn_then_in_batches(tmp_path, monkeypatch):
 
     outs = ["Use Javascript here."] + ["Use JavaScript here. " + "filler words " * 50] * 10 + ["big " * 5000,
                                                                                                "Use Javascript again."]
-    p = tmp_path / "mix.jsonl"
-    p.write_text("".join(json.dumps({"instruction": "Say it.", "input": "", "output": o}) + "\n" for o in outs))
-    monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 10**9)
-    want = _t001_findings(p)
+    p, want = _per_turn_findings(tmp_path, outs)
     assert [ln for ln, _, _ in want] == [1, 13]
     monkeypatch.setattr(terms, "BATCH_CHARS", 3000)
     monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 10000)
