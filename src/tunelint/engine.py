@@ -238,7 +238,7 @@ class FileRun:
                 self._problem_checks.append(c)
             elif cls.check_record is not Check.check_record:
                 self._rec_checks.append(c)
-            if cls.observe is not Check.observe and not getattr(c, "passive", False):
+            if cls.observe is not Check.observe and not c.passive:
                 self._observers.append(c)  # not a rule whose shared state another one fills
         self._by_format: dict[str, tuple] = {}
         self._turn_plan: dict[tuple[str, str], list] = {}

@@ -175,7 +175,7 @@ def run_parallel(path: str, config, jobs: int, progress=None):
 
     def merge(group) -> None:  # the checks of one finishing group; each takes the parts in file order
         for i, mine in enumerate(merged):
-            if mine.scope == "dataset" and getattr(mine, "finish_apart", None) == group:
+            if mine.scope == "dataset" and mine.finish_apart == group:
                 for _, checks, _ in parts[1:]:
                     mine.merge(checks[i])
 
@@ -235,7 +235,7 @@ def _finish(probe: FileRun, merge) -> list:
     finished in a forked child, which sends back its diagnostics, while this process merges
     (``merge(None)``) and finishes the others. Same diagnostics as one process; if a child
     fails for any reason this process finishes its checks too."""
-    groups = list(dict.fromkeys(getattr(c, "finish_apart", None) for c in probe.checks if c.scope == "dataset"))
+    groups = list(dict.fromkeys(c.finish_apart for c in probe.checks if c.scope == "dataset"))
     groups = [g for g in groups if g]
     if not groups or not hasattr(os, "fork") or probe.ctx is None:
         for g in groups + [None]:
@@ -244,7 +244,7 @@ def _finish(probe: FileRun, merge) -> list:
     children = []
     for g in groups:
         merge(g)
-        apart = [c for c in probe.checks if c.scope == "dataset" and getattr(c, "finish_apart", None) == g]
+        apart = [c for c in probe.checks if c.scope == "dataset" and c.finish_apart == g]
         children.append((apart, _fork_finish(probe, apart)))
     merge(None)
     done = [c for apart, _ in children for c in apart]

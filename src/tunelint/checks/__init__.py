@@ -68,6 +68,12 @@ class Check:
     scope = "record"  # line | record | dataset
     #: parameters this kind accepts and their defaults; unknown parameters are config errors
     defaults: dict[str, Any] = {}
+    #: dataset checks sharing one state: True for those whose state another rule fills (set in
+    #: ``begin``); the engine does not call their ``observe``
+    passive = False
+    #: with --jobs, checks of one named group are finished together in a forked child
+    #: (``parallel._finish``) while the parent finishes the others
+    finish_apart: str | None = None
 
     def __init__(self, rule: "Rule", params: dict[str, Any]):
         self.rule = rule

@@ -113,17 +113,15 @@ class _Answers:
         self.hooks = [(i, r) for i, r in enumerate(self.rules) if type(r).candidate is not StyleCheck.candidate]
 
     _COLS = ("lines", "ptrs", "words", "letters", "upper", "opener", "snippet", "list_style", "script", "named",
-             "end", "last_line", "tail")
+             "end", "last_line", "tail")  # one answer row, in the order of ``observe``'s tuples
+    _INTERNED = frozenset({"ptrs", "opener", "snippet", "list_style", "script", "tail", "rptrs"})
 
     def observe(self, rec) -> None:
         strings = self.strings
-        ids = strings.ids
         line = rec.line
         rows = self._rows
         for t, f in answer_features(rec):
-            p = ids.get(t.pointer)
             o = f["opener"]
-            oi = ids.get(o)
             snip = 0
             if o != "none" and self.snippets:
                 txt = t.text.lstrip()
@@ -131,10 +129,7 @@ class _Answers:
                 end = m.end() if m else 0
                 end += re.match(r"[\w']*[!,.:]?", txt[end:]).end()
                 snip = strings(txt[:min(end, 60)])
-            ls = f["list_style"]
-            li = ids.get(ls)
             sc = f["script"]
-            si = ids.get(sc)
             named = 0
             # a prompt asking for a translation (or naming the answer's language) explains it;
             # an ASCII prompt with a Latin answer never needs the (slower) check
@@ -149,9 +144,8 @@ class _Answers:
                 for i, r in self.hooks:
                     if r.candidate(rec, t, f):
                         self.cands[i].append(row)
-            rows.append((line, strings(t.pointer) if p is None else p, f["words"], f["letters"], f["upper"],
-                         strings(o) if oi is None else oi, snip, strings(ls) if li is None else li,
-                         strings(sc) if si is None else si, named, end, last_line, tail))
+            rows.append((line, strings(t.pointer), f["words"], f["letters"], f["upper"], strings(o), snip,
+                         strings(f["list_style"]), strings(sc), named, end, last_line, tail))
         if len(rows) >= 4096:
             self.pack()
         if self.systems:
@@ -179,10 +173,9 @@ class _Answers:
         other.pack()
         remap = self.strings.remap(other.strings)
         base = len(self.lines)
-        for name in ("lines", "words", "letters", "upper", "named", "end", "last_line", "rlines", "syskey"):
-            getattr(self, name).extend(getattr(other, name))
-        for name in ("ptrs", "opener", "snippet", "list_style", "script", "tail", "rptrs"):
-            getattr(self, name).extend(remap[i] for i in getattr(other, name))
+        for name in self._COLS + ("rlines", "rptrs", "syskey"):
+            col = getattr(other, name)
+            getattr(self, name).extend((remap[i] for i in col) if name in self._INTERNED else col)
         for mine, theirs in zip(self.cands, other.cands):
             mine.extend(base + i for i in theirs)
 

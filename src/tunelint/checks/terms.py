@@ -55,8 +55,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from typing import NamedTuple
 
 from ..diagnostic import Edit, Fix
+from ..minhash import _np, power_tables
 from . import Check, Finding, kind
 from .encoding import TurnCheck
 from .text import match_case, normalize_value
@@ -110,6 +112,15 @@ _HASH_B = 0x100000001B3  # odd: invertible mod 2**64
 _HASH_BINV = pow(_HASH_B, -1, 1 << 64)
 
 
+class _Batch(NamedTuple):
+    """T001's turns of one flush, in file order: texts, record numbers, lines, pointer ids."""
+
+    texts: tuple
+    recs: tuple
+    lines: tuple
+    pids: list
+
+
 class _AsciiWords(dict):
     """str.translate table: ASCII as is; a non-ASCII character to "_" (\w) or " " (not \w)."""
 
@@ -123,12 +134,6 @@ _TO_ASCII = _AsciiWords({i: i for i in range(128)})
 _LUTS = None
 _POW = None
 _SPACED_HASHES = None
-
-
-def _np():
-    import numpy as np
-
-    return np
 
 
 def _luts():
@@ -151,8 +156,6 @@ def _powers(n: int):
     """(B**i, B**-i) mod 2**64 for i < n (grown on demand)."""
     global _POW
     if _POW is None or len(_POW[0]) < n:
-        from ..minhash import power_tables
-
         _POW = power_tables(_HASH_B, _HASH_BINV, max(n + (n >> 1), 1 << 16), _np().uint64)
     return _POW
 
@@ -401,18 +404,16 @@ class TermVariants(Check):
             return
         texts, recs, lines, pointers = zip(*self._pending)
         ptrs = self._ptrs
-        self._texts, self._recs, self._lines = texts, recs, lines
-        self._pids = [ptrs.setdefault(p, len(ptrs)) for p in pointers]
+        batch = _Batch(texts, recs, lines, [ptrs.setdefault(p, len(ptrs)) for p in pointers])
         if self._hkeys is not None or self._chars >= SMALL_FLUSH_CHARS:
-            self._flush_batch()
+            self._flush_batch(batch)
         else:
-            self._flush_each()
+            self._flush_each(batch)
         self._pending, self._chars = [], 0
-        self._texts = self._recs = self._lines = self._pids = ()
         self._index = None
 
-    def _flush_each(self) -> None:
-        texts, recs = self._texts, self._recs
+    def _flush_each(self, batch: "_Batch") -> None:
+        texts, recs = batch.texts, batch.recs
         ptr = list(self._ptrs)
         locs = self.locs
         full = self.full
@@ -429,7 +430,7 @@ class TermVariants(Check):
                 rec_forms |= forms
                 new = forms - full
                 if new:
-                    loc = (self._lines[i], ptr[self._pids[i]])
+                    loc = (batch.lines[i], ptr[batch.pids[i]])
                     for w in new:
                         locs[w].append(loc)
                     self._appended += len(new)
@@ -438,9 +439,9 @@ class TermVariants(Check):
             if self._appended >= self._next_trim:
                 self._trim()
 
-    def _flush_batch(self) -> None:
+    def _flush_batch(self, batch: "_Batch") -> None:
         np = _np()
-        scans = [prose(t) for t in self._texts]
+        scans = [prose(t) for t in batch.texts]
         buf, st, en, doc, h = batch_words(scans)
         if self._hkeys is None:
             self._hkeys = np.zeros(0, dtype=np.uint64)
@@ -452,7 +453,7 @@ class TermVariants(Check):
         # unique (word, turn) pairs, turns in file order within a word: one sort of the word hashes
         # with the turn in their low bits (np.sort is several times faster than argsort); two words
         # whose hashes differ only there would share a key: then an argsort of the hashes instead
-        bits = max(1, len(self._recs).bit_length())
+        bits = max(1, len(batch.recs).bit_length())
         low = np.uint64((1 << bits) - 1)
         key = np.sort((h & ~low) | doc.astype(np.uint64))
         ds = (key & low).astype(np.int64)
@@ -465,7 +466,7 @@ class TermVariants(Check):
             o = np.argsort(h, kind="stable")
             ds = doc[o]
             np.not_equal(hs[1:], hs[:-1], out=new_word[1:])
-        rs = np.array(self._recs, dtype=np.int64)[ds]
+        rs = np.array(batch.recs, dtype=np.int64)[ds]
         pair = new_word.copy()
         pair[1:] |= ds[1:] != ds[:-1]
         new_rec = new_word.copy()
@@ -496,22 +497,22 @@ class TermVariants(Check):
             at = np.repeat(pstart[sel] - (np.cumsum(k) - k), k) + np.arange(int(k.sum()))
             d = pdoc[at]
             self._lw.append(np.repeat(ids[sel], k))
-            self._ll.append(np.array(self._lines, dtype=np.int64)[d])
-            self._lp.append(np.array(self._pids, dtype=np.int32)[d])
+            self._ll.append(np.array(batch.lines, dtype=np.int64)[d])
+            self._lp.append(np.array(batch.pids, dtype=np.int32)[d])
         # spaced compounds ("pre trained") in the turns holding a prefix word
         sh = _spaced_hashes()
         at = np.minimum(np.searchsorted(uh, sh), len(uh) - 1)
         trig = at[uh[at] == sh]
         if len(trig):
-            self._spaced(scans, trig, ids, pstart, npairs, pdoc)
+            self._spaced(batch, scans, trig, ids, pstart, npairs, pdoc)
 
-    def _spaced(self, scans, trig, ids, pstart, npairs, pdoc) -> None:
+    def _spaced(self, batch: "_Batch", scans, trig, ids, pstart, npairs, pdoc) -> None:
         by_doc: dict[int, set[str]] = {}
         for g in trig.tolist():
             w = self._words[ids[g]]
             for d in pdoc[pstart[g]:pstart[g] + npairs[g]].tolist():
                 by_doc.setdefault(d, set()).add(w)
-        rec_of = self._recs
+        rec_of = batch.recs
         counts, locs, full, cap = self.counts, self.locs, self.full, self._cap
         ptr = list(self._ptrs)
         prev = None
@@ -527,7 +528,7 @@ class TermVariants(Check):
             for f in sp:
                 if f not in full:
                     lst = locs[f]
-                    lst.append((self._lines[d], ptr[self._pids[d]]))
+                    lst.append((batch.lines[d], ptr[batch.pids[d]]))
                     if len(lst) >= cap:
                         full.add(f)
         counts.update(rec_sp)
@@ -564,9 +565,8 @@ class TermVariants(Check):
         if self._hkeys is None:
             return
         np = _np()
+        self._fold_counts()
         words, cap = self._words, self._cap
-        nz = np.flatnonzero(self._cnt)
-        self.counts.update(dict(zip([words[i] for i in nz.tolist()], self._cnt[nz].tolist())))
         ptr = list(self._ptrs)
         w, ln, pi = self._loc_arrays()
         locs = self.locs
