@@ -131,6 +131,19 @@ class _AsciiWords(dict):
 
 
 _TO_ASCII = _AsciiWords({i: i for i in range(128)})
+_ASCII_WORDS = "tunelint-ascii-words"  # codec error handler: non-ASCII runs through _TO_ASCII
+
+
+def _register_ascii_words() -> None:
+    global _ASCII_WORDS_REGISTERED
+    if not _ASCII_WORDS_REGISTERED:
+        import codecs
+
+        codecs.register_error(_ASCII_WORDS, lambda e: (e.object[e.start:e.end].translate(_TO_ASCII), e.end))
+        _ASCII_WORDS_REGISTERED = True
+
+
+_ASCII_WORDS_REGISTERED = False
 _LUTS = None
 _POW = None
 _SPACED_HASHES = None
@@ -169,8 +182,8 @@ def batch_words(texts: list[str]):
     could still be crafted on purpose against the fixed base (they would merge two spellings'
     counts, a missed or wrong T001 finding, nothing else)."""
     np = _np()
-    parts = [t if t.isascii() else t.translate(_TO_ASCII) for t in texts]
-    buf = ("\x00".join(parts) + "\x00\x00").encode("ascii")
+    _register_ascii_words()
+    buf = ("\x00".join(texts) + "\x00\x00").encode("ascii", _ASCII_WORDS)  # one character -> one byte
     a = np.frombuffer(buf, dtype=np.uint8)
     run, letter, wordc, prebad, postbad = _luts()
     w = run[a].view(np.int8)
@@ -181,19 +194,23 @@ def batch_words(texts: list[str]):
     post1 = a[en + 1]
     ok = letter[a[st]] & ~prebad[a[st - 1]] & (a[en - 1] != 45) & ~postbad[post]
     ok &= ~((post == 46) & wordc[post1]) & ~((post == 58) & (post1 == 47))  # ".x", ":/"
-    bad = a == 95  # "_" (or a non-ASCII word character) inside the run
-    bad[1:] |= (a[1:] == 45) & (a[:-1] == 45)  # "--"
-    nbad = np.concatenate(([0], np.cumsum(bad, dtype=np.int64)))
-    ok &= nbad[en] == nbad[st]
+    # "_" (or a non-ASCII word character) or "--" inside the run: rare, found by position
+    hy = a == 45
+    bad = np.concatenate((np.flatnonzero(a == 95), np.flatnonzero(hy[1:] & hy[:-1]) + 1))
+    if len(bad):
+        bad.sort()
+        ok &= np.searchsorted(bad, st) == np.searchsorted(bad, en)
     st = st[ok]
     en = en[ok]
-    lens = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     first = np.concatenate(([0], np.cumsum(lens + 1)[:-1]))
     doc = np.searchsorted(first, st, side="right") - 1
     pw, pinv = _powers(len(a) + 1)
     s = np.empty(len(a) + 1, dtype=np.uint64)
     s[0] = 0
-    np.cumsum(a.astype(np.uint64) * pinv[: len(a)], out=s[1:])
+    x = a.astype(np.uint64)
+    x *= pinv[: len(a)]
+    np.cumsum(x, out=s[1:])
     h = (s[en] - s[st]) * pw[en - 1]
     h ^= (en - st).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     # a polynomial hash mod 2**64 has known long colliding pairs (Thue-Morse strings): words
@@ -201,6 +218,13 @@ def batch_words(texts: list[str]):
     long_ = np.flatnonzero((en - st) > LONG_WORD)
     if len(long_):
         h[long_] = [_blake64(buf[a:b]) for a, b in zip(st[long_].tolist(), en[long_].tolist())]
+    # a bijective mix (splitmix64's finalizer): the low bits of a polynomial hash hardly depend
+    # on the last letters ("in"/"is" differ by 5), and _flush_batch keys sort on the high bits
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
     return buf, st, en, doc, h
 
 
@@ -450,40 +474,39 @@ class TermVariants(Check):
             self._nlocs = np.zeros(0, dtype=np.int32)
         if not len(st):
             return
-        # unique (word, turn) pairs, turns in file order within a word: one sort of the word hashes
-        # with the turn in their low bits (np.sort is several times faster than argsort); two words
-        # whose hashes differ only there would share a key: then an argsort of the hashes instead
-        bits = max(1, len(batch.recs).bit_length())
+        # tokens grouped by word, in file order within a word: one sort of the word hashes with
+        # the token's index in their low bits (np.sort is several times faster than argsort); if
+        # two words' hashes differ only there (they would share a group), an argsort instead
+        n = len(h)
+        bits = max(1, n.bit_length())
         low = np.uint64((1 << bits) - 1)
-        key = np.sort((h & ~low) | doc.astype(np.uint64))
-        ds = (key & low).astype(np.int64)
-        new_word = np.empty(len(key), dtype=bool)
+        key = np.sort((h & ~low) | np.arange(n, dtype=np.uint64))
+        ti = (key & low).astype(np.int64)
+        hk = h[ti]
+        new_word = np.empty(n, dtype=bool)
         new_word[0] = True
         np.not_equal(key[1:] >> np.uint64(bits), key[:-1] >> np.uint64(bits), out=new_word[1:])
-        hs = np.sort(h)
-        uh = hs[np.concatenate(([True], hs[1:] != hs[:-1]))]  # the words' full hashes, in key order
-        if len(uh) != int(new_word.sum()) or not SORT_KEYS:
-            o = np.argsort(h, kind="stable")
-            ds = doc[o]
-            np.not_equal(hs[1:], hs[:-1], out=new_word[1:])
+        if not SORT_KEYS or ((hk[1:] != hk[:-1]) & ~new_word[1:]).any():
+            ti = np.argsort(h, kind="stable")
+            hk = h[ti]
+            np.not_equal(hk[1:], hk[:-1], out=new_word[1:])
+        ds = doc[ti]
         rs = np.array(batch.recs, dtype=np.int64)[ds]
         pair = new_word.copy()
         pair[1:] |= ds[1:] != ds[:-1]
         new_rec = new_word.copy()
         new_rec[1:] |= rs[1:] != rs[:-1]
         gstart = np.flatnonzero(new_word)
+        uh = hk[gstart]  # the words' hashes, sorted
+        ftok = ti[gstart]  # and a token of each
         n_recs = np.add.reduceat(new_rec.astype(np.int64), gstart)  # records holding each word
         keep = np.flatnonzero(pair)
         pstart = np.searchsorted(keep, gstart)  # each word's first (word, turn) pair
         npairs = np.diff(np.append(pstart, len(keep)))
         pdoc = ds[keep]
 
-        def names(ix):  # the words of uh[ix] (new ones): each from its first token
-            fh = uh[ix]
-            pos = np.minimum(np.searchsorted(fh, h), len(fh) - 1)
-            hit = np.flatnonzero(fh[pos] == h)
-            _, at = np.unique(pos[hit], return_index=True)
-            tok = hit[at]
+        def names(ix):  # the words of uh[ix] (new ones)
+            tok = ftok[ix]
             return [buf[a:b].decode("ascii") for a, b in zip(st[tok].tolist(), en[tok].tolist())]
 
         ids = self._ids_of(uh, names)
