@@ -417,3 +417,15 @@ def test_small_input_findings_equal_the_numpy_path(tmp_path, fixtures, monkeypat
     small = _same(FileRun(train, cfg).run())
     monkeypatch.setattr(neardup, "SMALL_CHARS", -1)
     assert small and _same(FileRun(train, cfg).run()) == small
+
+
+def test_norm_ascii_table_equals_the_regex():
+    import re
+
+    from tunelint.checks.neardup import _norm
+
+    rnd = random.Random(9)
+    alphabet = [chr(i) for i in range(128)] + ["é", "—", "数", "_", " ", "A"]
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30))) for _ in range(20000)]
+    rx = re.compile(r"[\W_]+")
+    assert [_norm(t) for t in texts] == [rx.sub(" ", t.lower()).strip() for t in texts]

@@ -295,3 +295,30 @@ def test_a_rule_limited_to_some_formats_keeps_its_own_table(formats, found):
     got = sorted((d.line, d.code) for d in FileRun(str(HARDWARE), cfg).run())
     assert (50, "S001") in got and (35, "S003") in got
     assert ((50, "S901") in got) == found
+
+
+def test_opener_head_shortcut_equals_the_regex():
+    """opener_match skips the regex when the answer's first two characters (ASCII) start no
+    opener; it must find exactly what the regex alone finds."""
+    import random
+
+    from tunelint.style_features import _OPENER, opener_match
+
+    def ref(text):
+        t = text.lstrip()
+        if not t[:1].isalpha():
+            return None
+        m = _OPENER.match(t)
+        return None if m is None or len(t[m.end():m.end() + 80].split()) < 2 else m.lastgroup
+
+    rnd = random.Random(4)
+    heads = ["As an AI", "as a language model", "I am an AI", "I'm an AI", "Im sorry", "I am sorry, but I can't help",
+             "I apologize, but as an AI", "Unfortunately, I cannot help", "Sure!", "Certainly,", "Of course.",
+             "Absolutely!", "What a great question", "That's a good question", "This is a excellent question",
+             "Great question", "Good question", "Excellent question", "I'd be happy to help", "I would be glad to help",
+             "ſure!", "The", "A", "  ", "\n", "Ok", "İ am an AI", "Σure", "K"]
+    tails = [" here is the answer.", "", " x", " and more words follow here", "!", ", yes"]
+    texts = [rnd.choice(["", " ", "\t"]) + rnd.choice(heads) + rnd.choice(tails) for _ in range(5000)]
+    got = [(m.lastgroup if m else None) for m in map(opener_match, texts)]
+    assert got == [ref(t) for t in texts]
+    assert sum(g is not None for g in got) > 1000

@@ -101,8 +101,9 @@ def encode_batch(texts: list[str]) -> tuple[bytes, "object"]:
 
 
 def signatures(buf: bytes, ends) -> tuple["object", "object"]:
-    """OPH signatures (n_docs x BINS, uint32) for the docs of one encoded batch, and a bool
-    array saying which docs have at least one word (the others have no usable signature)."""
+    """OPH signatures for the docs of one encoded batch, bin-major (``BINS x n_docs`` uint32:
+    row ``b`` holds bin ``b`` of every doc), and a bool array saying which docs have at least
+    one word (the others have no usable signature)."""
     np = _np()
     n_docs = len(ends)
     arr = np.frombuffer(buf, dtype=np.uint8)
@@ -117,13 +118,12 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
     nxt[:-1] = isw[1:]
     starts = np.flatnonzero(isw & ~prev)
     tends = np.flatnonzero(isw & ~nxt) + 1
-    sig = np.full((n_docs, BINS), 0xFFFFFFFF, dtype=np.uint32)
+    sig = np.full((BINS, n_docs), 0xFFFFFFFF, dtype=np.uint32)
     if len(starts) == 0:
         return sig, np.zeros(n_docs, dtype=bool)
     pw, pinv = _pow_tables(n + 1)
     with np.errstate(over="ignore"):
-        c = low[arr].astype(np.uint32)
-        c += np.uint32(1)
+        c = _low1()[arr]  # lower case + 1, as uint32
         c *= pinv[:n]
         S = np.empty(n + 1, dtype=np.uint32)
         S[0] = 0
@@ -145,40 +145,64 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
         sdoc = np.concatenate((bdoc, doc[short]))
         b = (sh >> np.uint64(64 - 7)).astype(np.intp)  # BINS == 128
         v = np.minimum(sh & np.uint64(0xFFFFFFFF), np.uint64(0xFFFFFFFE)).astype(np.uint32)
-    flat = sig.reshape(-1)
-    np.minimum.at(flat, sdoc.astype(np.intp) * BINS + b, v)
+    b *= n_docs
+    b += sdoc
+    np.minimum.at(sig.reshape(-1), b, v)
     _densify(sig)
     return sig, has
 
 
+_LOW1 = None
+
+
+def _low1():
+    """byte -> its ASCII lower case + 1, as uint32 (the word hash's character values)."""
+    global _LOW1
+    if _LOW1 is None:
+        _LOW1 = _word_lut()[1].astype(_np().uint32) + 1
+    return _LOW1
+
+
 def _densify(sig) -> None:
-    """Rotation densification: an empty bin takes the next non-empty bin to its right
-    (circularly) plus a constant times the distance, in place. Rows with no bin at all stay
-    empty (no signature)."""
+    """Rotation densification of bin-major signatures, in place: an empty bin takes the next
+    non-empty bin to its right (circularly) plus a constant times the distance. Docs with no
+    bin at all stay empty (no signature). One pass from the last bin to the first, carrying
+    each doc's next non-empty value and distance (vectorized over docs)."""
     np = _np()
     empty = sig == 0xFFFFFFFF
-    e = empty & ~empty.all(axis=1)[:, None]
-    if not e.any():
+    if not empty.any():
         return
-    ar = np.arange(BINS, dtype=np.int16)
-    idx = np.where(empty, np.int16(4 * BINS), ar)
-    nxt = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]  # next non-empty bin at or after each
-    nxt = np.where(nxt == 4 * BINS, nxt[:, :1] + BINS, nxt)  # none after: wrap to the row's first
-    src = np.take_along_axis(sig, (nxt & (BINS - 1)).astype(np.intp), axis=1)
+    full = ~empty
+    first = np.argmax(full, axis=0)  # each doc's first non-empty bin: where the wrap lands
+    docs = np.arange(sig.shape[1])
+    val = sig[first, docs]
+    dist = first.astype(np.uint32)  # from the last bin, the wrap is first + 1 bins away
+    one = np.uint32(1)
+    step = np.uint32(0x9E3779B1)
     with np.errstate(over="ignore"):
-        src += (nxt - ar).astype(np.uint32) * np.uint32(0x9E3779B1)
-    np.copyto(sig, src, where=e)
+        for j in range(BINS - 1, -1, -1):
+            row = sig[j]
+            val = np.where(full[j], row, val)
+            dist += one
+            dist *= empty[j]
+            row[:] = val + dist * step  # a non-empty bin: itself, distance 0
+    dead = np.flatnonzero(~full[first, docs])  # no bin at all: back to empty
+    if len(dead):
+        sig[:, dead] = 0xFFFFFFFF
 
 
 def band_keys(sig):
-    """One uint32 key per band (n_docs x BANDS)."""
+    """One uint32 key per band (n_docs x BANDS) from bin-major signatures."""
     np = _np()
-    # band b = bins b, b+BANDS, b+2*BANDS, ...: bins far apart are filled from different
+    # band b = bins b, b+BANDS, b+2*BANDS, b+3*BANDS: bins far apart are filled from different
     # shingles by rotation densification, so a band rarely hinges on a single shingle
-    x = np.ascontiguousarray(sig.reshape(len(sig), ROWS, BANDS).transpose(0, 2, 1)).view(np.uint64).reshape(len(sig), BANDS, ROWS // 2).copy()
+    u = np.uint64
+    x0 = sig[:BANDS].astype(u) | (sig[BANDS:2 * BANDS].astype(u) << u(32))
+    x1 = sig[2 * BANDS:3 * BANDS].astype(u) | (sig[3 * BANDS:].astype(u) << u(32))
     with np.errstate(over="ignore"):
-        k = _mix(x[:, :, 0] * np.uint64(0xD6E8FEB86659FD93) ^ _mix(x[:, :, 1]))
-    return (k >> np.uint64(32)).astype(np.uint32)
+        x0 *= u(0xD6E8FEB86659FD93)
+        k = _mix(x0 ^ _mix(x1))
+    return np.ascontiguousarray((k >> u(32)).astype(np.uint32).T)
 
 
 def candidate_pairs(keys, valid, max_first: int = 1):

