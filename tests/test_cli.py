@@ -228,3 +228,21 @@ def test_parallel_run_reports_progress_in_file_order(tmp_path, monkeypatch):
     # workers add the bytes they checked to one shared count; the parent reports it as it grows
     assert stats.records == 1200 and calls
     assert [d for d, _ in calls] == sorted(d for d, _ in calls) and calls[-1] == (size, size)
+
+
+def test_parallel_run_imports_the_checks_warm_modules_before_the_workers(tmp_path, monkeypatch):
+    import importlib
+
+    import tunelint.parallel as tp
+    from tunelint.checks.terms import TermVariants
+    from tunelint.config import load_config
+
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(((CORE / "chat_ok.jsonl").read_bytes()) * 400)
+    monkeypatch.setattr(tp, "MIN_PARALLEL_BYTES", 1000)
+    monkeypatch.setattr(TermVariants, "warm_imports", ("numpy", "colorsys"))
+    seen = []
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", lambda name, *a: seen.append(name) or real(name, *a))
+    tp.run_parallel(str(big), load_config(isolated=True), 2)
+    assert seen[:3] == ["colorsys", "numpy", "rapidfuzz.fuzz"]  # T001's and the near-duplicate rules'

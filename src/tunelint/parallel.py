@@ -136,8 +136,12 @@ def run_parallel(path: str, config, jobs: int, progress=None):
     ranges = _ranges(path, jobs)
     if len(ranges) < 2:
         return probe.run(), probe.stats
+    import importlib
     import multiprocessing as mp
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    for name in sorted({m for c in probe.checks for m in c.warm_imports}):
+        importlib.import_module(name)  # once here, inherited by the forked workers
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     import pickle

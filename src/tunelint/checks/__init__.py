@@ -74,6 +74,9 @@ class Check:
     #: with --jobs, checks of one named group are finished together in a forked child
     #: (``parallel._finish``) while the parent finishes the others
     finish_apart: str | None = None
+    #: modules a large input will make this check import (its batch path): with --jobs they
+    #: are imported once before the workers fork, not again in every worker
+    warm_imports: tuple[str, ...] = ()
 
     def __init__(self, rule: "Rule", params: dict[str, Any]):
         self.rule = rule

@@ -587,6 +587,7 @@ def _pct(x: float) -> str:
 class _NearBase(Check):
     scope = "dataset"
     finish_apart = "near-duplicates"  # --jobs: finished in a forked process while the parent finishes the others
+    warm_imports = ("numpy", "rapidfuzz.fuzz")
     defaults = {"threshold": 0.9}
 
     def begin(self, ctx):

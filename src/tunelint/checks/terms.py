@@ -384,6 +384,7 @@ def _compound(form: str, known) -> bool:
 class TermVariants(Check):
     scope = "dataset"
     finish_apart = "terms"  # --jobs: finished in a forked process (see parallel._finish)
+    warm_imports = ("numpy",)
     defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 20,
                 "fuzzy": False, "fuzzy-min-length": 7, "fuzzy-ratio": 10, "fuzzy-min-dominant": 20,
                 "ignore": [], "lemmatizer": "table", "min-records": 200}
