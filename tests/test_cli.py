@@ -245,4 +245,5 @@ def test_parallel_run_imports_the_checks_warm_modules_before_the_workers(tmp_pat
     real = importlib.import_module
     monkeypatch.setattr(importlib, "import_module", lambda name, *a: seen.append(name) or real(name, *a))
     tp.run_parallel(str(big), load_config(isolated=True), 2)
-    assert seen[:3] == ["colorsys", "numpy", "rapidfuzz.fuzz"]  # T001's and the near-duplicate rules'
+    warm = {"colorsys", "numpy", "rapidfuzz.fuzz"}  # T001's and the near-duplicate rules'
+    assert [n for n in seen if n in warm] == sorted(warm)  # in this (the parent) process, each once
