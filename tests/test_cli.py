@@ -247,3 +247,25 @@ def test_parallel_run_imports_the_checks_warm_modules_before_the_workers(tmp_pat
     tp.run_parallel(str(big), load_config(isolated=True), 2)
     warm = {"colorsys", "numpy", "rapidfuzz.fuzz"}  # T001's and the near-duplicate rules'
     assert [n for n in seen if n in warm] == sorted(warm)  # in this (the parent) process, each once
+
+
+def test_parallel_worker_settles_its_deferred_batches(tmp_path):
+    """A worker finishes its half-full batches as soon as its part is read (Check.settle), so
+    that work overlaps the other workers instead of waiting for the merge."""
+    import tunelint.parallel as tp
+    from tunelint.checks.neardup import _NearBase
+    from tunelint.checks.style import StyleCheck
+    from tunelint.checks.terms import TermVariants
+    from tunelint.config import load_config
+
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(((CORE / "chat_ok.jsonl").read_bytes()) * 400)
+    cfg = load_config(data={"select": ["T001", "D003", "S001"]})
+    size = big.stat().st_size
+    _, checks, _ = tp._work((str(big), cfg, (0, size, 1), "chat", str(big)))
+    t001 = next(c for c in checks if isinstance(c, TermVariants))
+    near = next(c for c in checks if isinstance(c, _NearBase))
+    style = next(c for c in checks if isinstance(c, StyleCheck))
+    assert t001.records == 1200 and t001._pending == [] and t001._chars == 0
+    assert len(near.state.train) == 1200 and near.state.train.pending == [] and near.state.train.bufs
+    assert len(style.table.lines) >= 1200 and style.table._rows == []  # one row per answer

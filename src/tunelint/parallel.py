@@ -118,6 +118,9 @@ def _work(args, progress=None):
     diags = []
     for ev in run.events():
         diags.extend(ev.diagnostics)
+    for c in run.checks:
+        if c.scope == "dataset":
+            c.settle()
     return diags, run.checks, run.stats
 
 

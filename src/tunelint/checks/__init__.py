@@ -78,6 +78,11 @@ class Check:
     #: are imported once before the workers fork, not again in every worker
     warm_imports: tuple[str, ...] = ()
 
+    def settle(self) -> None:
+        """Finish the record pass's deferred work (a half-full batch) now: --jobs calls it in
+        each worker as soon as its part is read, so it overlaps the other workers' reading
+        instead of waiting for the merge."""
+
     def __init__(self, rule: "Rule", params: dict[str, Any]):
         self.rule = rule
         self.p = params

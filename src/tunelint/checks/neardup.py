@@ -614,6 +614,10 @@ class _NearBase(Check):
         if st.owner is self:
             st.train.add(rec)
 
+    def settle(self) -> None:
+        if self.state.owner is self:
+            self.state.train.flush()
+
     def merge(self, other):
         if self.state.owner is self:
             self.state.train.extend(other.state.train)

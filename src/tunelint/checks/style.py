@@ -220,6 +220,10 @@ class StyleCheck(Check):
         if self.table.owner is self:
             self.table.observe(rec)
 
+    def settle(self) -> None:
+        if self.table.owner is self:
+            self.table.pack()
+
     def merge(self, other):
         if self.table.owner is self:
             self.table.extend(other.table)

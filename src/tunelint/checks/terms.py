@@ -430,6 +430,9 @@ class TermVariants(Check):
         if self._chars >= BATCH_CHARS:
             self._flush()
 
+    def settle(self) -> None:
+        self._flush()
+
     def __getstate__(self):
         self._flush()
         d = self.__dict__.copy()
