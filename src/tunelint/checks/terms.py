@@ -182,8 +182,12 @@ def batch_words(texts: list[str]):
     could still be crafted on purpose against the fixed base (they would merge two spellings'
     counts, a missed or wrong T001 finding, nothing else)."""
     np = _np()
-    _register_ascii_words()
-    buf = ("\x00".join(texts) + "\x00\x00").encode("ascii", _ASCII_WORDS)  # one character -> one byte
+    joined = "\x00".join(texts) + "\x00\x00"
+    if joined.isascii():
+        buf = joined.encode("ascii")
+    else:  # one character -> one byte
+        _register_ascii_words()
+        buf = joined.encode("ascii", _ASCII_WORDS)
     a = np.frombuffer(buf, dtype=np.uint8)
     run, letter, wordc, prebad, postbad = _luts()
     w = run[a].view(np.int8)
