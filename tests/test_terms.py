@@ -532,3 +532,21 @@ def test_t001_places_counted_per_turn_then_in_batches(tmp_path, monkeypatch):
     monkeypatch.setattr(terms, "BATCH_CHARS", 3000)
     monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 10000)
     assert _t001_findings(p) == want
+
+
+def test_word_hash_equals_the_batch_hash():
+    """T001 finds a reported word's places by hashing it in Python: the same hash as the
+    vectorized tokenizer's, short and long (blake2b) words alike."""
+    import random
+    import string
+
+    from tunelint.checks.terms import LONG_WORD, batch_words, word_hash
+
+    rnd = random.Random(2)
+    words = ["in", "is", "a", "pre-trained", "Java-Script", "x" * LONG_WORD, "x" * (LONG_WORD + 1)]
+    words += ["ab"[rnd.randrange(2)] + "".join(rnd.choice(string.ascii_letters + string.digits + "-")
+                                            for _ in range(rnd.randint(0, 70))).replace("--", "-").rstrip("-")
+              for _ in range(3000)]
+    got = batch_words(words)
+    assert len(got[4]) == len(words)  # each is one word
+    assert [int(h) for h in got[4]] == [word_hash(w) for w in words]

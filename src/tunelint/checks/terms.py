@@ -232,6 +232,19 @@ def batch_words(texts: list[str]):
     return buf, st, en, doc, h
 
 
+def word_hash(word: str) -> int:
+    """``batch_words``' hash of one ASCII word, in pure Python (a test keeps them equal)."""
+    from ..minhash import _pymix
+
+    b = word.encode("ascii")
+    if len(b) > LONG_WORD:
+        return _pymix(_blake64(b))
+    h = 0
+    for c in b:
+        h = (h * _HASH_B + c) & 0xFFFFFFFFFFFFFFFF
+    return _pymix(h ^ ((len(b) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF))
+
+
 def _blake64(b: bytes) -> int:
     import hashlib
 
@@ -652,16 +665,32 @@ class TermVariants(Check):
         more = form in self.full
         if self._hkeys is not None and " " not in form:
             if self._index is None:
-                w, ln, pi = self._loc_arrays()
-                self._index = ({self._words[i]: (i, a, b) for i, a, b in self._runs(w)}, ln, pi, list(self._ptrs))
-            at, ln, pi, ptr = self._index
-            hit = at.get(form)
-            if hit is not None:
-                i, a, b = hit
+                self._index = self._loc_arrays() + (list(self._ptrs),)
+            w, ln, pi, ptr = self._index
+            i = self._id_of(form)
+            a = b = 0
+            if i is not None:  # its places: the run of its id in the places sorted by id
+                np = _np()
+                a, b = (int(x) for x in np.searchsorted(w, [i, i + 1]))
+            if a < b:
                 b = min(b, a + cap)
                 more = more or len(lst) + int(self._nlocs[i]) >= cap
                 lst = (lst + list(zip(ln[a:b].tolist(), [ptr[p] for p in pi[a:b].tolist()])))[:cap]
         return lst, more
+
+    def _id_of(self, form: str) -> int | None:
+        """The batch path's id of the word ``form`` (found by its hash), or None."""
+        if len(self._hkeys) == 0:
+            return None
+        if not form.isascii():
+            return None
+        h = word_hash(form)
+        np = _np()
+        pos = min(int(np.searchsorted(self._hkeys, np.uint64(h))), len(self._hkeys) - 1)
+        if int(self._hkeys[pos]) != h:
+            return None
+        i = int(self._hids[pos])
+        return i if self._words[i] == form else None
 
     def _trim(self) -> None:
         """Cut location lists to the cap and stop collecting for full forms. Done now and then,
@@ -729,14 +758,22 @@ class TermVariants(Check):
         ignore = {w.lower() for w in self.p["ignore"]}
         keys: dict[str, list[str]] = {}
         varied: set[str] = set()  # keys whose spellings vary (a hyphen, a space, an inner capital)
-        for form in self.counts:
-            if form.islower():
-                k = form
+        forms = list(self.counts)
+        # forms are ASCII and hold a letter: lower case is "equal to its lower()"
+        for form, k in zip(forms, map(str.lower, forms)):
+            if form == k:
+                if "-" not in k and " " not in k:  # the common case: a plain lower-case word
+                    if len(k) >= minlen and k not in ignore:
+                        fs = keys.get(k)
+                        if fs is None:
+                            keys[k] = [form]
+                        else:
+                            fs.append(form)
+                    continue
                 vary = False
             elif _camel_ident(form):
                 continue
             else:
-                k = form.lower()
                 vary = _inner_cap(form)
             if "-" in k or " " in k:
                 k = k.replace("-", "").replace(" ", "")
@@ -769,16 +806,20 @@ class TermVariants(Check):
             if (len(k) > 4 and k[-1] == "s" and not k.endswith("ss") and k not in stem_of and lem.get(k, k) == k
                     and k not in known and k[:-1] in keys):
                 stem_of[k] = k[:-1]
+        # a stem written one way only has no variants; ``fuzzy`` compares every stem's total
+        everything = bool(self.p["fuzzy"])
+        order = keys
+        if not everything:  # leave out now the keys that would be alone with one spelling
+            joined = set(stem_of).union(stem_of.values())
+            order = [k for k, fs in keys.items() if len(fs) > 1 or k in joined]
         members: dict[str, list[str]] = {}  # stem -> its keys, in the order of ``keys``
-        for k in keys:
+        for k in order:
             stem = stem_of.get(k, k)
             ks = members.get(stem)
             if ks is None:
                 members[stem] = [k]
             else:
                 ks.append(k)
-        # a stem written one way only has no variants; ``fuzzy`` compares every stem's total
-        everything = bool(self.p["fuzzy"])
         out: dict[str, dict[str, dict]] = {}
         for stem, ks in members.items():
             if not everything and len(ks) == 1:
