@@ -762,14 +762,6 @@ class TermVariants(Check):
         # forms are ASCII and hold a letter: lower case is "equal to its lower()"
         for form, k in zip(forms, map(str.lower, forms)):
             if form == k:
-                if "-" not in k and " " not in k:  # the common case: a plain lower-case word
-                    if len(k) >= minlen and k not in ignore:
-                        fs = keys.get(k)
-                        if fs is None:
-                            keys[k] = [form]
-                        else:
-                            fs.append(form)
-                    continue
                 vary = False
             elif _camel_ident(form):
                 continue
