@@ -189,11 +189,16 @@ def batch_words(texts: list[str]):
         _register_ascii_words()
         buf = joined.encode("ascii", _ASCII_WORDS)
     a = np.frombuffer(buf, dtype=np.uint8)
-    run, letter, wordc, prebad, postbad = _luts()
-    w = run[a].view(np.int8)
-    edge = np.diff(w, prepend=np.int8(0))
-    st = np.flatnonzero(edge == 1)
-    en = np.flatnonzero(edge == -1)  # the buffer ends with two NULs: every run ends
+    _, letter, wordc, prebad, postbad = _luts()
+    # runs of [A-Za-z0-9_-] (comparisons: cheaper than a table lookup per byte); the buffer
+    # ends with two NULs, so run edges alternate start, end, start, end
+    u8 = np.uint8
+    w = ((a | u8(32)) - u8(97) < u8(26)) | (a - u8(48) < u8(10)) | (a == u8(95)) | (a == u8(45))
+    edges = np.flatnonzero(w[1:] != w[:-1]) + 1
+    if w[0]:
+        edges = np.concatenate(([0], edges))
+    st = edges[0::2]
+    en = edges[1::2]
     post = a[en]
     post1 = a[en + 1]
     ok = letter[a[st]] & ~prebad[a[st - 1]] & (a[en - 1] != 45) & ~postbad[post]
