@@ -472,7 +472,10 @@ class NearDupState:
 
         verified = []  # (i, j, ps, as, prompt numbers compatible, answer numbers compatible); i < j
         floor = min([c.p.get("threshold", 0.9) for c in self.rules.values()] + [1.0])
-        for i, j in _local_order(I, J):
+        # the walk order matters when a cache miss re-reads the file; with every text in memory
+        # a miss only decodes again, and the pairs' own order (by first record) is as good
+        reread = any(isinstance(b, _Offsets) for st in stores for b in st.bufs)
+        for i, j in (_local_order(I, J) if reread else zip(I, J)):
             si, li = where(i)
             sj, lj = where(j)
             if stores[si].rkeys[li] == stores[sj].rkeys[lj]:  # the same canonical record: the same texts
