@@ -429,3 +429,27 @@ def test_norm_ascii_table_equals_the_regex():
     texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30))) for _ in range(20000)]
     rx = re.compile(r"[\W_]+")
     assert [_norm(t) for t in texts] == [rx.sub(" ", t.lower()).strip() for t in texts]
+
+
+def test_jobs_parts_never_share_a_records_own_prompt_key(tmp_path, monkeypatch):
+    """Without D002 each record gets a prompt key of its own. It used to be its number within
+    the part, so with --jobs record k of one part and record k of the next shared one, and
+    the pair was taken for an exact same prompt (left to D002): no D004/D006 in parallel."""
+    from tunelint import parallel
+
+    rng = random.Random(11)
+    prompts = [" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(40)]
+    prompts[26] = prompts[5] + "?"  # the 6th record of each part: the same question
+    lines = [alp(p, "", f"answer number {i} " + " ".join(rng.choice(WORDS) for _ in range(12)))
+             for i, p in enumerate(prompts)]
+    lines = [x.ljust(max(map(len, lines))) for x in lines]  # equal lines: the second part starts at line 22
+    p = tmp_path / "train.jsonl"
+    p.write_text("".join(x + "\n" for x in lines))
+    cfg = load_config(data={"select": ["D003", "D004", "D005", "D006"]})
+    key = lambda d: (d.code, d.line, d.message)
+    serial = sorted(map(key, FileRun(str(p), cfg).run()))
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    assert parallel._ranges(str(p), 2)[1][2] == 22
+    par, _ = parallel.run_parallel(str(p), cfg, 2)
+    assert [k[:2] for k in serial] == [("D006", 27)]  # same question, short answers that disagree
+    assert sorted(map(key, par)) == serial

@@ -115,12 +115,13 @@ class _Store:
         self.pending_chars += len(prompt) + len(answer)
         self.lines.append(rec.line)
         self.rkeys.append(rec.key64)  # h64(rec.canonical), shared with D001
-        if self.d002:
-            pa = prompt_answer_keys(rec)  # shared with D002
-            self.pkeys.append(pa[0] if pa is not None else len(self.lines))
-            self.akeys.append(pa[1] if pa is not None else 0)
-        else:
-            self.pkeys.append(len(self.lines))  # unique: nothing is left to D002
+        pa = prompt_answer_keys(rec) if self.d002 else None  # shared with D002
+        if pa is not None:
+            self.pkeys.append(pa[0])
+            self.akeys.append(pa[1])
+        else:  # a key of its own (nothing is left to D002): from its place in the file, so
+            # parts checked apart (--jobs) never share one, as their record counts would
+            self.pkeys.append(h64(b"record at %d:%d" % (rec.line, rec.column)))
             self.akeys.append(0)
         self.pref.append(1 if rec.format in PREFERENCE or (isinstance(obj, dict) and isinstance(obj.get("label"), bool)) else 0)
         if len(self.pending) >= 2 * BATCH or self.pending_chars >= BATCH_CHARS:
