@@ -73,7 +73,7 @@ _LUT = None
 
 
 def _word_lut():
-    """(is-word-byte table, ASCII lower-case table)."""
+    """(is-word-byte table, byte -> ASCII lower case + 1 as uint32: the word hash's character values)."""
     global _LUT
     if _LUT is None:
         np = _np()
@@ -81,9 +81,9 @@ def _word_lut():
         for c in b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ":
             lut[c] = True
         lut[128:] = True
-        low = np.arange(256, dtype=np.uint8)
-        low[65:91] += 32
-        _LUT = (lut, low)
+        low1 = np.arange(1, 257, dtype=np.uint32)
+        low1[65:91] += 32
+        _LUT = (lut, low1)
     return _LUT
 
 
@@ -108,7 +108,7 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
     n_docs = len(ends)
     arr = np.frombuffer(buf, dtype=np.uint8)
     n = len(arr)
-    wlut, low = _word_lut()
+    wlut, low1 = _word_lut()
     isw = wlut[arr]
     prev = np.empty(n, dtype=bool)
     prev[0] = False
@@ -123,7 +123,7 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
         return sig, np.zeros(n_docs, dtype=bool)
     pw, pinv = _pow_tables(n + 1)
     with np.errstate(over="ignore"):
-        c = _low1()[arr]  # lower case + 1, as uint32
+        c = low1[arr]
         c *= pinv[:n]
         S = np.empty(n + 1, dtype=np.uint32)
         S[0] = 0
@@ -150,17 +150,6 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
     np.minimum.at(sig.reshape(-1), b, v)
     _densify(sig)
     return sig, has
-
-
-_LOW1 = None
-
-
-def _low1():
-    """byte -> its ASCII lower case + 1, as uint32 (the word hash's character values)."""
-    global _LOW1
-    if _LOW1 is None:
-        _LOW1 = _word_lut()[1].astype(_np().uint32) + 1
-    return _LOW1
 
 
 def _densify(sig) -> None:

@@ -82,16 +82,16 @@ SCRIPTS = (
 
 def _script(ascii_letters: int, na: str) -> str:
     """Dominant script of a text from its ASCII letter count and its non-ASCII characters."""
-    best, n = "Latin", ascii_letters
-    if na:
-        counts = {name: len(rx.findall(na)) for name, rx in SCRIPTS}
-        counts["Latin"] += ascii_letters
-        if counts["Kana"]:  # Japanese mixes kanji and kana
-            counts["Kana"] += counts.pop("Han")
-        best = max(counts, key=counts.__getitem__)
-        n = counts[best]
-        if best == "Kana":
-            best = "Japanese"
+    if not na:
+        return "Latin" if ascii_letters else "none"
+    counts = {name: len(rx.findall(na)) for name, rx in SCRIPTS}
+    counts["Latin"] += ascii_letters
+    if counts["Kana"]:  # Japanese mixes kanji and kana
+        counts["Kana"] += counts.pop("Han")
+    best = max(counts, key=counts.__getitem__)
+    n = counts[best]
+    if best == "Kana":
+        best = "Japanese"
     return best if n else "none"
 
 
@@ -160,7 +160,7 @@ def turn_features(text: str, full: bool = True) -> dict[str, Any]:
         "upper": upper / cased if cased else float("nan"),
         "opener": m.lastgroup.replace("_", "-") if m else "none",
         "list_style": list_style,
-        "script": _script(letters, na) if na else "Latin" if letters else "none",
+        "script": _script(letters, na),
     }
     if not full:
         return out

@@ -53,12 +53,13 @@ replacement offered as an unsafe fix.
 """
 from __future__ import annotations
 
+import codecs
 import re
 from collections import Counter, defaultdict
 from typing import NamedTuple
 
 from ..diagnostic import Edit, Fix
-from ..minhash import _np, power_tables
+from ..minhash import _mix, _np, _pymix, power_tables
 from . import Check, Finding, kind
 from .encoding import TurnCheck
 from .text import match_case, normalize_value
@@ -69,9 +70,12 @@ WORD = re.compile(r"(?<![\w/\\.<@#$%&=+~-])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)
 CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
 # A turn that looks like source code or markup outside fences: its identifiers (MainScreen,
 # userid, mdtabs) are not prose spellings, so term discovery skips the whole turn.
-CODEISH = re.compile(r"[{};]\s*$|^\s*(?:def|class|import|from \w+ import|public|private|function|const|let|var|"
-                     r"#include|return|if\s*\(|for\s*\(|SELECT|CREATE)\b|</?[a-zA-Z][\w-]*[^<>\n]*>|^\s*[\w.]+\s*[:=]\s*[\w'\"\[{(]",
-                     re.M)
+# Its parts: line-start keywords, markup tags, line-start assignments, a line ending in { } ;
+_KW = (r"(?:def|class|import|from \w+ import|public|private|function|const|let|var|#include|return|if\s*\(|"
+       r"for\s*\(|SELECT|CREATE)\b")
+_TAG_RX = r"</?[a-zA-Z][\w-]*[^<>\n]*>"
+_ASSIGN = r"[\w.]+\s*[:=]\s*[\w'\"\[{(]"
+CODEISH = re.compile(r"[{};]\s*$|^\s*" + _KW + "|" + _TAG_RX + r"|^\s*" + _ASSIGN, re.M)
 
 
 def prose(text: str) -> str:
@@ -132,18 +136,7 @@ class _AsciiWords(dict):
 
 _TO_ASCII = _AsciiWords({i: i for i in range(128)})
 _ASCII_WORDS = "tunelint-ascii-words"  # codec error handler: non-ASCII runs through _TO_ASCII
-
-
-def _register_ascii_words() -> None:
-    global _ASCII_WORDS_REGISTERED
-    if not _ASCII_WORDS_REGISTERED:
-        import codecs
-
-        codecs.register_error(_ASCII_WORDS, lambda e: (e.object[e.start:e.end].translate(_TO_ASCII), e.end))
-        _ASCII_WORDS_REGISTERED = True
-
-
-_ASCII_WORDS_REGISTERED = False
+codecs.register_error(_ASCII_WORDS, lambda e: (e.object[e.start:e.end].translate(_TO_ASCII), e.end))
 _LUTS = None
 _POW = None
 _SPACED_HASHES = None
@@ -186,7 +179,6 @@ def batch_words(texts: list[str]):
     if joined.isascii():
         buf = joined.encode("ascii")
     else:  # one character -> one byte
-        _register_ascii_words()
         buf = joined.encode("ascii", _ASCII_WORDS)
     a = np.frombuffer(buf, dtype=np.uint8)
     _, letter, wordc, prebad, postbad = _luts()
@@ -227,20 +219,15 @@ def batch_words(texts: list[str]):
     long_ = np.flatnonzero((en - st) > LONG_WORD)
     if len(long_):
         h[long_] = [_blake64(buf[a:b]) for a, b in zip(st[long_].tolist(), en[long_].tolist())]
-    # a bijective mix (splitmix64's finalizer): the low bits of a polynomial hash hardly depend
-    # on the last letters ("in"/"is" differ by 5), and _flush_batch keys sort on the high bits
-    h ^= h >> np.uint64(30)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(27)
-    h *= np.uint64(0x94D049BB133111EB)
-    h ^= h >> np.uint64(31)
+    # a bijective mix: the low bits of a polynomial hash hardly depend on the last letters
+    # ("in"/"is" differ by 5), and _flush_batch keys sort on the high bits
+    with np.errstate(over="ignore"):
+        _mix(h)
     return buf, st, en, doc, h
 
 
 def word_hash(word: str) -> int:
     """``batch_words``' hash of one ASCII word, in pure Python (a test keeps them equal)."""
-    from ..minhash import _pymix
-
     b = word.encode("ascii")
     if len(b) > LONG_WORD:
         return _pymix(_blake64(b))
@@ -304,13 +291,10 @@ def spaced_forms(text: str, forms: set[str]) -> set[str]:
 # set (re then skips ahead to it instead of trying every position, ~3x cheaper on prompts that
 # all hold a newline): ``^`` (re.M) is the start or a "\n"; ``[{};]\s*$`` is such a character,
 # blanks other than "\n", then a "\n" or the end. A test keeps codeish equal to CODEISH.
-_KW = (r"(?:def|class|import|from \w+ import|public|private|function|const|let|var|#include|return|if\s*\(|"
-       r"for\s*\(|SELECT|CREATE)\b")
-_ASSIGN = r"[\w.]+\s*[:=]\s*[\w'\"\[{(]"
 _START_KW = re.compile(r"\s*" + _KW)
 _LINE_KW = re.compile(r"\n\s*" + _KW)
 _CODE_END = re.compile(r"[{};][^\S\n]*(?:\n|\Z)")
-_TAG = re.compile(r"</?[a-zA-Z][\w-]*[^<>\n]*>")
+_TAG = re.compile(_TAG_RX)
 _START_ASSIGN = re.compile(r"\s*" + _ASSIGN)
 _LINE_ASSIGN = re.compile(r"\n\s*" + _ASSIGN)
 
@@ -685,9 +669,7 @@ class TermVariants(Check):
 
     def _id_of(self, form: str) -> int | None:
         """The batch path's id of the word ``form`` (found by its hash), or None."""
-        if len(self._hkeys) == 0:
-            return None
-        if not form.isascii():
+        if len(self._hkeys) == 0 or not form.isascii():
             return None
         h = word_hash(form)
         np = _np()
