@@ -126,7 +126,8 @@ class _Batch(NamedTuple):
 
 
 class _AsciiWords(dict):
-    """str.translate table: ASCII as is; a non-ASCII character to "_" (\w) or " " (not \w)."""
+    """str.translate table: ASCII as is; a non-ASCII character to "_" when
+    it is a regex word character, else to " "."""
 
     def __missing__(self, code):
         ch = chr(code)
