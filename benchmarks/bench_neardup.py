@@ -4,10 +4,10 @@
 
 Prints, for tunelint: the whole `check` run with the D rules on and off (so the difference is
 what near-duplicate detection adds), the time inside the near-dup analysis, and its findings;
-for datatrove (run with the venv's python, `pip install datatrove regex spacy` there): the
-time of its four MinHash stages (signatures, buckets, clusters, filter) on the same records
-(text = prompt + answer) and how many documents it removes. The machine is shared and has
-2 cores: run it a few times, figures move by 20-30 %.
+for datatrove (run with the venv's python; there, `pip install datatrove==0.10.1 regex spacy
+tokenizers 'xxhash<4' orjson`): the time of its four MinHash stages (signatures, buckets,
+clusters, filter) on the same records (text = prompt + answer) and how many documents it
+removes. The machine is shared and has 2 cores: run it a few times, figures move by 20-30 %.
 
 The counts do not measure the same thing exactly: datatrove removes documents whose word
 5-gram Jaccard similarity is estimated high (14 bands x 8 hashes, ~0.72 threshold), tunelint
@@ -112,7 +112,7 @@ def main() -> None:
 
     py = os.path.join(a.venv, "bin", "python")
     if not os.path.exists(py):
-        print(f"datatrove: skipped (no venv at {a.venv}; python -m venv {a.venv} && {a.venv}/bin/pip install datatrove regex spacy)")
+        print(f"datatrove: skipped (no venv at {a.venv}; python -m venv {a.venv} && {a.venv}/bin/pip install datatrove==0.10.1 regex spacy tokenizers 'xxhash<4' orjson)")
         return
     from tunelint.config import load_config
     from tunelint.engine import FileRun
