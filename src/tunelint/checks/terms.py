@@ -14,7 +14,8 @@ places live in arrays, so Python only touches words seen for the first time. A s
 (a pre-commit hook's file) takes the per-turn path instead (WORD.findall and a Counter, no
 numpy import); a test keeps both paths equal. Spaced compounds ("pre trained", "cyber
 security") are counted as one form each: only a turn holding one of ``SPACED_PREFIXES`` is
-scanned, by that prefix's compiled pattern.
+scanned, by that prefix's compiled pattern. spaCy's tokenizer is not used: it took 7.4 s
+over Alpaca's 104k texts (WORD: 0.74 s) and splits "pre-trained" into three tokens.
 
 *Deciding* (``finish``, over the vocabulary of unique forms, never over tokens):
 
