@@ -25,7 +25,7 @@ def codes(doc):
 def test_clean_chat_file_passes_with_exit_0():
     p = run_cli("check", str(CORE / "chat_ok.jsonl"), "--isolated")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "All checks passed: 3 records in 1 file." in p.stdout
+    assert "All checks passed: 3 records in 1 file (format: chat; no config file)." in p.stdout
 
 
 def test_bad_chat_file_reports_exact_locations():

@@ -61,7 +61,7 @@ def test_hook_blocks_bad_data_and_passes_clean_data(tmp_path, pc_home):
     p = try_repo(repo, "tunelint", pc_home)
     out = p.stdout + p.stderr
     assert p.returncode == 1, out
-    assert re.search(r"train.jsonl:2:\d+: F005", out) and "README.txt" not in out.split("Using config")[-1].split("tunelint....")[-1]
+    assert re.search(r"train.jsonl:2:\d+: error: F005", out) and "README.txt" not in out.split("Using config")[-1].split("tunelint....")[-1]
 
     shutil.copy(FIXTURES / "core" / "chat_ok.jsonl", repo / "train.jsonl")
     _git(repo, "commit", "-qam", "clean")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+from ..words import plural
 from . import summary
 
 LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -23,10 +24,6 @@ def escape_data(s: str) -> str:
 
 def escape_property(s: str) -> str:
     return escape_data(s).replace(":", "%3A").replace(",", "%2C")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def annotation(d) -> str:
@@ -41,11 +38,11 @@ def annotation(d) -> str:
 def render(result, config, out, opts) -> None:
     s = summary(result)
     total = s["errors"] + s["warnings"] + s["info"]
-    recs = f"{_plural(s['records'], 'record')} in {_plural(s['files'], 'file')}"
+    recs = f"{plural(s['records'], 'record')} in {plural(s['files'], 'file')}"
     if total:
         level = "error" if s["errors"] else "warning" if s["warnings"] else "notice"
         top = ", ".join(f"{c} ×{n:,}" for c, n in sorted(s["by_code"].items(), key=lambda kv: (-kv[1], kv[0]))[:8])
-        text = (f"Found {_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')} and "
+        text = (f"Found {plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')} and "
                 f"{s['info']:,} info in {recs} ({top}). GitHub shows only the first annotations; "
                 "see this step's log or the SARIF upload for all.")
         out.write(f"::{level} title=tunelint::{escape_data(text)}\n")
@@ -56,12 +53,12 @@ def render(result, config, out, opts) -> None:
             if current is not None:
                 out.write("::endgroup::\n")
             current = d.path
-            out.write(f"::group::{escape_data(current)} ({_plural(per_file[current], 'finding')})\n")
+            out.write(f"::group::{escape_data(current)} ({plural(per_file[current], 'finding')})\n")
         out.write(annotation(d) + "\n")
     if current is not None:
         out.write("::endgroup::\n")
     if not opts.get("quiet"):
-        out.write(f"tunelint: {'all checks passed' if not total else _plural(total, 'finding')}: {recs}.\n")
+        out.write(f"tunelint: {'all checks passed' if not total else plural(total, 'finding')}: {recs}.\n")
     import sys
 
     if out is sys.stdout and os.environ.get("GITHUB_STEP_SUMMARY"):
@@ -76,12 +73,12 @@ def step_summary(result) -> str:
     """Markdown for the job summary page: totals and one row per rule."""
     s = summary(result)
     total = s["errors"] + s["warnings"] + s["info"]
-    recs = f"{_plural(s['records'], 'record')} in {_plural(s['files'], 'file')}"
+    recs = f"{plural(s['records'], 'record')} in {plural(s['files'], 'file')}"
     if not total:
         return f"### tunelint\n\nAll checks passed: {recs}.\n\n"
     info = {d.code: (d.name, d.severity) for d in result.diagnostics}
     rows = [f"| `{c}` | {info[c][0]} | {info[c][1]} | {n:,} |"
             for c, n in sorted(s["by_code"].items(), key=lambda kv: (-kv[1], kv[0]))]
-    return (f"### tunelint\n\nFound {_plural(s['errors'], 'error')}, {_plural(s['warnings'], 'warning')} "
+    return (f"### tunelint\n\nFound {plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')} "
             f"and {s['info']:,} info in {recs}.\n\n| code | rule | severity | findings |\n|---|---|---|---:|\n"
             + "\n".join(rows) + "\n\n")

@@ -1,46 +1,80 @@
-"""Human output: ``path:line:col: CODE message`` lines, optional statistics, a summary."""
+"""Human output: ``path:line:col: severity: CODE message [pointer]`` lines and a summary.
+
+The severity sits where gcc and clang put it, so editors' and CI's problem matchers for
+``file:line:col: error: message`` read the lines as they are. ``--statistics`` prints only
+the table (count, code, severity, fixable mark, name), as ruff does.
+"""
 from __future__ import annotations
 
 from collections import Counter
 
+from ..words import plural
 from . import summary
+
+SEV_COLOR = {"error": "31", "warning": "33", "info": "36"}
+
+
+def _safe(d) -> bool:
+    return d.fix is not None and d.fix.applicability == "safe"
 
 
 def render(result, config, out, opts) -> None:
     color = opts.get("color", False)
 
     def c(s: str, code: str) -> str:
-        return f"\x1b[{code}m{s}\x1b[0m" if color else s
+        return f"\x1b[{code}m{s}\x1b[0m" if color and s else s
 
-    sev_color = {"error": "31", "warning": "33", "info": "36"}
-    for d in result.diagnostics:
-        mark = " [*]" if d.fix is not None and d.fix.applicability == "safe" else ""
-        where = f" [{d.pointer}]" if d.pointer else ""
-        out.write(f"{c(d.path, '1')}:{d.line}:{d.column}: {c(d.code, sev_color[d.severity] + ';1')}{mark} {d.message}{c(where, '2')}\n")
-    s = summary(result)
     if opts.get("statistics"):
-        names = {d.code: (d.name, d.fix is not None and d.fix.applicability == "safe") for d in result.diagnostics}
-        counts = Counter(d.code for d in result.diagnostics)
-        if counts:
-            out.write("\n")
-        for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            name, fixable = names[code]
-            out.write(f"{n:>7}  {code}  {'[*]' if fixable else '   '} {name}\n")
+        statistics(result, out)
+        return
+    for d in result.diagnostics:
+        mark = " [*]" if _safe(d) else ""
+        where = f" [{d.pointer}]" if d.pointer else ""
+        sev = c(d.severity + ":", SEV_COLOR[d.severity] + ";1")
+        out.write(f"{c(d.path, '1')}:{d.line}:{d.column}: {sev} {c(d.code, '1')}{mark} {d.message}{c(where, '2')}\n")
     if opts.get("quiet"):
         return
+    s = summary(result)
     total = s["errors"] + s["warnings"] + s["info"]
-    recs = f"{s['records']:,} record{'s' if s['records'] != 1 else ''} in {s['files']} file{'s' if s['files'] != 1 else ''}"
+    recs = f"{plural(s['records'], 'record')} in {plural(s['files'], 'file')}"
+    ctx = context(result, config)
     if total == 0:
-        out.write(f"All checks passed: {recs}.\n")
+        out.write(f"All checks passed: {recs} ({ctx}).\n")
         return
-    out.write(
-        f"\nFound {s['errors']:,} error{'s' if s['errors'] != 1 else ''}, {s['warnings']:,} warning{'s' if s['warnings'] != 1 else ''}"
-        f" and {s['info']:,} info in {recs}.\n"
-    )
+    out.write(f"\nFound {plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')} and {s['info']:,} info"
+              f" in {recs} ({ctx}).\n")
+    hidden = opts.get("hidden")
+    if hidden:
+        out.write(f"{plural(hidden, 'finding')} below --min-severity not shown.\n")
     if s["fixable"]:
-        safe = sum(1 for d in result.diagnostics if d.fix is not None and d.fix.applicability == "safe")
+        safe = sum(1 for d in result.diagnostics if _safe(d))
         unsafe = s["fixable"] - safe
-        msg = f"[*] {safe:,} fixable with `tunelint fix`" if safe else "No safe fixes available"
+        msg = f"[*] {safe:,} fixable with the `--fix` option" if safe else "No safe fixes available"
         if unsafe:
-            msg += f" ({unsafe:,} more with `tunelint fix --unsafe-fixes`)"
+            msg += f" ({unsafe:,} more with `--fix --unsafe-fixes`)"
         out.write(msg + ".\n")
+
+
+def context(result, config) -> str:
+    """``chat; config: pyproject.toml``: the detected format(s) and the config file used."""
+    import os
+
+    fmts = Counter(f.format for f in result.files if f.records and f.format != "unknown")
+    parts = []
+    if fmts:
+        parts.append("format" + ("s" if len(fmts) > 1 else "") + ": " + ", ".join(sorted(fmts)))
+    src = getattr(config, "source", None) if config is not None else None
+    if src:
+        rel = os.path.relpath(src)
+        parts.append("config: " + (src if rel.startswith("..") else rel))
+    else:
+        parts.append("no config file")
+    return "; ".join(parts)
+
+
+def statistics(result, out) -> None:
+    info = {d.code: (d.name, d.severity, _safe(d)) for d in result.diagnostics}
+    counts = Counter(d.code for d in result.diagnostics)
+    for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        name, sev, fixable = info[code]
+        out.write(f"{n:>7}  {code}  {sev:<7}  {'[*]' if fixable else '   '} {name}\n")
