@@ -35,8 +35,9 @@ def test_statistics_prints_only_the_table_with_a_severity_column():
 def test_summary_names_the_detected_format_and_the_config_file(tmp_path):
     (tmp_path / "tunelint.toml").write_text('ignore = ["E"]\n')
     (tmp_path / "a.jsonl").write_bytes((CORE / "chat_ok.jsonl").read_bytes())
-    p = run_cli("check", "a.jsonl", cwd=tmp_path)
-    assert p.stdout.strip() == "All checks passed: 3 records in 1 file (format: chat; config: tunelint.toml).", p.stdout
+    p = run_cli("check", str(tmp_path / "a.jsonl"))
+    want = f"All checks passed: 3 records in 1 file (format: chat; config: {tmp_path / 'tunelint.toml'})."
+    assert p.stdout.strip() == want, p.stdout
     p = run_cli("check", str(OUT), "--isolated")
     assert "in 6 records in 2 files (format: chat; no config file)." in p.stdout
 
