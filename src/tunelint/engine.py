@@ -16,7 +16,7 @@ import orjson
 from .checks import Check, FileContext, Finding, KINDS, load_all
 from .config import Config
 from .diagnostic import Diagnostic, Fix
-from .formats import Normalizer, Record, detect
+from .formats import Normalizer, Record, detect, record_format
 from .locate import line_column_of
 from .reader import BOM, Chunk, FileProblem, PhysLine, Source, split_ending
 
@@ -266,8 +266,7 @@ class FileRun:
     def _process(self, chunk: Chunk, rec: Record, diags: list[Diagnostic], file_fmt: str) -> Event:
         ctx = self.ctx or self._begin(file_fmt, "jsonl")
         ctx.records_seen += 1
-        own = rec.detected
-        self.normalizer.normalize(rec, own if own != "unknown" else file_fmt)
+        self.normalizer.normalize(rec, record_format(rec.detected, file_fmt, self.config.format))
         fmt = rec.format
         rec_checks, problem_checks, observers = self._by_format.get(fmt) or self._for_format(fmt)
         diag = self._diag

@@ -28,6 +28,10 @@ FORMAT_ALIASES = {
     "openai-dpo": "dpo",
 }
 
+# the keys that make detect() recognize a format (a near miss of one is likely a typo)
+TOP_KEYS = ("messages", "conversations", "instruction", "output", "prompt", "completion", "chosen", "rejected",
+            "preferred_output", "non_preferred_output")
+
 CHAT_ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "system": "system",
                   "function_call": "tool_call", "observation": "tool",
@@ -80,7 +84,7 @@ class Record:
     @property
     def canonical(self) -> bytes:
         if self._canon is None:
-            self._canon = orjson.dumps(self.obj, option=orjson.OPT_SORT_KEYS)
+            self._canon = dumps_sorted(self.obj)
         return self._canon
 
     @property
@@ -107,6 +111,73 @@ class Record:
 
     def answers(self) -> list[Turn]:
         return [t for t in self.turns if t.kind == "answer"]
+
+
+def dumps_sorted(v: Any, sort: bool = True) -> bytes:
+    """Compact JSON (keys sorted unless ``sort`` is false). orjson refuses values nested deeper
+    than 255 levels (a record it parsed may nest up to 1,024): those are written, keys sorted,
+    by :func:`_dumps_deep`."""
+    try:
+        return orjson.dumps(v, option=orjson.OPT_SORT_KEYS if sort else None)
+    except TypeError:
+        return _dumps_deep(v)
+
+
+def _dumps_deep(v: Any) -> bytes:
+    """Sorted-key JSON of any parsed value without recursion (one explicit stack)."""
+    out: list[bytes] = []
+    stack: list[Any] = [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, bytes):  # a piece of punctuation pushed below
+            out.append(x)
+        elif isinstance(x, dict):
+            items = sorted(x.items())
+            stack.append(b"}")
+            for i in range(len(items) - 1, -1, -1):
+                k, val = items[i]
+                stack.append(val)
+                stack.append(orjson.dumps(k) + b":")
+                if i:
+                    stack.append(b",")
+            stack.append(b"{")
+        elif isinstance(x, list):
+            stack.append(b"]")
+            for i in range(len(x) - 1, -1, -1):
+                stack.append(x[i])
+                if i:
+                    stack.append(b",")
+            stack.append(b"[")
+        else:
+            out.append(orjson.dumps(x))
+    return b"".join(out)
+
+
+def near_miss(key: str, keys) -> str | None:
+    """The record key that looks like a misspelling of ``key`` (``message`` for ``messages``)."""
+    import difflib
+
+    from itertools import islice
+
+    cands = [k for k in islice(keys, 1000) if isinstance(k, str) and k != key and len(k) < 64]
+    found = difflib.get_close_matches(key, cands, n=1, cutoff=0.75)
+    if not found:
+        low = {k.strip().lower(): k for k in cands}
+        return low.get(key)
+    return found[0]
+
+
+def _did_you_mean(key: str, obj: dict) -> str:
+    k = near_miss(key, obj)
+    return f" (found {k!r}: did you mean {key!r}?)" if k is not None else ""
+
+
+def record_format(detected: str, file_format: str, forced: str | None) -> str:
+    """The format a record is normalized as: the forced one (``--format``, config ``format``)
+    for every record; else its own; else (a record that fits no format) the file's."""
+    if forced:
+        return forced
+    return detected if detected != "unknown" else file_format
 
 
 def detect(obj: Any) -> str:
@@ -169,7 +240,7 @@ class Normalizer:
     @staticmethod
     def _require(rec: Record, obj: dict, key: str, types: tuple, fmt: str, base: str = "") -> bool:
         if key not in obj:
-            rec.problems.append(Problem("missing-key", base, f"missing required key {key!r} for {fmt} records"))
+            rec.problems.append(Problem("missing-key", base, f"missing required key {key!r} for {fmt} records{_did_you_mean(key, obj)}"))
             return False
         v = obj[key]
         if not isinstance(v, types) or isinstance(v, bool) and bool not in types:
@@ -178,10 +249,18 @@ class Normalizer:
             return False
         return True
 
+    @staticmethod
+    def _present(rec: Record, obj: dict, key: str, fmt: str) -> bool:
+        """Whether required ``key`` is there; a missing-key problem (with a did-you-mean) if not."""
+        if key in obj:
+            return True
+        rec.problems.append(Problem("missing-key", "", f"missing required key {key!r} for {fmt} records{_did_you_mean(key, obj)}"))
+        return False
+
     def _text_field(self, rec: Record, obj: dict, key: str, role: str, kind: str, base: str = "", branch: str = "", required: bool = True, fmt: str = "") -> None:
         if key not in obj:
             if required:
-                rec.problems.append(Problem("missing-key", base, f"missing required key {key!r} for {fmt} records"))
+                rec.problems.append(Problem("missing-key", base, f"missing required key {key!r} for {fmt} records{_did_you_mean(key, obj)}"))
             return
         v = obj[key]
         if not isinstance(v, str):
@@ -336,7 +415,8 @@ class Normalizer:
             allowed.add("label")
         self._unknown_keys(rec, obj, allowed, "chat")
         tools = self._declared_tools(rec, obj)
-        self._messages(rec, obj["messages"], "/messages", tools=tools, alternation=self.chat_alternation)
+        if self._present(rec, obj, "messages", "chat"):
+            self._messages(rec, obj["messages"], "/messages", tools=tools, alternation=self.chat_alternation)
 
     # -- legacy prompt/completion --------------------------------------------
     def _prompt_completion(self, rec: Record, obj: dict) -> None:
@@ -424,8 +504,9 @@ class Normalizer:
         self._unknown_keys(rec, obj, {"conversations", "system", "tools", "id", "label"}, "sharegpt")
         self._text_field(rec, obj, "system", "system", "system", required=False)
         self._declared_tools(rec, obj)
-        roles = self._sharegpt_list(rec, obj["conversations"], "/conversations")
-        self._sharegpt_order(rec, roles, "/conversations", True)
+        if self._present(rec, obj, "conversations", "sharegpt"):
+            roles = self._sharegpt_list(rec, obj["conversations"], "/conversations")
+            self._sharegpt_order(rec, roles, "/conversations", True)
 
     # -- preference pairs -----------------------------------------------------
     def _dpo(self, rec: Record, obj: dict) -> None:
@@ -434,7 +515,7 @@ class Normalizer:
             inp = obj["input"]
             tools = self._declared_tools(rec, inp)
             if "messages" not in inp:
-                rec.problems.append(Problem("missing-key", "/input", "DPO 'input' needs 'messages'"))
+                rec.problems.append(Problem("missing-key", "/input", f"DPO 'input' needs 'messages'{_did_you_mean('messages', inp)}"))
             else:
                 self._messages(rec, inp["messages"], "/input/messages", tools=tools, require_answer=False)
         outs = {}
@@ -485,8 +566,14 @@ class Normalizer:
             rec.problems.append(Problem("dpo-identical", ptr, "the preferred and rejected answers are identical: the pair teaches nothing"))
 
     def _unknown(self, rec: Record, obj: dict) -> None:
-        keys = ", ".join(list(obj)[:6]) or "no keys"
-        rec.problems.append(Problem("unknown-format", "", f"record matches no known format (keys: {keys}); expected messages, prompt/completion, instruction/output, conversations or chosen/rejected"))
+        keys = ", ".join(str(k)[:40] for k in list(obj)[:6]) or "no keys"
+        hint = ""
+        for want in TOP_KEYS:
+            k = near_miss(want, obj)
+            if k is not None:
+                hint = f" (found {k!r}: did you mean {want!r}?)"
+                break
+        rec.problems.append(Problem("unknown-format", "", f"record matches no known format (keys: {keys}){hint}; expected messages, prompt/completion, instruction/output, conversations or chosen/rejected"))
 
 
 def resolve_format(name: str) -> str:

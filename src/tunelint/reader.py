@@ -15,12 +15,15 @@ import io
 import os
 import re
 import sys
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
 LFS_MAGIC = b"version https://git-lfs.github.com/spec/"
 BOM = b"\xef\xbb\xbf"
+# what a broken gzip stream raises while it is read (truncated, corrupt, garbage between members)
+GZIP_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
 
 
 @dataclass(slots=True)
@@ -102,7 +105,7 @@ class Source:
             stream, self.gzipped = _maybe_gunzip(raw)
             try:
                 head = stream.peek(8192)[:8192]
-            except (OSError, EOFError, gzip.BadGzipFile) as e:
+            except GZIP_ERRORS as e:
                 yield FileProblem("gzip-error", 0, 1, f"cannot decompress: {e}")
                 return
             if not head.strip():
@@ -126,8 +129,11 @@ class Source:
                     yield from self._iter_array(stream)
                 else:
                     yield from self._iter_jsonl(stream)
-            except (OSError, EOFError, gzip.BadGzipFile) as e:
-                yield FileProblem("gzip-error", self.lines_seen, 1, f"read failed: {e}")
+            except GZIP_ERRORS as e:
+                what = "the compressed stream is broken" if self.gzipped else "read failed"
+                where = f"after line {self.lines_seen}" if self.lines_seen else "before the first line"
+                yield FileProblem("gzip-error", self.lines_seen + 1, 1,
+                                  f"{what} {where}: {e}; the rest of the file was not checked")
         finally:
             if raw is not sys.stdin.buffer:
                 raw.close()
@@ -165,14 +171,15 @@ class Source:
             data, ending = split_ending(raw_line)
             yield PhysLine(n, data, ending)
             el_seg_start = 0 if in_element else -1
-            for m in self._TOKEN.finditer(data):
+            # a BOM is E002's finding; the scanner starts after it (columns stay the file's)
+            for m in self._TOKEN.finditer(data, 3 if n == 1 and data.startswith(BOM) else 0):
                 tok = m.group()
                 c = tok[:1]
                 if ended:
                     yield FileProblem("json-array", n, m.start() + 1, "unexpected data after the closing ']' of the array")
                     return
                 if not started:
-                    if tok == b"[" or (n == 1 and tok == BOM + b"["):
+                    if tok == b"[":
                         started = True
                         depth = 1
                         continue

@@ -258,9 +258,9 @@ def _call_strings(out: list[str], fn: Any) -> None:
             if isinstance(v, str):
                 out.append(v)
             elif v is not None:
-                import orjson
+                from .formats import dumps_sorted
 
-                out.append(orjson.dumps(v).decode())
+                out.append(dumps_sorted(v, sort=False).decode())
 
 
 def _chat_parts(p: _Parts, msgs: Any, branch: str, target: "Target") -> None:

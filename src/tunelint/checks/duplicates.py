@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 from array import array
 
-import orjson
 
 from ..diagnostic import Edit, Fix
+from ..formats import dumps_sorted
 from . import Check, Finding, kind
 
 NUMPY_FROM = 200_000  # group with numpy above this many records (pure Python below: no import cost)
@@ -62,7 +62,7 @@ def _prompt_answer(rec) -> tuple[bytes, bytes] | None:
     if isinstance(obj, dict):  # the tools offered are part of the prompt: same question, other tools
         for k in ("tools", "functions"):
             if k in obj:
-                key += b"\x1d" + orjson.dumps(obj[k], option=orjson.OPT_SORT_KEYS)
+                key += b"\x1d" + dumps_sorted(obj[k])
     return key, (turns[last].text or "").strip().encode()
 
 

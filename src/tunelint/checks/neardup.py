@@ -43,7 +43,7 @@ from collections import OrderedDict
 import orjson
 
 from ..diagnostic import Edit, Fix
-from ..formats import FORMATS, Normalizer, Record
+from ..formats import FORMATS, Normalizer, Record, dumps_sorted, record_format
 from . import Check, Finding, kind
 from .duplicates import h64, prompt_answer_keys
 
@@ -235,7 +235,7 @@ def _texts(rec) -> tuple[str, str]:
         for k in ("tools", "functions"):
             v = obj.get(k)
             if v:
-                parts.append(v if isinstance(v, str) else orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode())
+                parts.append(v if isinstance(v, str) else dumps_sorted(v).decode())
     return PART.join(parts), answer
 
 
@@ -544,8 +544,7 @@ def _read_against(path: str, ctx) -> _Store:
         rec = Record(path, item.line, item.column, index, obj, item.data)
         rec.offset = item.offset
         index += 1
-        fmt = detect(obj)
-        norm.normalize(rec, fmt if fmt != "unknown" else ctx.format)
+        norm.normalize(rec, record_format(detect(obj), ctx.format, ctx.config.format))
         store.add(rec)
     return store  # analyze() hashes what is pending
 
