@@ -102,6 +102,8 @@ def cli():
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--exit-zero", is_flag=True, help="Always exit 0 unless tunelint itself fails.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Processes for large JSONL files (default 0: one per CPU, up to 8; files under 4 MB always use one). Results are identical for any value.")
+@click.option("--engine", type=click.Choice(["local", "ray"], case_sensitive=False), default="local", help="Where the byte ranges of large JSONL files are checked: local processes (default) or Ray Data (needs the ray extra). Results are identical.")
+@click.option("--address", "ray_address", default=None, help="With --engine ray: the address of an existing Ray cluster (default: start a local one with --jobs CPUs).")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--against", "against", multiple=True, type=click.Path(exists=True), help="Validation/test file(s): report their records that duplicate training records (leakage).")
 @click.option("--profile", is_flag=True, help="Also print the dataset's style profile (percentiles per feature, category shares).")
@@ -110,12 +112,21 @@ def cli():
 @click.option("--baseline", "baseline", type=click.Path(dir_okay=False), help="Report only findings not recorded in this baseline file.")
 @click.option("--write-baseline", "write_baseline", type=click.Path(dir_okay=False), help="Record current findings as the baseline and exit 0.")
 def check(paths, config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
-          output_format, outputs, statistics, strict, exit_zero, jobs, quiet, against, profile,
+          output_format, outputs, statistics, strict, exit_zero, jobs, engine, ray_address, quiet, against, profile,
           do_fix, unsafe_fixes, baseline, write_baseline):
     """Check dataset files (JSONL, JSON arrays, .gz; directories; - for stdin)."""
     from .engine import check_paths
 
     _check_paths_exist(paths)
+    if engine == "ray":
+        try:
+            from .rayengine import _ray
+
+            _ray()
+        except ImportError as e:
+            _fail(str(e))
+    elif ray_address:
+        _fail("--address needs --engine ray")
     cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
                start=paths[0] if paths[0] != "-" else ".")
     cfg.against = list(cfg.against) + [os.path.abspath(a) for a in against]
@@ -130,7 +141,7 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
         progress = Progress(sys.stderr)
     if jobs == 0:
         jobs = min(os.cpu_count() or 1, 8)
-    result = check_paths(list(paths), cfg, jobs=jobs, progress=progress)
+    result = check_paths(list(paths), cfg, jobs=jobs, progress=progress, engine=engine, address=ray_address)
     if progress is not None:
         progress.close()
     if write_baseline:

@@ -337,18 +337,35 @@ class Result:
     files: list[FileStats]
 
 
-def check_paths(paths: list[str], config: Config, jobs: int = 1, progress=None) -> Result:
+def check_paths(paths: list[str], config: Config, jobs: int = 1, progress=None, engine: str = "local",
+                address: str | None = None) -> Result:
     """Check every input. ``progress``, if given, is an object with ``update(path, done_bytes,
-    total_bytes)`` called every few thousand records (see tunelint.progress)."""
+    total_bytes)`` called every few thousand records (see tunelint.progress). ``engine="ray"``
+    checks the byte ranges on Ray (``tunelint.rayengine``; ``address`` joins a cluster) with
+    the same output as the local engine."""
     from .reader import iter_input_paths
 
+    mapper = None
+    if engine == "ray":
+        from .rayengine import RayMapper
+
+        mapper = RayMapper(jobs, address)
+        jobs = max(jobs, 2)
+    try:
+        return _check_all(iter_input_paths(paths), config, jobs, progress, mapper)
+    finally:
+        if mapper is not None:
+            mapper.close()
+
+
+def _check_all(paths, config: Config, jobs: int, progress, mapper) -> Result:
     all_diags: list[Diagnostic] = []
     stats: list[FileStats] = []
-    for p in iter_input_paths(paths):
+    for p in paths:
         if jobs > 1 and p != "-":
             from .parallel import run_parallel
 
-            diags, st = run_parallel(p, config, jobs, progress=progress)
+            diags, st = run_parallel(p, config, jobs, progress=progress, mapper=mapper)
         else:
             run = FileRun(p, config, progress=progress)
             diags = run.run()

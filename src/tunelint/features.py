@@ -108,6 +108,8 @@ def _count_batch(enc: str, items: list) -> list:
 
 
 BATCH = 2000
+KEY = 12  # bytes of a record's or prompt's duplicate key
+NO_KEY = bytes(KEY)
 
 
 class FeatureCollector:
@@ -121,6 +123,10 @@ class FeatureCollector:
         self.data: dict[str, list] = {c: [] for c in self.columns}
         self._seen: set[bytes] = set()
         self._seen_prompts: set[bytes] = set()
+        #: each row's record key and prompt key (KEY bytes each; zeros: no prompt), so ``merge``
+        #: can flag a copy whose original is in an earlier part (--jobs output = --jobs 1)
+        self._keys = bytearray()
+        self._pkeys = bytearray()
         self._tok = _TokenCounter(target) if self.want_tokens else None
         self._pool = None  # a worker process counting tokens while the engine runs (see parallel())
         self._batch: list = []
@@ -179,16 +185,19 @@ class FeatureCollector:
         row["answer_chars"] = chars["answer"]
         row["prompt_empty"] = 0 if nonblank["prompt"] else 1
         row["answer_empty"] = 0 if nonblank["answer"] else 1
-        key = hashlib.blake2b(rec.canonical, digest_size=12).digest()
+        key = hashlib.blake2b(rec.canonical, digest_size=KEY).digest()
         row["is_duplicate"] = 1 if key in self._seen else 0
         self._seen.add(key)
+        self._keys += key
         pa = _prompt_answer(rec)
         if pa is not None:
-            pk = hashlib.blake2b(pa[0], digest_size=12).digest()
+            pk = hashlib.blake2b(pa[0], digest_size=KEY).digest()
             row["duplicate_prompt"] = 1 if pk in self._seen_prompts else 0
             self._seen_prompts.add(pk)
+            self._pkeys += pk
         else:
             row["duplicate_prompt"] = 0
+            self._pkeys += NO_KEY
         lab = rec.obj.get("label") if isinstance(rec.obj, dict) else None
         if isinstance(lab, (str, int, float, bool)):
             row["label"] = str(lab).lower() if isinstance(lab, bool) else str(lab)
@@ -299,10 +308,18 @@ class FeatureCollector:
             del lst[k:]
 
     def merge(self, other: "FeatureCollector") -> None:
-        """Append a later part of the same file (--jobs). Duplicate flags are per part: a copy
-        whose original is in another part is not flagged."""
+        """Append a later part of the same file (--jobs). A row of ``other`` whose record (or
+        prompt) is in an earlier part is flagged as a copy too, as one process would have."""
         other.settle()
         self.settle()
+        for col, keys, seen in (("is_duplicate", other._keys, self._seen), ("duplicate_prompt", other._pkeys, self._seen_prompts)):
+            flags = other.data[col]
+            for i in range(len(flags)):
+                k = bytes(keys[i * KEY:(i + 1) * KEY])
+                if not flags[i] and k != NO_KEY and k in seen:
+                    flags[i] = 1
+        self._keys += other._keys
+        self._pkeys += other._pkeys
         for c in self.columns:
             self.data[c].extend(other.data[c])
         self.role_tokens.update(other.role_tokens)

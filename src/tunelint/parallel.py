@@ -128,7 +128,11 @@ def _mergeable(run: FileRun) -> bool:
     return all(type(c).merge is not Check.merge for c in run.checks if c.scope == "dataset")
 
 
-def run_parallel(path: str, config, jobs: int, progress=None):
+def run_parallel(path: str, config, jobs: int, progress=None, mapper=None):
+    """Check ``path`` in byte ranges. ``mapper(args, probe, progress) -> parts`` runs ``_work`` on
+    every range's args and returns the parts in file order: local processes by default
+    (:func:`map_local`), or another executor (``tunelint.rayengine``). The parts' dataset state
+    is then merged in file order and finished here, so every executor gives the same output."""
     probe = FileRun(path, config, progress=progress)
     if not _splittable(path) or not _mergeable(probe):
         diags = probe.run()
@@ -139,6 +143,21 @@ def run_parallel(path: str, config, jobs: int, progress=None):
     ranges = _ranges(path, jobs)
     if len(ranges) < 2:
         return probe.run(), probe.stats
+    import pickle
+
+    args = [(path, config, r, fmt, probe.display) for r in ranges]
+    try:
+        parts = (mapper or map_local)(args, probe, progress)
+    except (pickle.PicklingError, TypeError, AttributeError, OSError):
+        # a check whose state cannot cross processes, or no process support: same result, serially
+        probe = FileRun(path, config)
+        return probe.run(), probe.stats
+    return _combine(probe, parts, fmt, config)
+
+
+def map_local(args: list, probe: FileRun, progress) -> list:
+    """The local executor: the parent checks the first range itself (its state never needs
+    pickling) while forked worker processes check the others."""
     import importlib
     import multiprocessing as mp
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -147,26 +166,21 @@ def run_parallel(path: str, config, jobs: int, progress=None):
         importlib.import_module(name)  # once here, inherited by the forked workers
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    import pickle
+    total = os.path.getsize(args[0][0])
+    done = (ctx or mp).Value("q", 0)
+    with ProcessPoolExecutor(max_workers=len(args) - 1, mp_context=ctx, initializer=_init_worker, initargs=(done,)) as ex:
+        futures = [ex.submit(_work, a) for a in args[1:]]
+        first = _work(args[0], _ParentProgress(done, progress, probe.display, total))
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            if progress is not None:
+                progress.update(probe.display, done.value, total)
+        return [first] + [f.result() for f in futures]
 
-    try:
-        total = os.path.getsize(path)
-        done = (ctx or mp).Value("q", 0)
-        # the parent checks the first range itself (its state never needs pickling) while
-        # worker processes check the others
-        with ProcessPoolExecutor(max_workers=len(ranges) - 1, mp_context=ctx, initializer=_init_worker, initargs=(done,)) as ex:
-            futures = [ex.submit(_work, (path, config, r, fmt, probe.display)) for r in ranges[1:]]
-            first = _work((path, config, ranges[0], fmt, probe.display), _ParentProgress(done, progress, probe.display, total))
-            pending = set(futures)
-            while pending:
-                _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-                if progress is not None:
-                    progress.update(probe.display, done.value, total)
-            parts = [first] + [f.result() for f in futures]
-    except (pickle.PicklingError, TypeError, AttributeError, OSError):
-        # a check whose state cannot cross processes, or no process support: same result, serially
-        probe = FileRun(path, config)
-        return probe.run(), probe.stats
+
+def _combine(probe: FileRun, parts: list, fmt: str, config):
+    """Merge the parts (diagnostics, dataset checks, stats; in file order) and finish once."""
     diags = []
     stats = FileStats(probe.display)
     for d, _, st in parts:

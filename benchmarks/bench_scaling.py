@@ -1,0 +1,181 @@
+"""Scaling of `tunelint check` over cores (and Ray, when installed), on independent and on
+templated ("shared halves") data. Prints figures; asserts nothing.
+
+    python benchmarks/bench_scaling.py                       # quick: 26k/104k records, jobs 1,2
+    python benchmarks/bench_scaling.py --records 52000,416000 --jobs 1,2,4,8,16
+    python benchmarks/bench_scaling.py --only neardup        # near-duplicate linearity only
+
+Two generators (cached in /tmp/tunelint-bench/):
+- ``independent``: chat records of Zipf pseudo-words (``bench_memory.record``): texts rarely share
+  anything, so the dataset-level rules see few candidates;
+- ``halves``: chat records built by pairing Alpaca records (``--alpaca``; record k joins base
+  record i with base record j, prompt with prompt and answer with answer), so many prompts share
+  long halves, as templated datasets do. Without the Alpaca file, pseudo-word base records are
+  paired instead.
+
+For each generator and size it runs, in the same run and interleaved:
+1. ``check`` at each ``--jobs`` value (default rules): wall, CPU (the child and its workers),
+   records/s, speed-up over ``--jobs 1``, peak RSS of the largest single process (ru_maxrss);
+2. the near-duplicate rules alone (``--select D003,D004,D005,D006,D007 -j 1``) at each size, and
+   the cost ratio between consecutive sizes next to the records ratio (linear = equal);
+3. ``--engine ray`` at the largest ``--jobs`` value when the installed tunelint has it and ray
+   imports (otherwise one line says why it was skipped).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_memory  # noqa: E402  (the pseudo-word record generator)
+
+WORK = "/tmp/tunelint-bench"
+ALPACA = "/work/shared/data/alpaca/alpaca_data.jsonl"
+NEAR = "D003,D004,D005,D006,D007"
+
+
+def _alpaca_base(path: str) -> list[tuple[str, str]]:
+    import orjson
+
+    out = []
+    with open(path, "rb") as f:
+        for raw in f:
+            r = orjson.loads(raw)
+            p = r["instruction"] + (("\n\n" + r["input"]) if r.get("input") else "")
+            out.append((p, r["output"]))
+    return out
+
+
+def _pseudo_base(n: int, rnd: random.Random) -> list[tuple[str, str]]:
+    bench_memory.VOCAB = bench_memory.vocabulary(rnd)
+    return [(bench_memory.sentence(rnd, 5, 40), " ".join(bench_memory.sentence(rnd, 4, 25) for _ in range(rnd.choice((1, 2, 4, 8)))))
+            for _ in range(n)]
+
+
+def generate(kind: str, n: int, alpaca: str) -> str:
+    import orjson
+
+    os.makedirs(WORK, exist_ok=True)
+    path = os.path.join(WORK, f"scale_{kind}_{n}.jsonl")
+    if os.path.exists(path):
+        return path
+    rnd = random.Random(7)
+    tmp = path + ".tmp"
+    with open(tmp, "wb", buffering=1 << 20) as f:
+        if kind == "independent":
+            bench_memory.VOCAB = bench_memory.vocabulary(rnd)
+            for i in range(n):
+                f.write(orjson.dumps(bench_memory.record(rnd, i)) + b"\n")
+        else:
+            base = _alpaca_base(alpaca) if os.path.exists(alpaca) else _pseudo_base(52002, rnd)
+            m = len(base)
+            for k in range(n):
+                i = k % m
+                # the (k // m)-th partner of record i: every base record sits in 2 * n / m records
+                j = (i + 1 + (k // m) * 7919 + rnd.randrange(3)) % m
+                (pa, aa), (pb, ab) = base[i], base[j]
+                rec = {"messages": [{"role": "user", "content": pa + "\n\n" + pb},
+                                    {"role": "assistant", "content": aa + "\n\n" + ab}]}
+                f.write(orjson.dumps(rec) + b"\n")
+    os.replace(tmp, path)
+    return path
+
+
+def run(cmd: list[str]) -> dict:
+    """Run one command; wall, CPU (the child and the workers it reaped) and the child's own peak
+    RSS, from ``os.wait4`` (what ``/usr/bin/time -v`` reports). Output goes to temp files."""
+    import tempfile
+
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("GITHUB_ACTIONS", None)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read().decode(errors="replace")[-400:]
+    return {"wall": wall, "rc": p.returncode, "err": tail, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024}
+
+
+def tunelint() -> list[str]:
+    exe = shutil.which("tunelint")
+    return [exe] if exe else [sys.executable, "-m", "tunelint"]
+
+
+def has_engine_ray() -> str | None:
+    h = subprocess.run(tunelint() + ["check", "--help"], capture_output=True, text=True).stdout
+    if "--engine" not in h:
+        return "this tunelint has no --engine option"
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return "ray is not installed (pip install 'tunelint[ray]')"
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", default="26000,104000", help="comma-separated sizes, smallest first")
+    ap.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
+    ap.add_argument("--kinds", default="independent,halves")
+    ap.add_argument("--only", choices=("all", "jobs", "neardup", "ray"), default="all")
+    ap.add_argument("--reps", type=int, default=1, help="rounds per figure (the best is printed)")
+    ap.add_argument("--alpaca", default=ALPACA)
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.records.split(",")]
+    jobs = [int(x) for x in args.jobs.split(",")]
+    try:
+        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    except OSError:
+        pass
+    base = tunelint() + ["check", "--isolated", "--exit-zero", "-q", "--output-format", "json"]
+
+    def best(cmd):
+        rs = [run(cmd) for _ in range(args.reps)]
+        for r in rs:
+            if r["rc"] not in (0, 1):
+                print(f"    ! exit {r['rc']}: {r['err']}")
+        return min(rs, key=lambda r: r["wall"])
+
+    for kind in args.kinds.split(","):
+        near_prev = None
+        for n in sizes:
+            t0 = time.perf_counter()
+            path = generate(kind, n, args.alpaca)
+            mb = os.path.getsize(path) / 1e6
+            print(f"\n== {kind}: {n:,} records, {mb:.0f} MB ({path}; ready in {time.perf_counter() - t0:.0f}s)")
+            if args.only in ("all", "jobs"):
+                one = None
+                for j in jobs:
+                    r = best(base + ["-j", str(j), path])
+                    one = one or r["wall"]
+                    print(f"  check -j {j:<3} wall {r['wall']:7.2f}s  cpu {r['cpu']:7.2f}s  {n / r['wall']:9,.0f} rec/s  "
+                          f"x{one / r['wall']:.2f} vs -j {jobs[0]}  peak RSS {r['rss_mb']:6.0f} MB")
+            if args.only in ("all", "neardup"):
+                r = best(base + ["-j", "1", "--select", NEAR, path])
+                line = f"  near-dup rules only (-j 1): wall {r['wall']:7.2f}s  cpu {r['cpu']:7.2f}s"
+                if near_prev is not None:
+                    pn, pc = near_prev
+                    line += f"  cost x{r['cpu'] / max(pc, 1e-9):.2f} for records x{n / pn:.2f} (linear = equal)"
+                near_prev = (n, r["cpu"])
+                print(line)
+            if args.only in ("all", "ray"):
+                why = has_engine_ray()
+                if why:
+                    print(f"  ray: skipped: {why}")
+                else:
+                    j = jobs[-1]
+                    local = best(base + ["-j", str(j), path])
+                    ray = best(base + ["--engine", "ray", "-j", str(j), path])
+                    print(f"  ray ({j} workers) wall {ray['wall']:7.2f}s vs -j {j} {local['wall']:7.2f}s: x{ray['wall'] / local['wall']:.2f} (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
