@@ -145,14 +145,20 @@ def run_parallel(path: str, config, jobs: int, progress=None, mapper=None):
         return probe.run(), probe.stats
     import pickle
 
+    from . import forkmap
+
     args = [(path, config, r, fmt, probe.display) for r in ranges]
+    forkmap.set_workers(jobs)  # the finish may split its heaviest loop over as many processes
     try:
         parts = (mapper or map_local)(args, probe, progress)
     except (pickle.PicklingError, TypeError, AttributeError, OSError):
         # a check whose state cannot cross processes, or no process support: same result, serially
         probe = FileRun(path, config)
         return probe.run(), probe.stats
-    return _combine(probe, parts, fmt, config)
+    try:
+        return _combine(probe, parts, fmt, config)
+    finally:
+        forkmap.set_workers(1)
 
 
 def map_local(args: list, probe: FileRun, progress) -> list:
@@ -211,45 +217,6 @@ def _child_finish(probe: FileRun, apart: list) -> list:
     return probe.finish(apart, file_diags=False)
 
 
-def _fork_finish(probe: FileRun, apart: list):
-    """Fork a child that finishes ``apart`` and sends back the diagnostics: (pid, read end),
-    or None when no child can be made."""
-    import pickle
-
-    rfd, wfd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(rfd)
-        os.close(wfd)
-        return None
-    if pid == 0:  # the child: finish the apart checks, send the diagnostics, leave at once
-        code = 1
-        try:
-            os.close(rfd)
-            data = pickle.dumps(_child_finish(probe, apart), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(wfd, "wb") as f:
-                f.write(data)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    return pid, rfd
-
-
-def _collect(child) -> list | None:
-    import pickle
-
-    pid, rfd = child
-    with os.fdopen(rfd, "rb") as f:
-        data = f.read()
-    _, status = os.waitpid(pid, 0)
-    try:
-        return pickle.loads(data) if status == 0 else None
-    except Exception:
-        return None
-
-
 def _finish(probe: FileRun, merge) -> list:
     """``probe.finish()`` on two cores. Checks marked ``finish_apart`` (a group name: the
     near-duplicate analysis, the term variants) are merged group by group and each group is
@@ -262,15 +229,16 @@ def _finish(probe: FileRun, merge) -> list:
         for g in groups + [None]:
             merge(g)
         return probe.finish()
+    from . import forkmap
+
     children = []
     for g in groups:
         merge(g)
         apart = [c for c in probe.checks if c.scope == "dataset" and c.finish_apart == g]
-        children.append((apart, _fork_finish(probe, apart)))
+        children.append((apart, forkmap.spawn(lambda apart=apart: _child_finish(probe, apart))))
     merge(None)
     done = [c for apart, _ in children for c in apart]
     out = probe.finish([c for c in probe.checks if c not in done])
     for apart, child in children:
-        got = _collect(child) if child is not None else None
-        out += got if got is not None else probe.finish(apart, file_diags=False)
+        out += forkmap.collect(child, lambda apart=apart: probe.finish(apart, file_diags=False))
     return out

@@ -56,6 +56,7 @@ _FMTS = ("unknown",) + FORMATS  # a record's format, stored as its index here
 _FCODE = {f: i for i, f in enumerate(_FMTS)}
 SMALL_CHARS = 400_000  # at most this much text in all: pure-Python MinHash (no numpy import, same keys)
 TEXT_BUDGET = 32_000_000  # a source keeps up to this many bytes of texts in memory before using offsets
+FORK_PAIRS = 20_000  # with --jobs, at least this many candidate pairs per process verifying them
 CACHE_BYTES = 32_000_000  # about this much of normalized texts is kept for re-use while verifying pairs
 _GONE = ([], "", frozenset(), frozenset())  # a record that no longer reads back: compared with nothing
 BOM = b"\xef\xbb\xbf"
@@ -471,26 +472,44 @@ class NearDupState:
             s = int(src[g])
             return s, g - int(offs[s])
 
-        verified = []  # (i, j, ps, as, prompt numbers compatible, answer numbers compatible); i < j
         floor = min([c.p.get("threshold", 0.9) for c in self.rules.values()] + [1.0])
         # the walk order matters when a cache miss re-reads the file; with every text in memory
         # a miss only decodes again, and the pairs' own order (by first record) is as good
         reread = any(isinstance(b, _Offsets) for st in stores for b in st.bufs)
-        for i, j in (_local_order(I, J) if reread else zip(I, J)):
-            si, li = where(i)
-            sj, lj = where(j)
-            if stores[si].rkeys[li] == stores[sj].rkeys[lj]:  # the same canonical record: the same texts
-                verified.append((i, j, 1.0, 1.0, True, True))
-                continue
-            ti, tj = getters[si](li), getters[sj](lj)
-            if ti is _GONE or tj is _GONE:
-                continue
-            pi, ai, pni, ani = ti
-            pj, aj, pnj, anj = tj
-            ps = _psim(pi, pj)
-            as_ = _sim(ai, aj)
-            if ps >= floor or as_ >= floor:
-                verified.append((i, j, ps, as_, _compatible(pni, pnj), _compatible(ani, anj)))
+        order = _local_order(I, J) if reread else None
+
+        def verify(span):  # pairs [a, b) -> (verified pairs, each store's records that no longer read back)
+            a, b = span
+            out = []  # (i, j, ps, as, prompt numbers compatible, answer numbers compatible); i < j
+            for i, j in (order[a:b] if order is not None else zip(I[a:b], J[a:b])):
+                si, li = where(i)
+                sj, lj = where(j)
+                if stores[si].rkeys[li] == stores[sj].rkeys[lj]:  # the same canonical record: the same texts
+                    out.append((i, j, 1.0, 1.0, True, True))
+                    continue
+                ti, tj = getters[si](li), getters[sj](lj)
+                if ti is _GONE or tj is _GONE:
+                    continue
+                pi, ai, pni, ani = ti
+                pj, aj, pnj, anj = tj
+                ps = _psim(pi, pj)
+                as_ = _sim(ai, aj)
+                if ps >= floor or as_ >= floor:
+                    out.append((i, j, ps, as_, _compatible(pni, pnj), _compatible(ani, anj)))
+            return out, [set(s.gone) for s in stores]
+
+        # with --jobs N the pairs are verified in N contiguous slices, N-1 of them in forked
+        # children (same pairs, same results; the children's text caches are their own)
+        from .. import forkmap
+
+        n_pairs = len(I)
+        w = max(1, min(forkmap.workers(), n_pairs // FORK_PAIRS))
+        cuts = [n_pairs * k // w for k in range(w + 1)]
+        verified = []
+        for out, gone in forkmap.fork_map(verify, list(zip(cuts, cuts[1:]))):
+            verified += out
+            for s, g in zip(stores, gone):
+                s.gone |= g
         verified.sort(key=lambda v: (v[0], v[1]))  # pair order, whatever order they were verified in
         self._result = (stores, names, offs, src, verified, getters, int(len(I)))
         return self._result
