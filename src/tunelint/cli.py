@@ -130,10 +130,15 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
     cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
                start=paths[0] if paths[0] != "-" else ".")
     cfg.against = list(cfg.against) + [os.path.abspath(a) for a in against]
+    specs = _output_specs(outputs, write_baseline)
     if do_fix:
         from .fixer import fix_in_place_for_check
+        from .fsutil import Unwritable
 
-        fix_in_place_for_check(list(paths), cfg, unsafe=unsafe_fixes)
+        try:
+            fix_in_place_for_check(list(paths), cfg, unsafe=unsafe_fixes)
+        except Unwritable as e:
+            _fail(str(e))
     progress = None
     if sys.stderr.isatty() and not quiet:
         from .progress import Progress
@@ -161,12 +166,35 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
     fmt_name = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" and _has_renderer("github") else "text")
     opts = {"statistics": statistics, "quiet": quiet, "color": sys.stdout.isatty() and not os.environ.get("NO_COLOR")}
     _render(fmt_name, result, cfg, sys.stdout, opts)
-    for spec in outputs:
-        name, sep, fname = spec.partition(":")
-        if not sep or not fname:
-            _fail(f"--output expects FORMAT:FILE, got {spec!r}")
+    for name, fname in specs:
         _write_output(name, fname, result, cfg, {**opts, "color": False})
     sys.exit(exit_code(result, strict or cfg.strict, exit_zero))
+
+
+def _output_specs(outputs, write_baseline=None) -> list[tuple[str, str]]:
+    """Parse and validate every ``-o FORMAT:FILE`` (and --write-baseline) before anything runs:
+    a typo in a format or a missing directory is one exit-2 line up front, not a failure
+    after the check (or after --fix replaced data)."""
+    from .fsutil import Unwritable, check_writable
+    from .render import RENDERERS
+
+    specs = []
+    try:
+        for spec in outputs:
+            name, sep, fname = spec.partition(":")
+            if not sep or not fname:
+                _fail(f"--output expects FORMAT:FILE, got {spec!r}")
+            if name not in RENDERERS:
+                from .rules import did_you_mean
+
+                _fail(f"unknown output format {name!r}{did_you_mean(name, RENDERERS)}; choose from {', '.join(RENDERERS)}")
+            check_writable(fname, f"{name} output")
+            specs.append((name, fname))
+        if write_baseline:
+            check_writable(write_baseline, "baseline file")
+    except Unwritable as e:
+        _fail(str(e))
+    return specs
 
 
 def exit_code(result, strict: bool, exit_zero: bool) -> int:

@@ -60,6 +60,13 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
         raise UsageFailure(f"{output} is a directory; give a file name")
     if output and output != "-" and os.path.exists(output) and os.path.samefile(output, files[0]):
         raise UsageFailure("the output is the input file; use --in-place to overwrite it")
+    from .fixer import preflight
+    from .fsutil import Unwritable
+
+    try:
+        preflight(files, output, rejects, changes, in_place, dry_run)
+    except Unwritable as e:
+        raise UsageFailure(str(e)) from None
     cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt, start=files[0])
     from .config import ConfigError
 

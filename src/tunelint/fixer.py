@@ -21,8 +21,17 @@ Design (two passes per round, rounds bounded):
 
 Accounting: input records = output records + rejected records (blank lines are not
 records). Every rejected record is written to the rejects file as
-``{"line", "codes", "reason", "text"}`` (``text`` is the record's verbatim source; invalid
-UTF-8 goes to ``text_base64`` instead).
+``{"line", "codes", "reason", "text", "input", "run"}`` (``text`` is the record's verbatim
+source; invalid UTF-8 goes to ``text_base64`` instead). Rejects files are only ever appended
+to (atomically, see :func:`append_rejects`): ``fix --in-place`` and ``check --fix`` run again
+and again on the same file, and each run's rejected records are the only copy left. We append
+with a ``run`` stamp on every entry rather than a header line per run (every line keeps one
+schema, ``jq 'select(.run == ...)'`` splits runs) or a file per run (which would litter the
+dataset's directory on every commit of the pre-commit flow).
+
+Nothing is replaced unless everything can be written: :func:`preflight` checks every explicit
+destination before the first pass, and the rejects are saved before the output replaces
+anything.
 
 Container: JSONL stays JSONL. A JSON array stays an array (``[``, one element per line
 group, ``]``; untouched elements keep their bytes and indentation) unless the output name
@@ -325,6 +334,7 @@ class Fixer:
         self.cfg = cfg
         self.policy = policy
         self.to = to
+        self.run_id = run_stamp()
 
     # one file, end to end ------------------------------------------------------------------
     def fix_file(self, path: str, output: str | None, *, rejects: str | None = None, changes: BinaryIO | None = None,
@@ -395,6 +405,17 @@ class Fixer:
             if diff is not None and res.changed:
                 _write_diff(diff, path, cur, display, output or display, line_map or LineMap(), out_container == run.stats.mode == "jsonl")
             if not dry_run:
+                # Rejected records are saved first: if that fails, no data has been replaced.
+                if res.rejected or rejects:
+                    res.rejects_path = rejects_path_for(path, output, rejects, in_place)
+                    from .fsutil import Unwritable, check_writable
+
+                    try:
+                        check_writable(res.rejects_path, "rejects file", append=True)
+                    except Unwritable as e:
+                        raise FixError(f"{e}; nothing was written") from None
+                    rejects_buf.seek(0)
+                    append_rejects(rejects_buf, res.rejects_path)
                 if in_place:
                     if res.changed:
                         _commit(cur, path)
@@ -405,18 +426,8 @@ class Fixer:
                         _copy_file(path, output)
                     else:
                         _commit(cur, output)
-                if res.rejected or rejects:
-                    res.rejects_path = rejects or _default_rejects(output if output not in (None, "-") else (path if in_place else os.path.basename(path)), in_place)
-                    from .fsutil import atomic_write
-
-                    rejects_buf.seek(0)
-                    existed = os.path.exists(res.rejects_path)
-                    with atomic_write(res.rejects_path) as rf:
-                        _copy(rejects_buf, rf)
-                    if not existed:
-                        normal_mode(res.rejects_path)
             elif res.rejected:
-                res.rejects_path = rejects or _default_rejects(output if output not in (None, "-") else (path if in_place else os.path.basename(path)), in_place)
+                res.rejects_path = rejects_path_for(path, output, rejects, in_place)
         finally:
             rejects_buf.close()
             for t in temps:
@@ -669,7 +680,8 @@ class Fixer:
 
     def _reject(self, st: "_RoundState", data: bytes, line: int, ds, reason: str, codes=None) -> None:
         orig = st.orig_line(line)
-        entry = {"line": orig, "codes": codes or sorted({d.code for d in ds}), "reason": reason, **_text_fields(data)}
+        entry = {"line": orig, "codes": codes or sorted({d.code for d in ds}), "reason": reason, **_text_fields(data),
+                 "input": st.res.path, "run": self.run_id}
         if st.round:
             entry["note"] = "record as it was after earlier fixes"
         st.rejects.write(orjson.dumps(entry) + b"\n")
@@ -763,6 +775,71 @@ def _dataset_fixable(rule, policy: FixPolicy) -> bool:
         return False
     probe = Diagnostic(rule.code, rule.name, rule.severity, "", 0, 1, "", "", fix=Fix(rule.fix.get("applicability"), ""))
     return policy.allows(probe)
+
+
+def preflight(files: list[str], output: str | None = None, rejects: str | None = None, changes: str | None = None,
+              in_place: bool = False, dry_run: bool = False) -> None:
+    """Before any work: every file a fix run may write (the output or each input with
+    --in-place, the rejects file, --changes) must be writable, or :class:`fsutil.Unwritable`
+    is raised and nothing is replaced."""
+    from .fsutil import check_writable
+
+    if changes:
+        check_writable(changes, "--changes file")
+    if dry_run:
+        return
+    if output and output != "-":
+        check_writable(output, "output file")
+    for p in files:
+        if in_place:
+            check_writable(p, "input file (--in-place)")
+        if rejects or in_place or (output and output != "-"):
+            check_writable(rejects_path_for(p, output, rejects, in_place), "rejects file", append=True)
+
+
+def run_stamp() -> str:
+    """When this run started (UTC, microseconds): the ``run`` of its rejects entries."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def rejects_path_for(path: str, output: str | None, rejects: str | None, in_place: bool) -> str:
+    """Where ``fix_file`` puts the records it drops: ``--rejects``, else next to the output
+    (next to the input with --in-place, in the current directory with -o -)."""
+    if rejects:
+        return rejects
+    return _default_rejects(output if output not in (None, "-") else (path if in_place else os.path.basename(path)), in_place)
+
+
+def append_rejects(new: BinaryIO, dest: str) -> None:
+    """Append this run's rejects to ``dest``, atomically: the old entries and the new ones are
+    written to a temporary file that replaces ``dest``, so a crash leaves the old file or the
+    complete new one, and no run ever destroys an earlier run's rejects (each entry names its
+    ``run`` and ``input``, so runs stay apart). An explicit ``--rejects`` file that does not
+    exist yet is created even when nothing was dropped."""
+    from .fsutil import atomic_write
+
+    existed = os.path.exists(dest)
+    first = new.read(1)
+    if existed and not first:
+        return
+    with atomic_write(dest) as f:
+        if existed:
+            with open(dest, "rb") as old:
+                last = b"\n"
+                while True:
+                    b = old.read(1 << 20)
+                    if not b:
+                        break
+                    f.write(b)
+                    last = b[-1:]
+            if last != b"\n" and first:
+                f.write(b"\n")
+        f.write(first)
+        _copy(new, f)
+    if not existed:
+        normal_mode(dest)
 
 
 def _default_rejects(base: str, in_place: bool) -> str:
@@ -903,10 +980,12 @@ def fix_in_place_for_check(paths: list[str], cfg: Config, unsafe: bool = False) 
     pol = FixPolicy.from_config(cfg, unsafe)
     fx = Fixer(cfg, pol)
     results = []
-    for p in iter_input_paths(paths):
-        if p == "-":
-            click.echo("tunelint: --fix ignores stdin (nothing to write back to)", err=True)
-            continue
+    files = list(iter_input_paths(paths))
+    if "-" in files:
+        click.echo("tunelint: --fix ignores stdin (nothing to write back to)", err=True)
+        files = [p for p in files if p != "-"]
+    preflight(files, in_place=True)
+    for p in files:
         try:
             r = fx.fix_file(p, None, in_place=True, display=p)
         except FixError as e:

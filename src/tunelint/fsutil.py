@@ -34,3 +34,36 @@ def atomic_write(path: str, mode: str = "wb", encoding: str | None = None):
 
 def atomic_write_text(path: str):
     return atomic_write(path, "w", encoding="utf-8")
+
+
+class Unwritable(Exception):
+    """An output or side file that cannot be written (one line for the user, exit 2)."""
+
+
+def check_writable(path: str, what: str, append: bool = False) -> None:
+    """Raise :class:`Unwritable` unless ``path`` can be written the way :func:`atomic_write`
+    writes it (a temporary file in its directory, renamed over it). Called for every output and
+    side file before any data is replaced, so a typo in one path loses nothing."""
+    a = os.path.abspath(path)
+    d = os.path.dirname(a)
+    if os.path.isdir(a):
+        raise Unwritable(f"cannot write the {what} {path}: it is a directory; give a file name")
+    if not os.path.isdir(d):
+        why = "does not exist" if not os.path.exists(d) else "is not a directory"
+        raise Unwritable(f"cannot write the {what} {path}: directory {d} {why}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tunelint-", suffix=".tmp", dir=d)
+    except OSError as e:
+        raise Unwritable(f"cannot write the {what} {path}: {e.strerror or e}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    if append and os.path.exists(a) and not os.access(a, os.R_OK):
+        raise Unwritable(f"cannot write the {what} {path}: the existing file cannot be read (tunelint appends to it)")
+
+
+def is_side_file(path: str) -> bool:
+    """A file tunelint itself writes next to datasets: a rejects file or a leftover temporary
+    file of an interrupted write. Never read as a dataset."""
+    name = os.path.basename(path).lower()
+    return name.startswith(".tunelint-") or name.endswith((".rejects.jsonl", ".rejects.jsonl.gz"))
