@@ -20,9 +20,93 @@ Message template arguments: ``details``, ``expectation``, ``column``, ``observed
 """
 from __future__ import annotations
 
+import re
+
 from . import Check, Finding, kind
 
 _COLUMN_KEYS = ("column", "column_A", "column_B", "column_list", "column_set")
+
+# Configuration and rule packs never execute code. What reaches Great Expectations is
+# allow-listed: plain JSON values for known argument names (no "$PARAMETER" suite parameters),
+# and a ``row_condition`` only in a small grammar (feature columns, literals, comparisons,
+# and/or/not, parentheses, ``in [...]``) that GX's pandas parser evaluates without any name
+# lookup beyond the table's columns. GX's pandas parser otherwise runs arbitrary Python
+# (``@pd.io.common.os.system(...)``): a pull request adding a rule must not run code on CI.
+ALLOWED_KWARGS = frozenset({
+    *_COLUMN_KEYS, "min_value", "max_value", "strict_min", "strict_max", "value_set", "regex", "regex_list",
+    "match_on", "like_pattern", "like_pattern_list", "mostly", "quantile_ranges", "allow_relative_error",
+    "type_", "type_list", "value", "value_pairs_set", "or_equal", "ignore_row_if", "sum_total", "json_schema",
+    "strftime_format", "min_value_length", "max_value_length", "threshold", "double_sided", "tail_distribution_values",
+    "partition_object", "bucketize_data", "internal_weight_holdout", "tail_weight_holdout", "n_bins", "bins",
+    "exact_match", "ties_okay", "parse_strings_as_datetimes", "row_condition", "condition_parser",
+    "meta", "notes", "description", "severity",
+})
+_CONDITION_TOKEN = re.compile(r"""\s+|(?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<str>'[^'\\\n]*'|"[^"\\\n]*")"""
+                              r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>==|!=|<=|>=|<|>|&|\||~|\(|\)|\[|\]|,)")
+_CONDITION_WORDS = {"and", "or", "not", "in", "True", "False"}
+
+
+def safe_condition(cond, columns, where: str) -> str:
+    """``cond`` if it is a row condition in the safe grammar over ``columns``; else RuleError."""
+    from ..rules import RuleError, did_you_mean
+
+    if not isinstance(cond, str) or not cond.strip() or len(cond) > 1000:
+        raise RuleError(f"{where}: row_condition must be a non-empty string of at most 1000 characters")
+    pos = 0
+    prev = None
+    while pos < len(cond):
+        m = _CONDITION_TOKEN.match(cond, pos)
+        if m is None:
+            raise RuleError(f"{where}: row_condition may only compare feature columns with literals (==, !=, <, >, "
+                            f"<=, >=, in [...], and/or/not, parentheses); {cond[pos:pos + 20]!r} is not allowed")
+        name = m.group("name")
+        if name is not None and name not in _CONDITION_WORDS and name not in columns:
+            raise RuleError(f"{where}: row_condition names unknown feature column {name!r}{did_you_mean(name, columns)}")
+        if m.group("op") == "(" and prev is not None and prev.group("name") is not None and prev.group("name") not in _CONDITION_WORDS:
+            raise RuleError(f"{where}: row_condition may not call anything ({prev.group('name')}(...))")
+        if m.group(0).strip():
+            prev = m
+        pos = m.end()
+    return cond
+
+
+def condition_columns(cond: str) -> list[str]:
+    return [m.group("name") for m in _CONDITION_TOKEN.finditer(cond)
+            if m.group("name") is not None and m.group("name") not in _CONDITION_WORDS]
+
+
+def check_kwargs(kw: dict, columns, where: str) -> None:
+    """Raise RuleError unless every argument is allow-listed and plain JSON (see ALLOWED_KWARGS)."""
+    from ..rules import RuleError, did_you_mean
+
+    for k, v in kw.items():
+        if k not in ALLOWED_KWARGS:
+            raise RuleError(f"{where}: expectation argument {k!r} is not allowed{did_you_mean(str(k), ALLOWED_KWARGS)}")
+        _plain(v, f"{where}: expectation argument {k!r}")
+    if "condition_parser" in kw and kw["condition_parser"] != "pandas":
+        raise RuleError(f"{where}: condition_parser must be 'pandas' (the only one tunelint allows, with its safe row_condition grammar)")
+    if "row_condition" in kw:
+        safe_condition(kw["row_condition"], columns, where)
+
+
+def _plain(v, where: str, depth: int = 0) -> None:
+    from ..rules import RuleError
+
+    if depth > 20:
+        raise RuleError(f"{where}: nested too deeply")
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return
+    if isinstance(v, (list, tuple)):
+        for x in v:
+            _plain(x, where, depth + 1)
+        return
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if not isinstance(k, str) or k.startswith("$"):
+                raise RuleError(f"{where}: key {k!r} is not allowed (no GX suite parameters)")
+            _plain(x, where, depth + 1)
+        return
+    raise RuleError(f"{where}: must be plain JSON data, got {type(v).__name__}")
 
 
 def _fmt(v) -> str:
@@ -81,6 +165,9 @@ class Expectation(Check):
             raise RuleError(f"{where}: 'expect' must name a Great Expectations expectation, like expect_column_mean_to_be_between")
         if not isinstance(kw, dict):
             raise RuleError(f"{where}: 'kwargs' must be a mapping of the expectation's arguments")
+        if not re.fullmatch(r"expect_[a-z0-9_]+", exp):
+            raise RuleError(f"{where}: 'expect' must name a Great Expectations expectation, like expect_column_mean_to_be_between")
+        check_kwargs(kw, COLUMNS, where)
         cols: list[str] = []
         for k in _COLUMN_KEYS:
             v = kw.get(k)
@@ -91,6 +178,8 @@ class Expectation(Check):
         for c in cols:
             if c not in COLUMNS:
                 raise RuleError(f"{where}: unknown feature column {c!r}{did_you_mean(c, COLUMNS)}; see tunelint.features")
+        if "row_condition" in kw:
+            cols += condition_columns(kw["row_condition"])
         self.columns = cols
 
     def begin(self, ctx):
@@ -112,6 +201,8 @@ class Expectation(Check):
         from ..rules import RuleError
 
         exp, kw = self.p["expect"], dict(self.p["kwargs"])
+        if "row_condition" in kw:
+            kw["condition_parser"] = "pandas"
         cap = int(self.p["max-findings"])
         suite = {"name": self.rule.name, "expectations": [{"type": exp, "kwargs": kw}]}
         try:
