@@ -30,6 +30,13 @@ def _csv(values) -> list[str] | None:
     return out
 
 
+def _discovery_option(ctx, param, value):
+    """--exclude/--extend-exclude/--force-exclude are kept in the context for :func:`load`
+    (so commands need no parameters for them)."""
+    ctx.meta[f"tunelint.{param.name}"] = _csv(value) if param.multiple else value
+    return value
+
+
 def common_options(f):
     opts = [
         click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: closest tunelint.toml or pyproject.toml with [tool.tunelint])."),
@@ -40,6 +47,12 @@ def common_options(f):
         click.option("--target", help="Token-limit preset from rules/targets.yaml (see `tunelint targets`)."),
         click.option("--max-tokens", type=click.IntRange(min=1), help="Override the target's per-example token limit."),
         click.option("--format", "fmt", help="Force the record format: chat, prompt-completion, alpaca, sharegpt, dpo, preference."),
+        click.option("--exclude", multiple=True, expose_value=False, callback=_discovery_option,
+                     help="Paths to skip when walking directories (globs, comma-separated; replaces the default and the configured list)."),
+        click.option("--extend-exclude", multiple=True, expose_value=False, callback=_discovery_option,
+                     help="Like --exclude, but added to the default and configured list."),
+        click.option("--force-exclude/--no-force-exclude", default=None, expose_value=False, callback=_discovery_option,
+                     help="Apply the exclusions to files named on the command line too (for pre-commit)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -49,10 +62,14 @@ def common_options(f):
 def load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt, start="."):
     from .config import ConfigError, load_config
 
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
     try:
         return load_config(
             config_path, start, select=_csv(select), extend_select=_csv(extend_select),
             ignore=_csv(ignore), target=target, max_tokens=max_tokens, fmt=fmt, isolated=isolated,
+            exclude=meta.get("tunelint.exclude"), extend_exclude=meta.get("tunelint.extend_exclude"),
+            force_exclude=meta.get("tunelint.force_exclude"),
         )
     except ConfigError as e:
         _fail(str(e))
@@ -106,7 +123,7 @@ def cli():
 @click.option("--address", "ray_address", default=None, help="With --engine ray: the address of an existing Ray cluster (default: start a local one with --jobs CPUs).")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary.")
 @click.option("--against", "against", multiple=True, type=click.Path(exists=True), help="Validation/test file(s): report their records that duplicate training records (leakage).")
-@click.option("--profile", is_flag=True, help="Also print the dataset's style profile (percentiles per feature, category shares).")
+@click.option("--profile", is_flag=True, help="Also print the dataset's style profile (percentiles per feature, category shares); on stderr unless the output format is text.")
 @click.option("--fix", "do_fix", is_flag=True, help="Apply safe fixes in place (the pre-commit flow), then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix: also apply unsafe fixes.")
 @click.option("--baseline", "baseline", type=click.Path(dir_okay=False), help="Report only findings not recorded in this baseline file.")
@@ -159,11 +176,12 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
         from .baseline import apply_baseline
 
         result = apply_baseline(baseline, result)
+    fmt_name = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" and _has_renderer("github") else "text")
     if profile:
         from .profile import render_profile
 
-        render_profile(list(paths), cfg, sys.stdout)
-    fmt_name = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" and _has_renderer("github") else "text")
+        # Machine-readable stdout is exactly one document: the profile goes to stderr then.
+        render_profile(list(paths), cfg, sys.stdout if fmt_name == "text" else sys.stderr)
     opts = {"statistics": statistics, "quiet": quiet, "color": sys.stdout.isatty() and not os.environ.get("NO_COLOR")}
     _render(fmt_name, result, cfg, sys.stdout, opts)
     for name, fname in specs:
@@ -310,9 +328,10 @@ def _main(argv) -> None:
         if os.environ.get("TUNELINT_DEBUG"):
             raise
         from .config import ConfigError
+        from .discover import NoDatasetFiles
         from .rules import RuleError
 
-        if isinstance(e, (ConfigError, RuleError)):
+        if isinstance(e, (ConfigError, RuleError, NoDatasetFiles)):
             click.echo(f"tunelint: error: {e}", err=True)
         else:
             click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for a traceback and please report it)", err=True)

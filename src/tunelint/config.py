@@ -16,6 +16,7 @@ from .rules import Rule, RuleError, Target, builtin_pack, check_unique, did_you_
 TOP_KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "target", "max-tokens", "format",
     "rule-packs", "rules", "custom-rules", "against", "fix", "glossary", "strict", "preset",
+    "exclude", "extend-exclude", "force-exclude", "respect-gitignore",
 }
 
 
@@ -76,6 +77,10 @@ class Config:
     fix: dict[str, Any] = field(default_factory=dict)
     glossary: list[dict] = field(default_factory=list)
     strict: bool = False
+    exclude: list[str] | None = None  # None: discover.DEFAULT_EXCLUDE
+    extend_exclude: list[str] = field(default_factory=list)
+    force_exclude: bool = False
+    respect_gitignore: bool = True
 
     def rules_for(self, path: str) -> list[Rule]:
         if not self.per_file_ignores:
@@ -110,7 +115,10 @@ def find_config(start: str) -> str | None:
                 with open(pp, "rb") as f:
                     if "tunelint" in tomllib.load(f).get("tool", {}):
                         return str(pp)
-            except (tomllib.TOMLDecodeError, OSError):
+            except tomllib.TOMLDecodeError as e:
+                # as ruff does: a broken pyproject.toml is an error, not "no configuration"
+                raise ConfigError(f"{pp}: invalid TOML: {e}") from None
+            except OSError:
                 continue
     return None
 
@@ -187,6 +195,9 @@ def load_config(
     isolated: bool = False,
     data: dict | None = None,
     preset: str | None = None,
+    exclude: list[str] | None = None,
+    extend_exclude: list[str] | None = None,
+    force_exclude: bool | None = None,
 ) -> Config:
     """Build the effective configuration. ``data`` (a [tool.tunelint] table) replaces file lookup."""
     path = None if (isolated or data is not None) else (config_path or find_config(start))
@@ -278,8 +289,27 @@ def load_config(
     fixcfg = raw.get("fix", {})
     if not isinstance(fixcfg, dict):
         raise ConfigError(f"{where}: [tool.tunelint.fix] must be a table")
+    excl = exclude if exclude is not None else _patterns(raw, "exclude", where)
+    ext_excl = _patterns(raw, "extend-exclude", where) or []
+    ext_excl += list(extend_exclude or [])
+    for key in ("force-exclude", "respect-gitignore"):
+        if key in raw and not isinstance(raw[key], bool):
+            raise ConfigError(f"{where}: {key} must be true or false")
     return Config(
         rules=rules, enabled=enabled, targets=targets, target=tgt, per_file_ignores=pfi,
         format=f, source=path, base_dir=base_dir, against=against, fix=fixcfg,
         glossary=glossary, strict=bool(raw.get("strict", False)),
+        exclude=excl, extend_exclude=ext_excl,
+        force_exclude=bool(raw.get("force-exclude", False)) if force_exclude is None else force_exclude,
+        respect_gitignore=raw.get("respect-gitignore", True),
     )
+
+
+def _patterns(raw: dict, key: str, where: str) -> list[str] | None:
+    """``exclude``/``extend-exclude``: a list of glob patterns (ruff's semantics, see tunelint.discover)."""
+    v = raw.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+        raise ConfigError(f"{where}: {key} must be a list of glob patterns, like [\"tests/snapshots\", \"*.bak.jsonl\"]")
+    return list(v)

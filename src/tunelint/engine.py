@@ -352,7 +352,7 @@ def check_paths(paths: list[str], config: Config, jobs: int = 1, progress=None, 
         mapper = RayMapper(jobs, address)
         jobs = max(jobs, 2)
     try:
-        return _check_all(iter_input_paths(paths), config, jobs, progress, mapper)
+        return _check_all(iter_input_paths(paths, config), config, jobs, progress, mapper)
     finally:
         if mapper is not None:
             mapper.close()

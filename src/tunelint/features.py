@@ -352,14 +352,15 @@ def collect(paths: list[str], config, tokens: bool = True, style: bool = True, p
     from .reader import iter_input_paths
 
     fc = FeatureCollector(config.target, tokens=tokens, style=style)
+    files = list(iter_input_paths(paths, config))
     if parallel is None:
-        size = sum(os.path.getsize(p) for p in iter_input_paths(paths) if p != "-" and os.path.isfile(p))
+        size = sum(os.path.getsize(p) for p in files if p != "-" and os.path.isfile(p))
         parallel = size >= PARALLEL_BYTES
     if parallel:
         fc.parallel()
     diags_all = []
     stats = []
-    for p in iter_input_paths(paths):
+    for p in files:
         run = FileRun(p, config)
         fc.sources[run.display] = p
         diags = []

@@ -51,9 +51,15 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
         dry_run = True
     if not (output or in_place or dry_run):
         raise UsageFailure("say where to write: -o OUTPUT, or --in-place to overwrite the input (or --dry-run/--diff to preview)")
-    files = list(iter_input_paths(list(paths)))
+    cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt, start=paths[0])
+    from .discover import NoDatasetFiles
+
+    try:
+        files = list(iter_input_paths(list(paths), cfg))
+    except NoDatasetFiles as e:
+        raise UsageFailure(str(e)) from None
     if not files:
-        raise UsageFailure("no dataset files found (.jsonl, .json, .ndjson, optionally .gz)")
+        raise UsageFailure("nothing to fix: every file named was skipped")
     if len(files) > 1 and (output or rejects):
         raise UsageFailure("-o/--output and --rejects take one input file; use --in-place for several")
     if output and output != "-" and os.path.isdir(output):
@@ -67,7 +73,6 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
         preflight(files, output, rejects, changes, in_place, dry_run)
     except Unwritable as e:
         raise UsageFailure(str(e)) from None
-    cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt, start=files[0])
     from .config import ConfigError
 
     try:

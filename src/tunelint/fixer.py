@@ -980,7 +980,7 @@ def fix_in_place_for_check(paths: list[str], cfg: Config, unsafe: bool = False) 
     pol = FixPolicy.from_config(cfg, unsafe)
     fx = Fixer(cfg, pol)
     results = []
-    files = list(iter_input_paths(paths))
+    files = list(iter_input_paths(paths, cfg))
     if "-" in files:
         click.echo("tunelint: --fix ignores stdin (nothing to write back to)", err=True)
         files = [p for p in files if p != "-"]

@@ -61,9 +61,3 @@ def check_writable(path: str, what: str, append: bool = False) -> None:
     if append and os.path.exists(a) and not os.access(a, os.R_OK):
         raise Unwritable(f"cannot write the {what} {path}: the existing file cannot be read (tunelint appends to it)")
 
-
-def is_side_file(path: str) -> bool:
-    """A file tunelint itself writes next to datasets: a rejects file or a leftover temporary
-    file of an interrupted write. Never read as a dataset."""
-    name = os.path.basename(path).lower()
-    return name.startswith(".tunelint-") or name.endswith((".rejects.jsonl", ".rejects.jsonl.gz"))

@@ -244,17 +244,8 @@ def _guess_mode(path: str, head: bytes) -> str:
     return "jsonl"
 
 
-def iter_input_paths(paths: list[str]) -> Iterator[str]:
-    """Expand directories into the dataset files they hold, sorted; keep files and '-' as given."""
-    exts = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson")
-    for p in paths:
-        if p != "-" and os.path.isdir(p):
-            found = []
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("node_modules", "__pycache__"))
-                for f in files:
-                    if f.lower().endswith(exts):
-                        found.append(os.path.join(root, f))
-            yield from sorted(found)
-        else:
-            yield p
+def iter_input_paths(paths: list[str], config=None, notes: list[str] | None = None) -> Iterator[str]:
+    """Expand directories into the dataset files they hold (see :mod:`tunelint.discover`)."""
+    from .discover import iter_input_paths as _discover
+
+    return _discover(paths, config, notes)

@@ -276,7 +276,7 @@ def collect(paths: list[str], config, tokens: bool = False) -> tuple[list[dict],
     turn_rows: list[dict] = []
     rec_rows: list[dict] = []
     counter = token_counter(config) if tokens else None
-    for p in iter_input_paths(paths):
+    for p in iter_input_paths(paths, config):
         run = FileRun(p, config)
         for ev in run.events():
             rec = ev.record
