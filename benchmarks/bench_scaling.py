@@ -8,6 +8,7 @@ templated ("shared halves") data. Prints figures; asserts nothing.
 Two generators (cached in /tmp/tunelint-bench/):
 - ``independent``: chat records of Zipf pseudo-words (``bench_memory.record``): texts rarely share
   anything, so the dataset-level rules see few candidates;
+- ``alpaca-pc``: the 52k Alpaca records as prompt/completion (``--records`` is ignored);
 - ``halves``: chat records built by pairing Alpaca records (``--alpaca``; record k joins base
   record i with base record j, prompt with prompt and answer with answer), so many prompts share
   long halves, as templated datasets do. Without the Alpaca file, pseudo-word base records are
@@ -61,13 +62,16 @@ def generate(kind: str, n: int, alpaca: str) -> str:
     import orjson
 
     os.makedirs(WORK, exist_ok=True)
-    path = os.path.join(WORK, f"scale_{kind}_{n}.jsonl")
+    path = os.path.join(WORK, f"scale_{kind}.jsonl" if kind == "alpaca-pc" else f"scale_{kind}_{n}.jsonl")
     if os.path.exists(path):
         return path
     rnd = random.Random(7)
     tmp = path + ".tmp"
     with open(tmp, "wb", buffering=1 << 20) as f:
-        if kind == "independent":
+        if kind == "alpaca-pc":  # Alpaca as prompt/completion, as the issue measured (n is ignored)
+            for p, a in _alpaca_base(alpaca):
+                f.write(orjson.dumps({"prompt": p + "\n\n###\n\n", "completion": " " + a + " END"}) + b"\n")
+        elif kind == "independent":
             bench_memory.VOCAB = bench_memory.vocabulary(rnd)
             for i in range(n):
                 f.write(orjson.dumps(bench_memory.record(rnd, i)) + b"\n")
@@ -124,7 +128,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", default="26000,104000", help="comma-separated sizes, smallest first")
     ap.add_argument("--jobs", default="1,2", help="comma-separated --jobs values")
-    ap.add_argument("--kinds", default="independent,halves")
+    ap.add_argument("--kinds", default="independent,halves", help="independent, halves, alpaca-pc")
     ap.add_argument("--only", choices=("all", "jobs", "neardup", "ray"), default="all")
     ap.add_argument("--reps", type=int, default=1, help="rounds per figure (the best is printed)")
     ap.add_argument("--alpaca", default=ALPACA)

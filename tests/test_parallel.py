@@ -50,3 +50,16 @@ def test_fork_map_results_in_order_and_fallback():
     assert forkmap.fork_map(lambda c: [x * 2 for x in c], [[1], [2, 3], [], [4]]) == [[2], [4, 6], [], [8]]
     assert forkmap.fork_map(len, []) == []
     assert forkmap.collect(None, lambda: "here") == "here"
+
+
+def test_automatic_jobs_follow_the_cpu_affinity_not_the_machine(monkeypatch):
+    """Under taskset or a container's cpuset, -j 0 starts as many workers as may run."""
+    import os
+
+    from tunelint import forkmap
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert forkmap.cpus() == 2

@@ -162,7 +162,9 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
 
         progress = Progress(sys.stderr)
     if jobs == 0:
-        jobs = min(os.cpu_count() or 1, 8)
+        from .forkmap import cpus
+
+        jobs = min(cpus(), 8)
     result = check_paths(list(paths), cfg, jobs=jobs, progress=progress, engine=engine, address=ray_address)
     if progress is not None:
         progress.close()

@@ -253,7 +253,9 @@ class FeatureCollector:
 
         if self._tok is None or self._pool is not None:
             return self._pool is not None
-        if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        from .forkmap import cpus
+
+        if cpus() < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return False
         if not hasattr(self._tok.t, "_parts"):
             return False

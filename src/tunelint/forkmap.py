@@ -16,6 +16,15 @@ _WORKERS = 1
 _FAILED = object()
 
 
+def cpus() -> int:
+    """CPUs this process may run on: its affinity (taskset, cgroup cpusets in containers), not
+    the machine's count, so an automatic --jobs never starts more workers than can run."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def set_workers(n: int) -> None:
     global _WORKERS
     _WORKERS = max(1, int(n))
