@@ -13,7 +13,9 @@ from typing import Iterator
 
 import orjson
 
-from .checks import Check, FileContext, Finding, KINDS, load_all
+from .checks import load_all
+from .checks.base import (KINDS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, LineCheck,
+                          ProblemCheck, RecordCheck, TurnCheck, UnparsedCheck)
 from .config import Config
 from .diagnostic import Diagnostic, Fix
 from .formats import Normalizer, Record, detect, record_format
@@ -95,16 +97,16 @@ class FileRun:
     def events(self) -> Iterator[Event]:
         src = Source(self.path, mode=None)
         it = iter(src) if self.byte_range is None else self._ranged_source(src)
-        line_checks = [c for c in self.checks if type(c).check_line is not Check.check_line]
-        unparsed_checks = [c for c in self.checks if hasattr(c, "check_unparsed")]
-        file_checks = [c for c in self.checks if hasattr(c, "check_file_problem")]
+        line_checks = [c for c in self.checks if isinstance(c, LineCheck)]
+        unparsed_checks = [c for c in self.checks if isinstance(c, UnparsedCheck)]
+        file_checks = [c for c in self.checks if isinstance(c, FileProblemCheck)]
         buffered: list[tuple[Chunk, Record | None, list[Diagnostic]]] = []
         fmt_decided = self.forced_format
         index = 0
         for item in it:
             if isinstance(item, FileProblem):
                 for c in file_checks:
-                    for f in c.check_file_problem(item, self):
+                    for f in c.check_file_problem(item, self.ctx):
                         self._file_diags.append(self._diag(c, f, item.line))
                 continue
             if isinstance(item, PhysLine):  # JSON-array mode: physical lines arrive separately
@@ -197,7 +199,7 @@ class FileRun:
                 yield Chunk(n, 1, data, PhysLine(n, data, ending), at)
 
     def _begin(self, fmt: str, mode: str) -> FileContext:
-        self.ctx = FileContext(self.display, fmt, self.config, mode)
+        self.ctx = FileContext(self.display, fmt, self.config, mode, self.rules)
         for c in self.checks:
             c.begin(self.ctx)
         self._plan()
@@ -223,22 +225,18 @@ class FileRun:
 
     def _plan(self) -> None:
         """Split checks by what they do, once per file, so the per-record loop does no lookups."""
-        from .checks.encoding import TurnCheck
-        from .checks.schema import Schema
-
         self._turn_checks = []  # (check, kinds, formats) for TurnChecks: the engine walks turns once
         self._rec_checks = []
-        self._problem_checks = []  # schema checks: they only report problems the normalizer found
+        self._problem_checks = []  # they only report problems the normalizer found
         self._observers = []
         for c in self.checks:
-            cls = type(c)
-            if isinstance(c, TurnCheck) and cls.check_record is TurnCheck.check_record:
+            if isinstance(c, TurnCheck):
                 self._turn_checks.append((c, c.turn_kinds(), c.rule.formats))
-            elif isinstance(c, Schema) and cls.check_record is Schema.check_record:
+            if isinstance(c, ProblemCheck):
                 self._problem_checks.append(c)
-            elif cls.check_record is not Check.check_record:
+            if isinstance(c, RecordCheck):
                 self._rec_checks.append(c)
-            if cls.observe is not Check.observe and not c.passive:
+            if isinstance(c, DatasetCheck) and c.observes and not c.passive:
                 self._observers.append(c)  # not a rule whose shared state another one fills
         self._by_format: dict[str, tuple] = {}
         self._turn_plan: dict[tuple[str, str], list] = {}
@@ -275,7 +273,7 @@ class FileRun:
                 diags.append(diag(c, f, rec.line, rec))
         if rec.problems:
             for c in problem_checks:
-                for f in c.check_record(rec, ctx):
+                for f in c.check_problems(rec, ctx):
                     diags.append(diag(c, f, rec.line, rec))
         if self._turn_checks:
             plan = self._turn_plan
@@ -303,6 +301,8 @@ class FileRun:
             return out
         self.ctx.format = self.stats.format
         for c in self.checks if checks is None else checks:
+            if not isinstance(c, DatasetCheck):
+                continue
             for f in c.finish(self.ctx):
                 out.append(self._diag(c, f, f.line))
         return out

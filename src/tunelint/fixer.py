@@ -659,6 +659,7 @@ class Fixer:
         return obj, n
 
     def _recheck_record(self, chunk: Chunk, obj, fmt: str | None) -> list[Diagnostic]:
+        from .checks.base import DatasetCheck, LineCheck
         from .engine import FileRun
         from .formats import Record, detect
 
@@ -667,7 +668,7 @@ class Fixer:
             rc = self._recheck = FileRun(os.devnull, replace(self.cfg, enabled=self._rules, per_file_ignores={}), display_path="<recheck>")
             rc._begin(fmt or "unknown", "jsonl")
             rc._observers = []  # dataset state is not needed for single-record re-checks
-            self._line_checks = [c for c in rc.checks if c.scope != "dataset" and "check_line" in _own_methods(type(c))]
+            self._line_checks = [c for c in rc.checks if isinstance(c, LineCheck) and not isinstance(c, DatasetCheck)]
         data = orjson.dumps(obj)
         diags: list[Diagnostic] = []
         phys = PhysLine(chunk.line, data, b"\n")
@@ -689,17 +690,6 @@ class Fixer:
         st.res._rejected_lines.add(orig)
         st.changed = True
         st.change(line, ",".join(entry["codes"]), "drop", "", None, None, reason=reason)
-
-
-def _own_methods(cls) -> set[str]:
-    from .checks import Check
-
-    out = set()
-    for k in cls.__mro__:
-        if k is Check:
-            break
-        out |= set(vars(k))
-    return out
 
 
 class _RoundState:
@@ -765,13 +755,14 @@ def _is_fatal(d: Diagnostic, run) -> bool:
 
 
 def _dataset_fixable(rule, policy: FixPolicy) -> bool:
-    from .checks import KINDS, Check, load_all
+    from .checks import KINDS, load_all
+    from .checks.base import DatasetCheck
 
     load_all()
     cls = KINDS.get(rule.kind)
     if cls is None or rule.fix is None:
         return False
-    if cls.finish is Check.finish or policy.kinds.get(rule.code) == "line-endings":
+    if not issubclass(cls, DatasetCheck) or policy.kinds.get(rule.code) == "line-endings":
         return False
     probe = Diagnostic(rule.code, rule.name, rule.severity, "", 0, 1, "", "", fix=Fix(rule.fix.get("applicability"), ""))
     return policy.allows(probe)

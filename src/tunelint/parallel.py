@@ -14,7 +14,7 @@ from collections import Counter
 
 import orjson
 
-from .checks import Check, FileContext
+from .checks.base import DatasetCheck, FileContext
 from .engine import FileRun, FileStats
 from .formats import detect
 
@@ -119,13 +119,13 @@ def _work(args, progress=None):
     for ev in run.events():
         diags.extend(ev.diagnostics)
     for c in run.checks:
-        if c.scope == "dataset":
+        if isinstance(c, DatasetCheck):
             c.settle()
     return diags, run.checks, run.stats
 
 
 def _mergeable(run: FileRun) -> bool:
-    return all(type(c).merge is not Check.merge for c in run.checks if c.scope == "dataset")
+    return all(c.mergeable for c in run.checks if isinstance(c, DatasetCheck))
 
 
 def run_parallel(path: str, config, jobs: int, progress=None, mapper=None):
@@ -202,7 +202,7 @@ def _combine(probe: FileRun, parts: list, fmt: str, config):
 
     def merge(group) -> None:  # the checks of one finishing group; each takes the parts in file order
         for i, mine in enumerate(merged):
-            if mine.scope == "dataset" and mine.finish_apart == group:
+            if isinstance(mine, DatasetCheck) and mine.finish_apart == group:
                 for _, checks, _ in parts[1:]:
                     mine.merge(checks[i])
 
@@ -223,7 +223,7 @@ def _finish(probe: FileRun, merge) -> list:
     finished in a forked child, which sends back its diagnostics, while this process merges
     (``merge(None)``) and finishes the others. Same diagnostics as one process; if a child
     fails for any reason this process finishes its checks too."""
-    groups = list(dict.fromkeys(c.finish_apart for c in probe.checks if c.scope == "dataset"))
+    groups = list(dict.fromkeys(c.finish_apart for c in probe.checks if isinstance(c, DatasetCheck)))
     groups = [g for g in groups if g]
     if not groups or not hasattr(os, "fork") or probe.ctx is None:
         for g in groups + [None]:
@@ -234,7 +234,7 @@ def _finish(probe: FileRun, merge) -> list:
     children = []
     for g in groups:
         merge(g)
-        apart = [c for c in probe.checks if c.scope == "dataset" and c.finish_apart == g]
+        apart = [c for c in probe.checks if isinstance(c, DatasetCheck) and c.finish_apart == g]
         children.append((apart, forkmap.spawn(lambda apart=apart: _child_finish(probe, apart))))
     merge(None)
     done = [c for apart, _ in children for c in apart]

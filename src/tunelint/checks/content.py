@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from ..diagnostic import Edit, Fix
-from . import Finding, kind
-from .encoding import TurnCheck, edge_space
+from .base import Finding, TurnCheck, kind
+from .encoding import edge_space
 from .text import Existence
 
 _WHAT = {"system": "system prompt", "prompt": "prompt", "input": "input", "answer": "answer", "tool": "tool result"}

@@ -18,8 +18,7 @@ from itertools import compress, repeat
 from operator import itemgetter
 
 from ..diagnostic import Edit, Fix
-from . import Check, Finding, kind
-from .encoding import TurnCheck
+from .base import DatasetCheck, Finding, TurnCheck, kind
 
 OUTLIER_TEXTS = 10_000
 _CONTENT_EDGE = ".?!,;:'\")]"
@@ -137,7 +136,7 @@ class _SuffixColumn:
 
 
 @kind("pc-suffix")
-class PcSuffix(Check):
+class PcSuffix(DatasetCheck):
     """Separator (``field: prompt``) or stop sequence (``field: completion``) of legacy data.
 
     ``check: missing`` reports texts that do not end with it; ``check: inside`` reports texts
@@ -150,7 +149,6 @@ class PcSuffix(Check):
     convention be none of those (a sample unlike the rest), ``inside`` reports nothing.
     """
 
-    scope = "dataset"
     defaults = {"field": "prompt", "check": "missing", "separator": None, "stop": None,
                 "min-share": 0.9, "suffix-chars": 24, "sample": 2000}
 
@@ -165,11 +163,8 @@ class PcSuffix(Check):
         self.explicit = explicit or None
         self.col = None
         if explicit is None:
-            shared = ctx.__dict__.setdefault("_pc_suffix", {})
-            key = (f, self.p["suffix-chars"])
-            self.col = shared.get(key)
-            if self.col is None:
-                self.col = shared[key] = _SuffixColumn(self, self.p["suffix-chars"])
+            n = self.p["suffix-chars"]
+            self.col = ctx.shared(("pc-suffix", f, n), lambda: _SuffixColumn(self, n))
         self.buffer: list[tuple[int, str, str]] = []  # (line, text, hash) until the convention is settled
         self.prov: str | None = None  # the convention used while streaming ("" = none in the sample)
         self.cands: tuple[str, ...] = ()
@@ -301,11 +296,10 @@ class PcSuffix(Check):
 
 
 @kind("pc-leading-space")
-class PcLeadingSpace(Check):
+class PcLeadingSpace(DatasetCheck):
     """Completions that do not start with whitespace where the dataset's convention
     (``min-share`` of completions, or ``require: true``) is a leading space."""
 
-    scope = "dataset"
     defaults = {"min-share": 0.5, "require": False}
 
     def begin(self, ctx):

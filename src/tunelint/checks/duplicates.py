@@ -11,7 +11,7 @@ from array import array
 
 from ..diagnostic import Edit, Fix
 from ..formats import dumps_sorted
-from . import Check, Finding, kind
+from .base import DatasetCheck, Finding, kind
 
 NUMPY_FROM = 200_000  # group with numpy above this many records (pure Python below: no import cost)
 
@@ -76,8 +76,7 @@ def prompt_answer_keys(rec) -> tuple[int, int] | None:
 
 
 @kind("exact-duplicate")
-class ExactDuplicate(Check):
-    scope = "dataset"
+class ExactDuplicate(DatasetCheck):
     defaults: dict = {}
 
     def begin(self, ctx):
@@ -101,8 +100,7 @@ class ExactDuplicate(Check):
 
 
 @kind("conflicting-answers")
-class ConflictingAnswers(Check):
-    scope = "dataset"
+class ConflictingAnswers(DatasetCheck):
     defaults = {"min-prompt-chars": 1}
 
     def begin(self, ctx):

@@ -6,11 +6,11 @@ import unicodedata
 
 from ..diagnostic import Edit, Fix
 from ..reader import BOM
-from . import Check, Finding, kind
+from .base import DatasetCheck, Finding, LineCheck, TurnCheck, UnparsedCheck, kind
 
 
 @kind("invalid-utf8")
-class InvalidUtf8(Check):
+class InvalidUtf8(UnparsedCheck):
     defaults: dict = {}
 
     def check_unparsed(self, chunk, data: bytes, err, ctx):
@@ -22,7 +22,7 @@ class InvalidUtf8(Check):
 
 
 @kind("bom")
-class Bom(Check):
+class Bom(LineCheck):
     defaults: dict = {}
 
     def check_line(self, phys, ctx):
@@ -31,10 +31,10 @@ class Bom(Check):
 
 
 @kind("line-endings")
-class LineEndings(Check):
+class LineEndings(LineCheck, DatasetCheck):
     """Reports the first CRLF line with the file's total, once per file."""
 
-    scope = "dataset"
+    observes = False
     defaults: dict = {}
 
     def begin(self, ctx):
@@ -60,34 +60,12 @@ class LineEndings(Check):
 
 
 @kind("blank-line")
-class BlankLine(Check):
+class BlankLine(LineCheck):
     defaults: dict = {}
 
     def check_line(self, phys, ctx):
         if ctx.mode == "jsonl" and not phys.data.strip() and (phys.data or phys.ending):
             yield Finding(line=phys.line, fix=Fix("safe", "remove the blank line", (Edit("line", "", None),)))
-
-
-class TurnCheck(Check):
-    """Base for kinds that test each text turn of a record.
-
-    ``gate``: None, or a cheap callable (ideally C-level, like a compiled pattern's
-    ``search``) that is falsy for every text on which ``check_text`` would find nothing. The
-    engine calls ``check_text`` only when the gate passes: most turns are clean, and a gate
-    costs a fraction of starting a generator.
-    """
-
-    gate = None
-
-    def check_record(self, rec, ctx):
-        kinds = self.turn_kinds()
-        for t in rec.turns:
-            if t.text is None or (kinds is not None and t.kind not in kinds):
-                continue
-            yield from self.check_text(t, rec)
-
-    def check_text(self, turn, rec):
-        return ()
 
 
 # C0 controls except tab/newline/CR, DEL, C1 controls

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from . import Check, Finding, kind
+from .base import DatasetCheck, Finding, kind
 
 _COLUMN_KEYS = ("column", "column_A", "column_B", "column_list", "column_set")
 
@@ -149,8 +149,7 @@ def describe_observed(obs) -> str:
 
 
 @kind("expectation")
-class Expectation(Check):
-    scope = "dataset"
+class Expectation(DatasetCheck):
     defaults = {"expect": "", "kwargs": {}, "max-findings": 20}
 
     def __init__(self, rule, params):

@@ -9,8 +9,7 @@ import re
 import unicodedata
 
 from ..diagnostic import Edit, Fix
-from . import Check, Finding, kind
-from .encoding import TurnCheck
+from .base import DatasetCheck, Finding, RecordCheck, TurnCheck, kind
 
 #: JSON bytes -> token-bound factor. Every string costs at most its UTF-8 length in tokens and its
 #: JSON form is at least that long; per-message/per-tool overheads add at most ~2.7x the bytes of
@@ -26,7 +25,7 @@ def _n(x: int) -> str:
 
 
 @kind("token-limit")
-class TokenLimit(Check):
+class TokenLimit(RecordCheck):
     """Examples with more tokens than the target allows (``--target``/``--max-tokens``)."""
 
     defaults = {"max-tokens": None}
@@ -63,10 +62,9 @@ class TokenLimit(Check):
 
 
 @kind("min-examples")
-class MinExamples(Check):
+class MinExamples(DatasetCheck):
     """Fewer records in the file than the target needs (file-level, line 0)."""
 
-    scope = "dataset"
     defaults = {"min-examples": None}
 
     def begin(self, ctx):

@@ -44,7 +44,7 @@ import orjson
 
 from ..diagnostic import Edit, Fix
 from ..formats import FORMATS, Normalizer, Record, dumps_sorted, record_format
-from . import Check, Finding, kind
+from .base import DatasetCheck, Finding, kind
 from .duplicates import h64, prompt_answer_keys
 
 BATCH = 4096  # records per hashing batch ...
@@ -392,7 +392,7 @@ def _psim(a: list[str], b: list[str]) -> float:
 class NearDupState:
     def __init__(self, owner):
         self.owner = owner
-        self.rules: dict[str, Check] = {}
+        self.rules: dict[str, DatasetCheck] = {}
         self.train = _Store()
         self.d001 = True
         self._result = None
@@ -606,30 +606,26 @@ def _pct(x: float) -> str:
     return f"{x * 100:.0f}%"
 
 
-class _NearBase(Check):
-    scope = "dataset"
+class _NearBase(DatasetCheck):
     finish_apart = "near-duplicates"  # --jobs: finished in a forked process while the parent finishes the others
     warm_imports = ("numpy", "rapidfuzz.fuzz")
     defaults = {"threshold": 0.9}
 
     def begin(self, ctx):
         # one analysis per set of formats the rules apply to (the owner sees those records only)
-        states = ctx.__dict__.setdefault("_neardup", {})
-        key = frozenset(self.rule.formats or ())
-        st = states.get(key)
-        if st is None:
-            st = states[key] = NearDupState(self)
-            try:
-                active = {r.kind for r in ctx.config.rules_for(ctx.path)}
-            except Exception:  # noqa: BLE001 - a config without rules_for: defer to both
-                active = {"exact-duplicate", "conflicting-answers"}
-            st.d001 = "exact-duplicate" in active  # exact copies are D001's unless it is off
-            st.train.d002 = "conflicting-answers" in active
-            # where record offsets point (checked against the bytes read before texts are dropped)
-            st.train.path = os.path.abspath(ctx.path)
+        st = ctx.shared(("neardup", frozenset(self.rule.formats or ())), lambda: self._new_state(ctx))
         st.rules[self.kind_name] = self
         self.state = st
         self.passive = st.owner is not self  # the engine need not call observe
+
+    def _new_state(self, ctx) -> "NearDupState":
+        st = NearDupState(self)
+        active = ctx.active_kinds(default=("exact-duplicate", "conflicting-answers"))
+        st.d001 = "exact-duplicate" in active  # exact copies are D001's unless it is off
+        st.train.d002 = "conflicting-answers" in active
+        # where record offsets point (checked against the bytes read before texts are dropped)
+        st.train.path = os.path.abspath(ctx.path)
+        return st
 
     def observe(self, rec, ctx):
         st = self.state

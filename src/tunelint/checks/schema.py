@@ -7,14 +7,13 @@ import orjson
 
 from ..diagnostic import Edit, Fix
 
-from . import Check, Finding, kind
+from .base import DatasetCheck, FileProblemCheck, Finding, ProblemCheck, UnparsedCheck, kind
 
 
 @kind("json-syntax")
-class JsonSyntax(Check):
+class JsonSyntax(UnparsedCheck):
     """A record candidate that is not valid JSON (after UTF-8 replacement)."""
 
-    scope = "record"
     defaults: dict = {}
 
     def check_unparsed(self, chunk, data: bytes, err, ctx):
@@ -40,12 +39,12 @@ class JsonSyntax(Check):
 
 
 @kind("file-problem")
-class FileProblemCheck(Check):
+class FileProblems(FileProblemCheck):
     """One diagnostic for a file that cannot be read as a dataset at all."""
 
     defaults = {"problem": ""}
 
-    def check_file_problem(self, problem, run):
+    def check_file_problem(self, problem, ctx):
         if problem.kind in _as_list(self.p["problem"]):
             yield Finding(line=problem.line, column=problem.column, message=problem.detail)
 
@@ -55,7 +54,7 @@ def _as_list(v):
 
 
 @kind("schema")
-class Schema(Check):
+class Schema(ProblemCheck):
     """Structural problems collected while normalizing a record into turns."""
 
     defaults = {"problem": ""}
@@ -64,17 +63,16 @@ class Schema(Check):
         super().__init__(rule, params)
         self.problems = set(_as_list(params["problem"]))
 
-    def check_record(self, rec, ctx):
+    def check_problems(self, rec, ctx):
         for pr in rec.problems:
             if pr.problem in self.problems:
                 yield Finding(pointer=pr.pointer, message=pr.message)
 
 
 @kind("mixed-formats")
-class MixedFormats(Check):
+class MixedFormats(DatasetCheck):
     """Reported once per file when its records are in more than one format."""
 
-    scope = "dataset"
     defaults = {"min-share": 0.0}
 
     def begin(self, ctx):

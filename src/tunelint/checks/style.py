@@ -14,7 +14,7 @@ import re
 from array import array
 
 from ..style_features import SCRIPTS, answer_features, opener_match, system_text, text_key
-from . import Check, Finding, kind
+from .base import DatasetCheck, Finding, kind
 
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
 
@@ -197,21 +197,16 @@ def _ending(text: str, script: str) -> tuple[int, int, str]:
     return end, len(text.rsplit("\n", 1)[-1].split()), text[-40:].rsplit("\n", 1)[-1]
 
 
-class StyleCheck(Check):
+class StyleCheck(DatasetCheck):
     """Base: the rule's rows of the shared answer table (``rows``) and the columns a kind
     declares, read in ``finish`` (``view``): ``lines``, ``ptrs`` and ``columns`` as arrays."""
 
-    scope = "dataset"
     #: column name -> column of the shared table
     columns: dict[str, str] = {}
 
     def begin(self, ctx):
         # one table per set of formats the rules apply to (the owner sees those records only)
-        tables = ctx.__dict__.setdefault("_answers", {})
-        key = frozenset(self.rule.formats or ())
-        tab = tables.get(key)
-        if tab is None:
-            tab = tables[key] = _Answers(self)
+        tab = ctx.shared(("answers", frozenset(self.rule.formats or ())), lambda: _Answers(self))
         tab.add_rule(self)
         self.table = tab
         self.passive = tab.owner is not self  # the engine need not call observe

@@ -61,8 +61,7 @@ from typing import NamedTuple
 
 from ..diagnostic import Edit, Fix
 from ..minhash import _mix, _np, _pymix, power_tables
-from . import Check, Finding, kind
-from .encoding import TurnCheck
+from .base import DatasetCheck, Finding, TurnCheck, kind
 from .text import match_case, normalize_value
 
 # A word: letters/digits with inner hyphens; not part of an identifier, path, URL, e-mail,
@@ -389,8 +388,7 @@ def _compound(form: str, known) -> bool:
 
 
 @kind("term-variants")
-class TermVariants(Check):
-    scope = "dataset"
+class TermVariants(DatasetCheck):
     finish_apart = "terms"  # --jobs: finished in a forked process (see parallel._finish)
     warm_imports = ("numpy",)
     defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 20,
@@ -1167,11 +1165,10 @@ PLACEHOLDERS = ["", "<noinput>", "<no input>", "no input", "noinput", "n/a", "na
                 "not applicable", "<nooutput>", "no context", "<blank>", "blank"]
 
 
-class _CountedVariants(Check):
+class _CountedVariants(DatasetCheck):
     """State shared by the variant counters: ``counts`` (variant -> records) and a bounded
     list of (line, pointer) locations per variant."""
 
-    scope = "dataset"
 
     def merge(self, other):
         self.counts.update(other.counts)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 
 from ..diagnostic import Edit, Fix
-from . import Finding, kind
-from .encoding import TurnCheck
+from .base import Finding, TurnCheck, kind
 
 
 def _compile(tokens, regex: bool, ignorecase: bool, word: bool) -> re.Pattern:

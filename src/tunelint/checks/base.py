@@ -1,0 +1,244 @@
+"""The plug-in contract: everything a check kind may rely on and must provide, on one page.
+
+A rule in a YAML pack names a *kind* and gives it parameters; a kind is a class registered with
+:func:`kind` that subclasses one or more of the *input views* below. The view is the
+declaration: the engine calls exactly the hooks of the views a kind declares (no method
+sniffing), and defining a hook of a view the class does not declare is an error at import.
+
+=====================  ==============================================  ===============================
+view                   hook the engine calls                           when
+=====================  ==============================================  ===============================
+:class:`LineCheck`     ``check_line(phys, ctx)``                        every physical line, unparsed
+:class:`UnparsedCheck` ``check_unparsed(chunk, data, err, ctx)``        a record that is not JSON
+:class:`FileProblemCheck` ``check_file_problem(problem, ctx)``          a file that cannot be read
+:class:`RecordCheck`   ``check_record(rec, ctx)``                       every normalized record
+:class:`ProblemCheck`  ``check_problems(rec, ctx)``                     a record the normalizer
+                                                                        found problems in
+:class:`TurnCheck`     ``check_text(turn, rec)`` behind ``gate(text)``  every text turn
+:class:`DatasetCheck`  ``observe(rec, ctx)``, ``merge(other)``,         every record; ``settle`` when
+                       ``settle()``, ``finish(ctx)``                    a part is read, ``finish``
+                                                                        once per file
+=====================  ==============================================  ===============================
+
+Every kind may also define ``begin(ctx)`` (once per file, before the first line or record).
+Hooks yield :class:`Finding` objects, the *reason* (datatrove-style); the engine turns them
+into :class:`tunelint.diagnostic.Diagnostic` with the rule's code, name, severity, message
+template and declared fix applicability.
+
+State shared by several rules of one file (one analysis feeding several codes) is asked for by
+key with :meth:`FileContext.shared`; the first rule to ask creates it. Dataset state must be
+mergeable (``merge`` folds a later part of the same file into this one) so ``--jobs`` and any
+other engine that splits a file give the results of one pass.
+
+This module imports nothing from tunelint but the diagnostic model, so a kind module needs only
+this page, its own code and a YAML entry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+
+from ..diagnostic import Fix
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..formats import Record, Turn
+    from ..reader import Chunk, FileProblem, PhysLine
+    from ..rules import Rule
+
+T = TypeVar("T")
+
+#: kind name -> class, filled by :func:`kind` as kind modules are imported
+KINDS: dict[str, type["Check"]] = {}
+
+
+def kind(name: str):
+    """Register a class as the check kind ``name`` (what a rule's ``kind:`` names)."""
+    def deco(cls):
+        cls.kind_name = name
+        KINDS[name] = cls
+        return cls
+
+    return deco
+
+
+@dataclass(slots=True)
+class Finding:
+    line: int = 0  # 0 = the current record's / line's own line
+    pointer: str = ""
+    message: str | None = None  # full message; else the rule template is formatted with ``args``
+    args: dict = field(default_factory=dict)
+    column: int = 1
+    fix: Fix | None = None  # its applicability is replaced by the rule's declared one
+    related: tuple[int, ...] = ()
+    record_hash: str | None = None
+    path: str | None = None  # another file's path (e.g. an --against file); None = the checked file
+
+
+class FileContext:
+    """Per-file facts shared by checks: path, detected format, configuration, and the state
+    several rules of the file share (:meth:`shared`)."""
+
+    def __init__(self, path: str, fmt: str, config: Any, mode: str = "jsonl", rules=None):
+        self.path = path
+        self.format = fmt
+        self.config = config
+        self.mode = mode  # "jsonl" | "json"
+        self.records_seen = 0
+        #: the rules active for this file (None when a context is made by hand, as in tests)
+        self.rules = rules
+        self._shared: dict = {}
+
+    @property
+    def target(self):
+        return self.config.target
+
+    def active_kinds(self, default: Iterable[str] = ()) -> set[str]:
+        """Kind names of the rules active for this file (``default`` when not known)."""
+        if self.rules is None:
+            return set(default)
+        return {r.kind for r in self.rules}
+
+    def shared(self, key, factory: Callable[[], T]) -> T:
+        """The state stored under ``key`` for this file, made by ``factory()`` on first use.
+        Rules that feed one analysis ask for it with the same key; the first one creates it
+        (and usually becomes its owner, the one rule that fills it)."""
+        try:
+            return self._shared[key]
+        except KeyError:
+            v = self._shared[key] = factory()
+            return v
+
+
+#: hook name -> the view that declares it
+_HOOKS = {
+    "check_line": "LineCheck",
+    "check_unparsed": "UnparsedCheck",
+    "check_file_problem": "FileProblemCheck",
+    "check_record": "RecordCheck",
+    "check_problems": "ProblemCheck",
+    "check_text": "TurnCheck",
+    "observe": "DatasetCheck",
+    "merge": "DatasetCheck",
+    "finish": "DatasetCheck",
+}
+
+
+class Check:
+    """The root of every kind: the rule, its parameters, ``begin``. Subclass the views below."""
+
+    kind_name = ""
+    scope = "record"  # "dataset" for DatasetCheck (kept for old callers)
+    #: parameters this kind accepts and their defaults; unknown parameters are config errors
+    defaults: dict[str, Any] = {}
+    #: modules a large input will make this check import (its batch path): with --jobs they
+    #: are imported once before the workers fork, not again in every worker
+    warm_imports: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        views = {k.__name__ for k in cls.__mro__}
+        for hook, view in _HOOKS.items():
+            if hook in vars(cls) and view not in views:
+                raise TypeError(f"{cls.__module__}.{cls.__name__} defines {hook}() but does not "
+                                f"subclass {view} (tunelint.checks.base): the engine calls only declared hooks")
+
+    def __init__(self, rule: "Rule", params: dict[str, Any]):
+        self.rule = rule
+        self.p = params
+
+    # Which turn kinds to look at (system, prompt, input, answer, tool); None = all.
+    def turn_kinds(self) -> frozenset[str] | None:
+        k = self.p.get("turns")
+        return frozenset(k) if k else None
+
+    def begin(self, ctx: FileContext) -> None:
+        """Called once per file before the first line/record."""
+
+
+class LineCheck(Check):
+    """Sees every physical line before parsing (``phys.data`` without its ending)."""
+
+    def check_line(self, phys: "PhysLine", ctx: FileContext) -> Iterable[Finding]:
+        return ()
+
+
+class UnparsedCheck(Check):
+    """Sees every record candidate that is not valid JSON (``err``: orjson's error); also a line
+    that parses only after replacing invalid UTF-8."""
+
+    def check_unparsed(self, chunk: "Chunk", data: bytes, err, ctx: FileContext | None) -> Iterable[Finding]:
+        return ()
+
+
+class FileProblemCheck(Check):
+    """Sees the problems that keep a whole file from being read as a dataset (``reader.FileProblem``).
+    ``ctx`` is None when the problem comes before the first line."""
+
+    def check_file_problem(self, problem: "FileProblem", ctx: FileContext | None) -> Iterable[Finding]:
+        return ()
+
+
+class RecordCheck(Check):
+    """Sees every parsed, normalized record of the formats its rule applies to."""
+
+    def check_record(self, rec: "Record", ctx: FileContext) -> Iterable[Finding]:
+        return ()
+
+
+class ProblemCheck(Check):
+    """Sees only the records in which the normalizer found structural problems (``rec.problems``)."""
+
+    def check_problems(self, rec: "Record", ctx: FileContext) -> Iterable[Finding]:
+        return ()
+
+
+class TurnCheck(Check):
+    """Tests each text turn of a record (of the turn kinds ``turns`` names, default all).
+
+    ``gate``: None, or a cheap callable (ideally C-level, like a compiled pattern's
+    ``search``) that is falsy for every text on which ``check_text`` would find nothing. The
+    engine calls ``check_text`` only when the gate passes: most turns are clean, and a gate
+    costs a fraction of starting a generator. The engine walks each record's turns once for
+    all turn checks.
+    """
+
+    gate: Callable[[str], Any] | None = None
+
+    def check_text(self, turn: "Turn", rec: "Record") -> Iterable[Finding]:
+        return ()
+
+
+class DatasetCheck(Check):
+    """Keeps compact, mergeable state over the records (``observe``) and reports in ``finish``.
+
+    ``merge(other)`` folds the state of ``other`` (the same rule on a later part of the same
+    file) into this one; ``settle()`` finishes deferred work (a half-full batch) as soon as a
+    part is read (``--jobs`` calls it in each worker so it overlaps the others' reading).
+    """
+
+    scope = "dataset"
+    #: False for a kind that never looks at records (e.g. one that counts lines): not observed
+    observes = True
+    #: False for a kind that cannot merge the state of two parts: its files are checked in one pass
+    mergeable = True
+    #: rules sharing one state: True for those whose state another rule fills (set in
+    #: ``begin``); the engine does not call their ``observe``
+    passive = False
+    #: with --jobs, checks of one named group are finished together in a forked child
+    #: (``parallel._finish``) while the parent finishes the others
+    finish_apart: str | None = None
+
+    def observe(self, rec: "Record", ctx: FileContext) -> None:
+        pass
+
+    def settle(self) -> None:
+        """Finish the record pass's deferred work now (see the class doc)."""
+
+    def merge(self, other: "DatasetCheck") -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not support --jobs")
+
+    def finish(self, ctx: FileContext) -> Iterable[Finding]:
+        return ()
+
+
+VIEWS = (LineCheck, UnparsedCheck, FileProblemCheck, RecordCheck, ProblemCheck, TurnCheck, DatasetCheck)
