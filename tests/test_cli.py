@@ -250,9 +250,9 @@ def test_parallel_run_imports_the_checks_warm_modules_before_the_workers(tmp_pat
 
 
 def test_parallel_worker_settles_its_deferred_batches(tmp_path):
-    """A worker finishes its half-full batches as soon as its part is read (Check.settle), so
-    that work overlaps the other workers instead of waiting for the merge."""
-    import tunelint.parallel as tp
+    """A worker finishes its half-full batches as soon as its part is read (FileRun.state()
+    settles the dataset checks), so that work overlaps the other workers instead of waiting
+    for the merge."""
     from tunelint.checks.neardup import _NearBase
     from tunelint.checks.style import StyleCheck
     from tunelint.checks.terms import TermVariants
@@ -262,7 +262,12 @@ def test_parallel_worker_settles_its_deferred_batches(tmp_path):
     big.write_bytes(((CORE / "chat_ok.jsonl").read_bytes()) * 400)
     cfg = load_config(data={"select": ["T001", "D003", "S001"]})
     size = big.stat().st_size
-    _, checks, _ = tp._work((str(big), cfg, (0, size, 1), "chat", str(big)))
+    from tunelint.engine import FileRun
+
+    run = FileRun(str(big), cfg, byte_range=(0, size, 1), fmt="chat")
+    for _ in run.events():
+        pass
+    checks = run.state().checks
     t001 = next(c for c in checks if isinstance(c, TermVariants))
     near = next(c for c in checks if isinstance(c, _NearBase))
     style = next(c for c in checks if isinstance(c, StyleCheck))

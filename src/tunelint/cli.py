@@ -132,7 +132,7 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
           output_format, outputs, statistics, strict, exit_zero, jobs, engine, ray_address, quiet, against, profile,
           do_fix, unsafe_fixes, baseline, write_baseline):
     """Check dataset files (JSONL, JSON arrays, .gz; directories; - for stdin)."""
-    from .engine import check_paths
+    from .engine import lint
 
     _check_paths_exist(paths)
     if engine == "ray":
@@ -165,7 +165,12 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
         from .forkmap import cpus
 
         jobs = min(cpus(), 8)
-    result = check_paths(list(paths), cfg, jobs=jobs, progress=progress, engine=engine, address=ray_address)
+    sinks = []
+    if profile:  # the style rows come from the check's own pass (one read of the data)
+        from .style_features import StyleRows
+
+        sinks.append(StyleRows(cfg, tokens=True))
+    result = lint(list(paths), cfg, jobs=jobs, sinks=sinks, progress=progress, engine=engine, address=ray_address)
     if progress is not None:
         progress.close()
     if write_baseline:
@@ -180,10 +185,10 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
         result = apply_baseline(baseline, result)
     fmt_name = output_format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" and _has_renderer("github") else "text")
     if profile:
-        from .profile import render_profile
+        from .profile import render_rows
 
         # Machine-readable stdout is exactly one document: the profile goes to stderr then.
-        render_profile(list(paths), cfg, sys.stdout if fmt_name == "text" else sys.stderr)
+        render_rows(sinks[0].turn_rows, sinks[0].rec_rows, cfg, sys.stdout if fmt_name == "text" else sys.stderr)
     opts = {"statistics": statistics, "quiet": quiet, "color": sys.stdout.isatty() and not os.environ.get("NO_COLOR")}
     _render(fmt_name, result, cfg, sys.stdout, opts)
     for name, fname in specs:

@@ -1,8 +1,16 @@
 """The streaming engine: one pass per file, record checks as lines arrive, dataset checks at the end.
 
-``FileRun`` is the unit of work. ``FileRun.events()`` yields one :class:`Event` per record
-candidate (so ``fix`` can rewrite records as they stream); ``FileRun.finish()`` returns the
-dataset-level diagnostics. ``check_paths`` runs files (optionally over processes).
+The public API (what the CLI, the fixer, ``--jobs``, ``--profile``, the report and the Python
+API use; nothing else of this module is meant to be called from outside):
+
+- :func:`lint` ``(sources, config, jobs=1, sinks=(), progress=None) -> Result``: every input
+  file, one pass each; each :class:`Sink` sees every parsed record of the pass.
+- :class:`FileRun`, one file: ``events()`` yields one :class:`Event` per record candidate (so
+  ``fix`` can rewrite records as they stream) and ``finish()`` the dataset-level diagnostics;
+  ``run()`` does both. For callers that feed records themselves: ``start(fmt)`` then
+  ``process(chunk, rec)`` and ``check_line(phys)`` per record. For split files: ``state()``
+  (a part's picklable result), ``adopt(first, stats)`` and ``merge(part, group)`` to fold
+  the parts' dataset state together before ``finish()``.
 """
 from __future__ import annotations
 
@@ -112,7 +120,7 @@ class FileRun:
             if isinstance(item, PhysLine):  # JSON-array mode: physical lines arrive separately
                 self.stats.lines = item.line
                 if self.ctx is None:
-                    self._begin(fmt_decided or "unknown", src.mode)
+                    self.start(fmt_decided or "unknown", src.mode)
                 for c in line_checks:
                     for f in c.check_line(item, self.ctx):
                         self._file_diags.append(self._diag(c, f, item.line))
@@ -122,7 +130,7 @@ class FileRun:
             if chunk.phys is not None:
                 self.stats.lines = chunk.line
                 if self.ctx is None:
-                    self._begin(fmt_decided or "unknown", src.mode)
+                    self.start(fmt_decided or "unknown", src.mode)
                 for c in line_checks:
                     for f in c.check_line(chunk.phys, self.ctx):
                         diags.append(self._diag(c, f, chunk.line))
@@ -144,7 +152,7 @@ class FileRun:
                 obj = _recover(data)
                 if obj is _FAILED:
                     if self.ctx is None:
-                        self._begin(fmt_decided or "unknown", src.mode)
+                        self.start(fmt_decided or "unknown", src.mode)
                     for c in unparsed_checks:
                         for f in c.check_unparsed(chunk, data, e, self.ctx):
                             diags.append(self._diag(c, f, chunk.line))
@@ -155,7 +163,7 @@ class FileRun:
                     continue
                 # decodable only with replacement characters: report and go on checking
                 for c in unparsed_checks:
-                    for f in c.check_unparsed(chunk, data, e, self.ctx or self._begin(fmt_decided or "unknown", src.mode)):
+                    for f in c.check_unparsed(chunk, data, e, self.ctx or self.start(fmt_decided or "unknown", src.mode)):
                         diags.append(self._diag(c, f, chunk.line))
             self.stats.parsed += 1
             rec = Record(self.display, chunk.line, chunk.column, index, obj, chunk.data)
@@ -170,7 +178,7 @@ class FileRun:
                     yield from self._flush(buffered, fmt_decided, src.mode)
                     buffered = []
                 continue
-            yield self._process(chunk, rec, diags, fmt_decided)
+            yield self.process(chunk, rec, diags, fmt_decided)
         if buffered or fmt_decided is None:
             fmt_decided = self._decide(buffered)
             yield from self._flush(buffered, fmt_decided, src.mode)
@@ -198,12 +206,53 @@ class FileRun:
                 data, ending = split_ending(raw)
                 yield Chunk(n, 1, data, PhysLine(n, data, ending), at)
 
-    def _begin(self, fmt: str, mode: str) -> FileContext:
+    def start(self, fmt: str = "unknown", mode: str = "jsonl", observe: bool = True) -> FileContext:
+        """Begin the file (``begin`` on every check) with format ``fmt``. ``observe=False``:
+        no dataset check observes records (single-record re-checks need no dataset state)."""
         self.ctx = FileContext(self.display, fmt, self.config, mode, self.rules)
         for c in self.checks:
             c.begin(self.ctx)
-        self._plan()
+        self._plan(observe)
         return self.ctx
+
+    _begin = start  # older private name (kept while other branches rebase)
+
+
+    def check_line(self, phys: PhysLine) -> list[Diagnostic]:
+        """The line checks' diagnostics for one physical line, outside the pass (dataset
+        checks that read lines are left out): for a record re-serialized by the fixer."""
+        if self.ctx is None:
+            self.start()
+        return [self._diag(c, f, phys.line) for c in self.checks
+                if isinstance(c, LineCheck) and not isinstance(c, DatasetCheck)
+                for f in c.check_line(phys, self.ctx)]
+
+    def state(self) -> "PartState":
+        """What a run over one part of a file leaves for the merge: its dataset checks (with
+        their state; picklable) and counts. Settles the dataset checks first."""
+        for c in self.checks:
+            if isinstance(c, DatasetCheck):
+                c.settle()
+        return PartState(self.checks, self.stats)
+
+    def adopt(self, first: "PartState", stats: "FileStats") -> None:
+        """Take over the first part's dataset state and the whole file's counts, to merge
+        the later parts into (:meth:`merge`) and :meth:`finish` (no ``begin``: the state is kept)."""
+        self.checks = first.checks
+        self.stats = stats
+        self.ctx = FileContext(self.display, stats.format, self.config, "jsonl", self.rules)
+
+    def merge(self, part: "PartState", group: str | None | object = ...) -> None:
+        """Fold a later part's dataset state into this run's (parts in file order), for the
+        checks of the ``finish_apart`` group ``group`` (default: every dataset check)."""
+        for mine, theirs in zip(self.checks, part.checks):
+            if isinstance(mine, DatasetCheck) and (group is ... or mine.finish_apart == group):
+                mine.merge(theirs)
+
+    @property
+    def mergeable(self) -> bool:
+        """Whether every dataset check of this file can merge parts (else: one pass only)."""
+        return all(c.mergeable for c in self.checks if isinstance(c, DatasetCheck))
 
     def _decide(self, buffered) -> str:
         counts = Counter(rec.detected for _, rec, _ in buffered if rec is not None)
@@ -214,16 +263,16 @@ class FileRun:
 
     def _flush(self, buffered, fmt: str, mode: str) -> Iterator[Event]:
         if self.ctx is None:
-            self._begin(fmt, mode)
+            self.start(fmt, mode)
         else:
             self.ctx.format = fmt
         for chunk, rec, diags in buffered:
             if rec is None:
                 yield Event(chunk, None, diags)
             else:
-                yield self._process(chunk, rec, diags, fmt)
+                yield self.process(chunk, rec, diags, fmt)
 
-    def _plan(self) -> None:
+    def _plan(self, observe: bool = True) -> None:
         """Split checks by what they do, once per file, so the per-record loop does no lookups."""
         self._turn_checks = []  # (check, kinds, formats) for TurnChecks: the engine walks turns once
         self._rec_checks = []
@@ -236,7 +285,7 @@ class FileRun:
                 self._problem_checks.append(c)
             if isinstance(c, RecordCheck):
                 self._rec_checks.append(c)
-            if isinstance(c, DatasetCheck) and c.observes and not c.passive:
+            if observe and isinstance(c, DatasetCheck) and c.observes and not c.passive:
                 self._observers.append(c)  # not a rule whose shared state another one fills
         self._by_format: dict[str, tuple] = {}
         self._turn_plan: dict[tuple[str, str], list] = {}
@@ -261,8 +310,13 @@ class FileRun:
                 if (kinds is None or turn_kind in kinds) and (not fm or fmt in fm)]
         return checks
 
-    def _process(self, chunk: Chunk, rec: Record, diags: list[Diagnostic], file_fmt: str) -> Event:
-        ctx = self.ctx or self._begin(file_fmt, "jsonl")
+    def process(self, chunk: Chunk, rec: Record, diags: list[Diagnostic] | None = None,
+                file_fmt: str = "unknown") -> Event:
+        """Run the record checks on one parsed record (``rec.detected`` set; normalized here
+        as its own format, else ``file_fmt``); ``diags`` (the line checks' findings) is extended."""
+        if diags is None:
+            diags = []
+        ctx = self.ctx or self.start(file_fmt, "jsonl")
         ctx.records_seen += 1
         self.normalizer.normalize(rec, record_format(rec.detected, file_fmt, self.config.format))
         fmt = rec.format
@@ -292,6 +346,8 @@ class FileRun:
         for c in observers:
             c.observe(rec, ctx)
         return Event(chunk, rec, diags)
+
+    _process = process  # older private name (kept while other branches rebase)
 
     def finish(self, checks=None, file_diags: bool = True) -> list[Diagnostic]:
         """Dataset checks' findings (``checks``: a subset, default all) and, with
@@ -332,17 +388,43 @@ def _recover(data: bytes):
 
 
 @dataclass
+class PartState:
+    """One part of a split file after its pass (:meth:`FileRun.state`): the checks with their
+    dataset state, in the run's order, and the part's counts."""
+    checks: list[Check]
+    stats: FileStats
+
+
+@dataclass
 class Result:
     diagnostics: list[Diagnostic]
     files: list[FileStats]
 
 
-def check_paths(paths: list[str], config: Config, jobs: int = 1, progress=None, engine: str = "local",
-                address: str | None = None) -> Result:
-    """Check every input. ``progress``, if given, is an object with ``update(path, done_bytes,
-    total_bytes)`` called every few thousand records (see tunelint.progress). ``engine="ray"``
-    checks the byte ranges on Ray (``tunelint.rayengine``; ``address`` joins a cluster) with
-    the same output as the local engine."""
+class Sink:
+    """Something that sees every parsed record of a :func:`lint` pass besides the checks (the
+    report's feature table, ``--profile``'s style rows). Override what you need."""
+
+    def start_file(self, run: FileRun) -> None:
+        """Before the first record of ``run``'s file (``run.display``, ``run.path``)."""
+
+    def record(self, rec: Record, run: FileRun) -> None:
+        """Every parsed, normalized record, in file order."""
+
+    def end(self) -> None:
+        """After the last file."""
+
+
+def lint(sources: list[str], config: Config, jobs: int = 1, sinks: "tuple[Sink, ...] | list[Sink]" = (),
+         progress=None, engine: str = "local", address: str | None = None) -> Result:
+    """Check every input (files, directories, ``-`` for stdin), one pass per file.
+
+    ``jobs > 1`` splits large JSONL files over processes (same results as ``jobs=1``); a file
+    is read in one process when ``sinks`` are given. ``progress``, if given, is an object with
+    ``update(path, done_bytes, total_bytes)`` called every few thousand records (see
+    tunelint.progress). ``engine="ray"`` checks the byte ranges on Ray (``tunelint.rayengine``;
+    ``address`` joins a cluster) with the same output as the local engine. Diagnostics are
+    sorted per file."""
     from .reader import iter_input_paths
 
     mapper = None
@@ -352,25 +434,46 @@ def check_paths(paths: list[str], config: Config, jobs: int = 1, progress=None, 
         mapper = RayMapper(jobs, address)
         jobs = max(jobs, 2)
     try:
-        return _check_all(iter_input_paths(paths, config), config, jobs, progress, mapper)
+        return _check_all(iter_input_paths(sources, config), config, jobs, progress, mapper, sinks)
     finally:
         if mapper is not None:
             mapper.close()
 
 
-def _check_all(paths, config: Config, jobs: int, progress, mapper) -> Result:
+def _check_all(paths, config: Config, jobs: int, progress, mapper, sinks=()) -> Result:
     all_diags: list[Diagnostic] = []
     stats: list[FileStats] = []
     for p in paths:
-        if jobs > 1 and p != "-":
+        if jobs > 1 and p != "-" and not sinks:
             from .parallel import run_parallel
 
             diags, st = run_parallel(p, config, jobs, progress=progress, mapper=mapper)
         else:
             run = FileRun(p, config, progress=progress)
-            diags = run.run()
+            if sinks:
+                diags = _run_with_sinks(run, sinks)
+            else:
+                diags = run.run()
             st = run.stats
         diags.sort(key=Diagnostic.sort_key)
         all_diags.extend(diags)
         stats.append(st)
+    for s in sinks:
+        s.end()
     return Result(all_diags, stats)
+
+
+def _run_with_sinks(run: FileRun, sinks) -> list[Diagnostic]:
+    for s in sinks:
+        s.start_file(run)
+    diags: list[Diagnostic] = []
+    for ev in run.events():
+        diags.extend(ev.diagnostics)
+        if ev.record is not None:
+            for s in sinks:
+                s.record(ev.record, run)
+    diags.extend(run.finish())
+    return diags
+
+
+check_paths = lint  # the older name

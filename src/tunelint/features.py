@@ -156,6 +156,16 @@ class FeatureCollector:
         if self.want_tokens:
             self._tok = _TokenCounter(self.target)
 
+    # an engine sink (tunelint.engine.Sink): one row per record of a lint() pass
+    def start_file(self, run) -> None:
+        self.sources[run.display] = run.path
+
+    def record(self, rec, run) -> None:
+        self.add(rec, run.display)
+
+    def end(self) -> None:
+        self.settle()
+
     def add(self, rec, path: str | None = None) -> dict[str, Any]:
         from .checks.duplicates import _prompt_answer
 
@@ -349,8 +359,7 @@ def collect(paths: list[str], config, tokens: bool = True, style: bool = True, p
     process while the engine runs; the counts are identical."""
     import os
 
-    from .diagnostic import Diagnostic
-    from .engine import FileRun, Result
+    from .engine import lint
     from .reader import iter_input_paths
 
     fc = FeatureCollector(config.target, tokens=tokens, style=style)
@@ -360,22 +369,8 @@ def collect(paths: list[str], config, tokens: bool = True, style: bool = True, p
         parallel = size >= PARALLEL_BYTES
     if parallel:
         fc.parallel()
-    diags_all = []
-    stats = []
-    for p in files:
-        run = FileRun(p, config)
-        fc.sources[run.display] = p
-        diags = []
-        for ev in run.events():
-            diags.extend(ev.diagnostics)
-            if ev.record is not None:
-                fc.add(ev.record, run.display)
-        diags.extend(run.finish())
-        diags.sort(key=Diagnostic.sort_key)
-        diags_all.extend(diags)
-        stats.append(run.stats)
-    fc.settle()
-    return fc, Result(diags_all, stats)
+    result = lint(paths, config, sinks=[fc])
+    return fc, result
 
 
 def frame(paths: str | list[str], config, tokens: bool = True, style: bool = True):

@@ -659,24 +659,18 @@ class Fixer:
         return obj, n
 
     def _recheck_record(self, chunk: Chunk, obj, fmt: str | None) -> list[Diagnostic]:
-        from .checks.base import DatasetCheck, LineCheck
         from .engine import FileRun
         from .formats import Record, detect
 
         rc = self._recheck
         if rc is None:
             rc = self._recheck = FileRun(os.devnull, replace(self.cfg, enabled=self._rules, per_file_ignores={}), display_path="<recheck>")
-            rc._begin(fmt or "unknown", "jsonl")
-            rc._observers = []  # dataset state is not needed for single-record re-checks
-            self._line_checks = [c for c in rc.checks if isinstance(c, LineCheck) and not isinstance(c, DatasetCheck)]
+            rc.start(fmt or "unknown", "jsonl", observe=False)  # no dataset state for single records
         data = orjson.dumps(obj)
-        diags: list[Diagnostic] = []
         phys = PhysLine(chunk.line, data, b"\n")
-        for c in self._line_checks:
-            for fnd in c.check_line(phys, rc.ctx):
-                diags.append(rc._diag(c, fnd, chunk.line))
+        diags = rc.check_line(phys)
         rec = Record("<recheck>", chunk.line, chunk.column, 0, obj, data, detected=detect(obj))
-        ev = rc._process(Chunk(chunk.line, 1, data, phys), rec, diags, fmt or "unknown")
+        ev = rc.process(Chunk(chunk.line, 1, data, phys), rec, diags, fmt or "unknown")
         return ev.diagnostics
 
     def _reject(self, st: "_RoundState", data: bytes, line: int, ds, reason: str, codes=None) -> None:

@@ -14,7 +14,7 @@ from collections import Counter
 
 import orjson
 
-from .checks.base import DatasetCheck, FileContext
+from .checks.base import DatasetCheck
 from .engine import FileRun, FileStats
 from .formats import detect
 
@@ -118,14 +118,7 @@ def _work(args, progress=None):
     diags = []
     for ev in run.events():
         diags.extend(ev.diagnostics)
-    for c in run.checks:
-        if isinstance(c, DatasetCheck):
-            c.settle()
-    return diags, run.checks, run.stats
-
-
-def _mergeable(run: FileRun) -> bool:
-    return all(c.mergeable for c in run.checks if isinstance(c, DatasetCheck))
+    return diags, run.state()
 
 
 def run_parallel(path: str, config, jobs: int, progress=None, mapper=None):
@@ -134,7 +127,7 @@ def run_parallel(path: str, config, jobs: int, progress=None, mapper=None):
     (:func:`map_local`), or another executor (``tunelint.rayengine``). The parts' dataset state
     is then merged in file order and finished here, so every executor gives the same output."""
     probe = FileRun(path, config, progress=progress)
-    if not _splittable(path) or not _mergeable(probe):
+    if not _splittable(path) or not probe.mergeable:
         diags = probe.run()
         return diags, probe.stats
     fmt = probe.forced_format or _sniff_format(path)
@@ -189,7 +182,8 @@ def _combine(probe: FileRun, parts: list, fmt: str, config):
     """Merge the parts (diagnostics, dataset checks, stats; in file order) and finish once."""
     diags = []
     stats = FileStats(probe.display)
-    for d, _, st in parts:
+    for d, part in parts:
+        st = part.stats
         diags.extend(d)
         stats.lines = max(stats.lines, st.lines)
         stats.records += st.records
@@ -198,17 +192,12 @@ def _combine(probe: FileRun, parts: list, fmt: str, config):
     counts = Counter(stats.formats)
     counts.pop("unknown", None)
     stats.format = fmt if fmt != "unknown" else (counts.most_common(1)[0][0] if counts else "unknown")
-    merged = parts[0][1]
+    probe.adopt(parts[0][1], stats)
 
     def merge(group) -> None:  # the checks of one finishing group; each takes the parts in file order
-        for i, mine in enumerate(merged):
-            if isinstance(mine, DatasetCheck) and mine.finish_apart == group:
-                for _, checks, _ in parts[1:]:
-                    mine.merge(checks[i])
+        for _, part in parts[1:]:
+            probe.merge(part, group)
 
-    probe.checks = merged
-    probe.stats = stats
-    probe.ctx = FileContext(probe.display, stats.format, config, "jsonl")  # no begin(): keep merged state
     diags.extend(_finish(probe, merge))
     return diags, stats
 

@@ -125,7 +125,11 @@ def render_summary(summaries: list[dict], out: TextIO, encoding: str | None = No
 
 def render_profile(paths: list[str], cfg, out: TextIO) -> None:
     """Run the file(s) through the engine, collect style features and print the profile."""
-    turn_rows, rec_rows = collect(paths, cfg, tokens=True)
+    render_rows(*collect(paths, cfg, tokens=True), cfg, out)
+
+
+def render_rows(turn_rows: list[dict], rec_rows: list[dict], cfg, out: TextIO) -> None:
+    """Print the profile of rows collected in a check's own pass (``style_features.StyleRows``)."""
     has_tokens = bool(turn_rows) and "tokens" in turn_rows[0]
     enc = getattr(getattr(cfg, "target", None), "encoding", None) or "o200k_base"
     render_summary(summarize(turn_rows, rec_rows), out, enc if has_tokens else None)

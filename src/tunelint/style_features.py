@@ -267,28 +267,39 @@ def token_counter(config):
     return lambda text: count_text(text, enc)
 
 
+class StyleRows:
+    """An engine sink (:class:`tunelint.engine.Sink`) that collects the style rows of every
+    record of a pass: ``turn_rows`` (one per text turn) and ``rec_rows`` (one per record),
+    each with a ``path`` column. ``tokens=True`` adds a ``tokens`` column (slower)."""
+
+    def __init__(self, config, tokens: bool = False):
+        self.turn_rows: list[dict] = []
+        self.rec_rows: list[dict] = []
+        self.counter = token_counter(config) if tokens else None
+
+    def start_file(self, run) -> None:
+        pass
+
+    def record(self, rec, run) -> None:
+        for r in rows(rec, self.counter):
+            r["path"] = run.display
+            self.turn_rows.append(r)
+        f = features(rec)
+        self.rec_rows.append({"path": run.display, "line": rec.line, "format": rec.format,
+                              "system": f["system"], "template": f["template"], "answers": f["answers"]})
+
+    def end(self) -> None:
+        pass
+
+
 def collect(paths: list[str], config, tokens: bool = False) -> tuple[list[dict], list[dict]]:
     """Run files through the engine; return (turn rows, record rows) with a ``path`` column.
     ``tokens=True`` adds a ``tokens`` column (the target's encoding; slower)."""
-    from .engine import FileRun
-    from .reader import iter_input_paths
+    from .engine import lint
 
-    turn_rows: list[dict] = []
-    rec_rows: list[dict] = []
-    counter = token_counter(config) if tokens else None
-    for p in iter_input_paths(paths, config):
-        run = FileRun(p, config)
-        for ev in run.events():
-            rec = ev.record
-            if rec is None:
-                continue
-            for r in rows(rec, counter):
-                r["path"] = run.display
-                turn_rows.append(r)
-            f = features(rec)
-            rec_rows.append({"path": run.display, "line": rec.line, "format": rec.format,
-                             "system": f["system"], "template": f["template"], "answers": f["answers"]})
-    return turn_rows, rec_rows
+    sink = StyleRows(config, tokens)
+    lint(paths, config, sinks=[sink])
+    return sink.turn_rows, sink.rec_rows
 
 
 def frame(paths: str | list[str], config):
