@@ -49,6 +49,14 @@ class Diagnostic:
     fix: Fix | None = None
     record_hash: str | None = None  # content hash of the record (baselines, SARIF fingerprints)
     related: tuple[int, ...] = field(default=())  # other lines involved (e.g. first occurrence)
+    unit: str = "line"  # what ``line`` counts: "line" (JSONL/JSON) or "row" (Parquet, Arrow, CSV, in-memory records)
+
+    @property
+    def where(self) -> str:
+        """``line:column``, or ``row N`` for a table's row ("" for a file-level finding)."""
+        if self.unit == "row":
+            return f"row {self.line}" if self.line >= 1 else ""
+        return f"{self.line}:{self.column}"
 
     @property
     def fixable(self) -> bool:
@@ -75,6 +83,8 @@ class Diagnostic:
                 "applicability": self.fix.applicability,
                 "description": self.fix.description,
             }
+        if self.unit == "row":
+            d["row"] = self.line
         if self.related:
             d["related_lines"] = list(self.related)
         if self.record_hash:

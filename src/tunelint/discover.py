@@ -4,7 +4,11 @@
   side files (``*.rejects.jsonl``, ``.tunelint-*`` temporaries), which are never read, and,
   with ``force-exclude``, files the exclusion patterns match (the pre-commit flow, which
   passes every staged file by name).
-* Directories are walked for ``.jsonl``, ``.ndjson``, ``.json`` (and ``.gz`` of each), sorted,
+* Directories are walked for ``.jsonl``, ``.ndjson``, ``.json`` (and ``.gz`` of each) and tables
+  (``.parquet`` such as Hub shards ``data/train-00000-of-00002.parquet``, ``.arrow``, ``.csv``,
+  ``.tsv``), sorted. In a ``datasets.save_to_disk`` folder (``state.json`` next to ``.arrow``
+  files) the data are the ``.arrow`` files ``state.json`` lists; its metadata files
+  (``state.json``, ``dataset_info.json``, ``dataset_dict.json``) are not data. Also
   skipping what ``exclude`` (default :data:`DEFAULT_EXCLUDE`; setting it replaces the
   default) and ``extend-exclude`` (added to it) match, what ``.gitignore`` files ignore
   (inside a Git work tree, unless ``respect-gitignore = false``), and ``.json`` files that are
@@ -24,7 +28,10 @@ import os
 import re
 from typing import Iterator
 
-EXTENSIONS = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz")
+EXTENSIONS = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz",
+              ".parquet", ".arrow", ".csv", ".tsv")  # tables: tunelint.tables
+#: files a ``datasets.save_to_disk`` folder holds next to its ``.arrow`` data: metadata, not records
+ARROW_METADATA = ("dataset_info.json", "state.json", "dataset_dict.json")
 DEFAULT_EXCLUDE = (".*", "__pycache__", "node_modules", "site-packages", "venv")
 
 
@@ -259,9 +266,12 @@ def _walk(top: str, excl: Excluder, gitignore: bool) -> list[str]:
                 continue
             keep.append(x)
         dirs[:] = keep
+        arrow = _save_to_disk_files(d, files)
         for f in files:
             low = f.lower()
             if not low.endswith(EXTENSIONS) or is_side_file(f):
+                continue
+            if arrow is not None and (low in ARROW_METADATA or (low.endswith(".arrow") and f not in arrow)):
                 continue
             full = os.path.join(d, f)
             if excl(full) or (gi is not None and gi.ignored(full, False)):
@@ -270,3 +280,20 @@ def _walk(top: str, excl: Excluder, gitignore: bool) -> list[str]:
                 continue
             found.append(full)
     return sorted(found)
+
+
+def _save_to_disk_files(root: str, files: list[str]) -> set[str] | None:
+    """The ``.arrow`` data files of a ``save_to_disk`` folder (None: not such a folder)."""
+    if "state.json" not in files or not any(f.endswith(".arrow") for f in files):
+        if "dataset_dict.json" in files:
+            return set()  # a DatasetDict's top folder: its splits are subfolders
+        return None
+    import json
+
+    try:
+        with open(os.path.join(root, "state.json"), encoding="utf-8") as f:
+            state = json.load(f)
+        listed = {d["filename"] for d in state.get("_data_files", []) if isinstance(d, dict) and "filename" in d}
+    except (OSError, ValueError, TypeError, AttributeError):
+        listed = set()
+    return listed or {f for f in files if f.endswith(".arrow") and not f.startswith("cache-")}

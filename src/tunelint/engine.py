@@ -15,6 +15,7 @@ API use; nothing else of this module is meant to be called from outside):
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -62,8 +63,11 @@ def build_checks(rules) -> list[Check]:
 
 class FileRun:
     def __init__(self, path: str, config: Config, display_path: str | None = None,
-                 byte_range: tuple[int, int, int] | None = None, fmt: str | None = None, progress=None):
+                 byte_range: tuple[int, int, int] | None = None, fmt: str | None = None, progress=None,
+                 source: Source | None = None):
         self.path = path
+        self.source = source  # records from elsewhere (tables.RecordsSource); default: read ``path``
+        self.unit = source.unit if source is not None else _unit_of(path)
         self.display = display_path or ("<stdin>" if path == "-" else os.path.relpath(path) if not os.path.isabs(path) else path)
         self.config = config
         self.rules = config.rules_for(path)
@@ -92,6 +96,15 @@ class FileRun:
             fix = Fix(r.fix["applicability"], fix.description, fix.edits)
         line = f.line or line
         column = f.column
+        if self.unit == "row" and f.path is None:
+            # a table's row: no column, and a message's "line N" is a row
+            if "line" in msg:
+                msg = _LINE_WORD.sub(r"row\1", msg)
+            return Diagnostic(
+                code=r.code, name=r.name, severity=r.severity, path=self.display, line=line, column=1,
+                pointer=f.pointer, message=msg, fix=fix, unit="row",
+                record_hash=f.record_hash or (rec.hash if rec is not None else None), related=f.related,
+            )
         if f.pointer and column == 1 and rec is not None and not f.line and f.path is None:
             # a record-level finding: point at where the value starts in the source text
             line, column = line_column_of(rec.data, f.pointer, rec.line, rec.column)
@@ -103,7 +116,7 @@ class FileRun:
 
     # -- the pass ------------------------------------------------------------------
     def events(self) -> Iterator[Event]:
-        src = Source(self.path, mode=None)
+        src = self.source if self.source is not None else Source(self.path, mode=None)
         it = iter(src) if self.byte_range is None else self._ranged_source(src)
         line_checks = [c for c in self.checks if isinstance(c, LineCheck)]
         unparsed_checks = [c for c in self.checks if isinstance(c, UnparsedCheck)]
@@ -372,6 +385,13 @@ class FileRun:
 
 
 _FAILED = object()
+_LINE_WORD = re.compile(r"\bline(s? \d)")
+
+
+def _unit_of(path: str) -> str:
+    from .reader import TABLE_EXTS
+
+    return "row" if path != "-" and path.lower().endswith(TABLE_EXTS) else "line"
 
 
 def _recover(data: bytes):

@@ -47,6 +47,8 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
         raise UsageFailure("use either -o/--output or --in-place, not both")
     if show_diff and output == "-":
         raise UsageFailure("--diff and -o - both write to stdout; choose one")
+    if show_diff and any(p.lower().endswith((".parquet", ".arrow")) for p in paths):
+        raise UsageFailure("--diff shows text; Parquet and Arrow are binary: use --changes FILE for the edits")
     if show_diff and not (output or in_place):
         dry_run = True
     if not (output or in_place or dry_run):
@@ -86,6 +88,10 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
             container = "jsonl"
         elif name.endswith(".json"):
             container = "json"
+        else:
+            from .tables import table_mode
+
+            container = table_mode(name)
     fixer = Fixer(cfg, policy, to=to)
     diff_out = sys.stdout.buffer if show_diff else None
     ch = None

@@ -37,6 +37,12 @@ Container: JSONL stays JSONL. A JSON array stays an array (``[``, one element pe
 group, ``]``; untouched elements keep their bytes and indentation) unless the output name
 ends in ``.jsonl``/``.ndjson`` (then JSONL); a JSONL input written to ``*.json`` becomes an
 array. ``.gz`` in gives ``.gz`` out (and any output named ``*.gz`` is gzipped).
+Tables (:mod:`tunelint.tables`) stay tables: Parquet in, Parquet out with the same schema
+(and schema metadata), Arrow in, Arrow IPC stream out, CSV/TSV in, CSV/TSV out with the same
+header and delimiter (cells re-quoted minimally); records are rows, numbered from 1, and the
+rejects and changes files say ``row`` instead of ``line``. A table may also be written as
+JSONL (``-o NAME.jsonl``); a JSONL input is not turned into a table. A file no fix touches
+is copied byte for byte.
 
 Which fixes run is configuration (``[tool.tunelint.fix]``, ruff's names): ``fixable`` (rule
 selectors, default all), ``unfixable``, ``extend-safe-fixes``, ``extend-unsafe-fixes``,
@@ -68,6 +74,7 @@ MAX_ITERATIONS = 8  # re-check/fix loop per record
 MAX_ROUNDS = 4  # whole-file rounds (dataset-level fixes that only appear after other fixes)
 FIX_KEYS = {"fixable", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes", "unsafe-fixes", "input-separator"}
 FATAL_PROBLEMS = {"lfs-pointer", "binary-file", "gzip-error", "io-error"}
+TABLE_MODES = ("parquet", "arrow", "csv", "tsv")  # tunelint.tables containers
 
 
 class FixError(Exception):
@@ -312,6 +319,40 @@ class _Out:
             self.f.write(b"\n]\n" if self.n else b"]\n")
 
 
+class _TableOut(_Out):
+    """Writes records as rows of the input table's schema (``tables.TableWriter``)."""
+
+    def __init__(self, f: BinaryIO, container: str, src):
+        from .tables import TableWriter
+
+        self.container = container
+        self.line = 1
+        self.n = 0
+        self.map = LineMap()
+        self.w = TableWriter(f, container, src.schema, getattr(src, "dialect", ","))
+
+    def record(self, data: bytes, ending: bytes, src_line: int, indent: bytes = b"") -> None:
+        obj = _loads(data)
+        if obj is _MISSING:
+            raise FixError(f"row {src_line} is not valid JSON and has no {self.container} form")
+        try:
+            self.w.add(obj)
+        except Exception as e:  # pyarrow's type and schema errors: nothing is written
+            raise FixError(f"cannot write the fixed rows back as {self.container}: {e}") from None
+        self.map.add(self.line, src_line)
+        self.line += 1
+        self.n += 1
+
+    def raw_line(self, data: bytes, ending: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        try:
+            self.w.close()
+        except Exception as e:
+            raise FixError(f"cannot write the fixed rows back as {self.container}: {e}") from None
+
+
 
 def _text_fields(data: bytes) -> dict:
     try:
@@ -359,6 +400,13 @@ class Fixer:
             return res
         in_mode = run.stats.mode
         out_container = container or in_mode
+        if out_container in TABLE_MODES and out_container != in_mode:
+            raise FixError(f"cannot write {in_mode} records as {out_container}: fix writes the container it read "
+                           "(or JSONL: -o NAME.jsonl)")
+        if self.to and out_container in TABLE_MODES:
+            raise FixError(f"--to {self.to} changes the record shape, which the {in_mode} file's columns cannot hold; "
+                           "write JSONL instead: -o NAME.jsonl")
+        unit = "row" if in_mode in TABLE_MODES else "line"
         src_gz = _is_gz(path)
         out_gz = gz if gz is not None else (src_gz if (in_place or output in (None, "-")) else output.endswith(".gz"))
         out_dir = os.path.dirname(os.path.abspath(output if output not in (None, "-") else path))
@@ -373,12 +421,13 @@ class Fixer:
         line_map: LineMap | None = None  # this round's input line -> original line
         try:
             for rnd in range(MAX_ROUNDS):
-                suffix = (".jsonl" if out_container == "jsonl" else ".json") + (".gz" if out_gz else "")
+                suffix = ("." + out_container if out_container in TABLE_MODES else
+                          ".jsonl" if out_container == "jsonl" else ".json") + (".gz" if out_gz else "")
                 fd, tmp = tempfile.mkstemp(prefix=".tunelint-", suffix=suffix, dir=out_dir)
                 temps.append(tmp)
                 with os.fdopen(fd, "wb") as raw:
                     f = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if out_gz else raw
-                    st = _RoundState(rnd, line_map, rejects_buf, changes, res)
+                    st = _RoundState(rnd, line_map, rejects_buf, changes, res, unit)
                     self._apply(cur, diags, f, out_container, in_mode if rnd == 0 else out_container, st, res, first=rnd == 0)
                     if out_gz:
                         f.close()
@@ -467,14 +516,17 @@ class Fixer:
                         st.change(ln, d.code, "line", "", "\ufeff", "")
                 by_line[ln] = keep
         src = Source(path)
+        table = src.unit == "row"
         st.out = out = None  # type: ignore[assignment]
         indents: dict[int, bytes] = {}
         self._recheck = None
         for item in src:
             if isinstance(item, FileProblem):
+                if table and item.kind in FATAL_PROBLEMS:  # rows that cannot be read would be lost
+                    raise FixError(item.detail)
                 continue
             if out is None:
-                st.out = out = _Out(f, container)
+                st.out = out = _TableOut(f, container, src) if container in TABLE_MODES else _Out(f, container)
             if isinstance(item, PhysLine):  # JSON-array mode: remember each line's indentation
                 d = item.data
                 if item.line == 1 and d.startswith(BOM):
@@ -529,7 +581,7 @@ class Fixer:
                     new_bytes = new_bytes.replace(b"\n", b" ")
             out.record(new_bytes, ending if src.mode == "jsonl" and container == "jsonl" else b"\n", line, indent)
         if out is None:
-            st.out = out = _Out(f, container)
+            st.out = out = _TableOut(f, container, src) if container in TABLE_MODES else _Out(f, container)
         out.close()
 
     def _record(self, chunk: Chunk, data: bytes, body: bytes, had_bom: bool, ds, st: "_RoundState", res: FileFix,
@@ -675,7 +727,7 @@ class Fixer:
 
     def _reject(self, st: "_RoundState", data: bytes, line: int, ds, reason: str, codes=None) -> None:
         orig = st.orig_line(line)
-        entry = {"line": orig, "codes": codes or sorted({d.code for d in ds}), "reason": reason, **_text_fields(data),
+        entry = {st.unit: orig, "codes": codes or sorted({d.code for d in ds}), "reason": reason, **_text_fields(data),
                  "input": st.res.path, "run": self.run_id}
         if st.round:
             entry["note"] = "record as it was after earlier fixes"
@@ -687,8 +739,10 @@ class Fixer:
 
 
 class _RoundState:
-    def __init__(self, rnd: int, line_map: "LineMap | None", rejects: BinaryIO, changes: BinaryIO | None, res: FileFix):
+    def __init__(self, rnd: int, line_map: "LineMap | None", rejects: BinaryIO, changes: BinaryIO | None, res: FileFix,
+                 unit: str = "line"):
         self.res = res
+        self.unit = unit  # the key rejects and changes entries use: "line", or "row" for tables
         self.round = rnd
         self.line_map = line_map
         self.rejects = rejects
@@ -705,7 +759,7 @@ class _RoundState:
         self.changed = True
         if self.changes is None:
             return
-        e = {"line": self.orig_line(line), "code": code, "op": op, "pointer": pointer, "before": before, "after": after}
+        e = {self.unit: self.orig_line(line), "code": code, "op": op, "pointer": pointer, "before": before, "after": after}
         if reason:
             e["reason"] = reason
         if self.round:
@@ -831,7 +885,7 @@ def _default_rejects(base: str, in_place: bool) -> str:
     name = base
     if name.endswith(".gz"):
         name = name[:-3]
-    for ext in (".jsonl", ".ndjson", ".json"):
+    for ext in (".jsonl", ".ndjson", ".json", ".parquet", ".arrow", ".csv", ".tsv"):
         if name.endswith(ext):
             name = name[: -len(ext)]
             break

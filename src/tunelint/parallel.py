@@ -23,6 +23,10 @@ BLOCK = 16 << 20
 
 
 def _splittable(path: str) -> bool:
+    from .reader import TABLE_EXTS
+
+    if path.lower().endswith(TABLE_EXTS):
+        return False  # tables are read by record batch in one process (same findings as any --jobs)
     try:
         with open(path, "rb") as f:
             head = f.read(4096)

@@ -24,6 +24,7 @@ LFS_MAGIC = b"version https://git-lfs.github.com/spec/"
 BOM = b"\xef\xbb\xbf"
 # what a broken gzip stream raises while it is read (truncated, corrupt, garbage between members)
 GZIP_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
+TABLE_EXTS = (".parquet", ".arrow", ".csv", ".tsv")  # tunelint.tables reads these
 
 
 @dataclass(slots=True)
@@ -78,7 +79,19 @@ def _maybe_gunzip(raw: BinaryIO) -> tuple[BinaryIO, bool]:
 
 
 class Source:
-    """Iterate the record candidates of one input."""
+    """Iterate the record candidates of one input.
+
+    A path naming a table (``.parquet``, ``.arrow``, ``.csv``, ``.tsv``) gives a
+    :class:`tunelint.tables.TableSource` (records are rows; ``unit == "row"``)."""
+
+    unit = "line"  # what a Chunk's ``line`` counts: physical lines here, rows for tables
+
+    def __new__(cls, path: str = "-", mode: str | None = None, *args, **kwargs):
+        if cls is Source and isinstance(path, str) and path != "-" and path.lower().endswith(TABLE_EXTS):
+            from .tables import TableSource
+
+            return super().__new__(TableSource)
+        return super().__new__(cls)
 
     def __init__(self, path: str, mode: str | None = None):
         self.path = path

@@ -28,10 +28,12 @@ def escape_property(s: str) -> str:
 
 def annotation(d) -> str:
     props = [f"file={escape_property(d.path)}"]
-    if d.line >= 1:
+    if d.line >= 1 and d.unit == "line":
         props += [f"line={d.line}", f"col={max(d.column, 1)}"]
     props.append(f"title={escape_property(d.code)}")
     msg = d.message + (f" [{d.pointer}]" if d.pointer else "")
+    if d.unit == "row" and d.line >= 1:  # a table's row: no line of the file to annotate
+        msg = f"row {d.line}: {msg}"
     return f"::{LEVELS.get(d.severity, 'warning')} {','.join(props)}::{escape_data(msg)}"
 
 

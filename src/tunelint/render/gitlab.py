@@ -19,6 +19,8 @@ def render(result, config, out, opts) -> None:
     items = []
     for d, fp in zip(result.diagnostics, fingerprints(result.diagnostics)):
         msg = d.message + (f" [{d.pointer}]" if d.pointer else "")
+        if d.unit == "row" and d.line >= 1:
+            msg = f"row {d.line}: {msg}"
         items.append({
             "type": "issue",
             "description": f"{d.code} {msg}",
@@ -26,6 +28,6 @@ def render(result, config, out, opts) -> None:
             "fingerprint": fp,
             "severity": SEVERITY.get(d.severity, "minor"),
             "categories": ["Style" if d.code.startswith(("S", "T")) else "Bug Risk"],
-            "location": {"path": relative_path(d.path), "lines": {"begin": max(d.line, 1)}},
+            "location": {"path": relative_path(d.path), "lines": {"begin": max(d.line, 1) if d.unit == "line" else 1}},
         })
     out.write(orjson.dumps(items, option=orjson.OPT_INDENT_2).decode() + "\n")

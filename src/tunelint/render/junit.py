@@ -40,11 +40,12 @@ def render(result, config, out, opts) -> None:
         if not diags:
             out.write(f'    <testcase classname={_attr(path)} name="tunelint" time="0"/>\n')
         for d in diags:
-            where = f"line {d.line}, column {d.column}" if d.line >= 1 else "file"
+            where = ("file" if d.line < 1 else f"row {d.line}" if d.unit == "row"
+                     else f"line {d.line}, column {d.column}")
             name = f"{d.code} {d.name} ({where})"
             msg = d.message + (f" [{d.pointer}]" if d.pointer else "")
-            body = f"{d.path}:{d.line}:{d.column}: {d.code} {msg}"
-            out.write(f'    <testcase classname={_attr(path)} name={_attr(name)} file={_attr(path)} line="{max(d.line, 1)}" time="0">\n')
+            body = f"{d.path}:{d.where}: {d.code} {msg}"
+            out.write(f'    <testcase classname={_attr(path)} name={_attr(name)} file={_attr(path)} line="{max(d.line, 1) if d.unit == 'line' else 1}" time="0">\n')
             out.write(f'      <failure type={_attr(d.severity)} message={_attr(msg)}>{escape(_clean(body))}</failure>\n')
             out.write("    </testcase>\n")
         out.write("  </testsuite>\n")

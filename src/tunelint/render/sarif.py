@@ -98,6 +98,10 @@ def build(result, config) -> dict:
         uri, relative = artifact_uri(d.path)
         loc = {"uri": uri, "uriBaseId": BASE_ID} if relative else {"uri": uri}
         msg = d.message + (f" [{d.pointer}]" if d.pointer else "")
+        region = {"startLine": max(d.line, 1), "startColumn": max(d.column, 1)}
+        if d.unit == "row":  # a table (Parquet, Arrow, CSV): the row is a logical location
+            msg = f"row {d.line}: {msg}" if d.line >= 1 else msg
+            region = {"startLine": 1}
         res = {
             "ruleId": d.code,
             "ruleIndex": index[d.code],
@@ -105,17 +109,28 @@ def build(result, config) -> dict:
             "message": {"text": msg},
             "locations": [{"physicalLocation": {
                 "artifactLocation": loc,
-                "region": {"startLine": max(d.line, 1), "startColumn": max(d.column, 1)},
+                "region": region,
             }}],
             "partialFingerprints": {FINGERPRINT_KEY: fp},
         }
-        if d.related:
+        if d.unit == "row" and d.line >= 1:
+            res["locations"][0]["logicalLocations"] = [
+                {"name": f"row {d.line}", "fullyQualifiedName": f"row {d.line}{d.pointer}", "kind": "element"}]
+        if d.related and d.unit == "row":
+            res["relatedLocations"] = [
+                {"id": i, "physicalLocation": {"artifactLocation": loc, "region": {"startLine": 1}},
+                 "message": {"text": f"related record at row {ln}"}}
+                for i, ln in enumerate(d.related, 1) if ln >= 1
+            ]
+        elif d.related:
             res["relatedLocations"] = [
                 {"id": i, "physicalLocation": {"artifactLocation": loc, "region": {"startLine": ln}},
                  "message": {"text": f"related record at line {ln}"}}
                 for i, ln in enumerate(d.related, 1) if ln >= 1
             ]
         props = {"pointer": d.pointer, "fixable": d.fix is not None}
+        if d.unit == "row":
+            props["row"] = d.line
         if d.fix is not None:
             props["fix"] = {"applicability": d.fix.applicability, "description": d.fix.description}
         if d.record_hash:

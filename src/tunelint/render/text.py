@@ -31,7 +31,7 @@ def render(result, config, out, opts) -> None:
         mark = " [*]" if _safe(d) else ""
         where = f" [{d.pointer}]" if d.pointer else ""
         sev = c(d.severity + ":", SEV_COLOR[d.severity] + ";1")
-        out.write(f"{c(d.path, '1')}:{d.line}:{d.column}: {sev} {c(d.code, '1')}{mark} {d.message}{c(where, '2')}\n")
+        out.write(f"{c(d.path, '1')}:{d.where}: {sev} {c(d.code, '1')}{mark} {d.message}{c(where, '2')}\n")
     if opts.get("quiet"):
         return
     s = summary(result)
