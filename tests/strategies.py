@@ -394,3 +394,69 @@ def valid_json_lines(lines: list[bytes]) -> list[bytes]:
             continue
         out.append(ln)
     return out
+
+
+# ---------------------------------------------------------------------------- tables
+# Parquet/Arrow/CSV hold rows, not lines: the writers take the lines' JSON objects. Rows a table
+# cannot hold (not an object, not JSON, columns whose types disagree between rows) make the
+# writer return None: a test then assume()s it away. Not in CONTAINERS, whose suites count lines.
+def _objects(lines: list[bytes]) -> list[dict] | None:
+    objs = [json.loads(ln.decode("utf-8")) for ln in valid_json_lines(lines)]
+    return objs if objs and all(isinstance(o, dict) and o for o in objs) else None
+
+
+def write_parquet(path: Path, lines: list[bytes]) -> Path | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    objs = _objects(lines)
+    if objs is None:
+        return None
+    try:
+        pq.write_table(pa.Table.from_pylist(objs), path.with_suffix(".parquet"), row_group_size=4)  # several row groups
+    except (pa.ArrowException, OverflowError, ValueError, TypeError):
+        return None
+    return path.with_suffix(".parquet")
+
+
+def write_arrow(path: Path, lines: list[bytes]) -> Path | None:
+    import pyarrow as pa
+
+    objs = _objects(lines)
+    if objs is None:
+        return None
+    out = path.with_suffix(".arrow")
+    try:
+        table = pa.Table.from_pylist(objs)
+        with pa.OSFile(str(out), "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
+            w.write_table(table, max_chunksize=3)
+    except (pa.ArrowException, OverflowError, ValueError, TypeError):
+        return None
+    return out
+
+
+def write_csv(path: Path, lines: list[bytes]) -> Path | None:
+    """Flat records only (every value a string): the header is the first record's keys."""
+    import csv
+
+    objs = _objects(lines)
+    if objs is None or not all(isinstance(v, str) for o in objs for v in o.values()):
+        return None
+    header = list(objs[0])
+    if any(list(o) != header for o in objs) or any("\x00" in v or "\r" in v for o in objs for v in o.values()):
+        return None
+    out = path.with_suffix(".csv")
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        for o in objs:
+            w.writerow([o[h] for h in header])
+    return out
+
+
+#: table container -> writer(path, lines) -> path written, or None when the rows do not fit
+TABLES: dict[str, Callable[[Path, list[bytes]], "Path | None"]] = {
+    "parquet": write_parquet,
+    "arrow": write_arrow,
+    "csv": write_csv,
+}

@@ -131,8 +131,8 @@ def cli():
 def check(paths, config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
           output_format, outputs, statistics, strict, exit_zero, jobs, engine, ray_address, quiet, against, profile,
           do_fix, unsafe_fixes, baseline, write_baseline):
-    """Check dataset files (JSONL, JSON arrays, .gz; directories; - for stdin)."""
-    from .engine import lint
+    """Check dataset files (JSONL, JSON arrays, .gz, Parquet, Arrow, CSV/TSV; directories; - for stdin)."""
+    from .api import check as check_data
 
     _check_paths_exist(paths)
     if engine == "ray":
@@ -170,7 +170,8 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
         from .style_features import StyleRows
 
         sinks.append(StyleRows(cfg, tokens=True))
-    result = lint(list(paths), cfg, jobs=jobs, sinks=sinks, progress=progress, engine=engine, address=ray_address)
+    result = check_data(list(paths), cfg, jobs=jobs, progress=progress,  # the Python API
+                        sinks=sinks, engine=engine, address=ray_address)
     if progress is not None:
         progress.close()
     if write_baseline:
@@ -336,9 +337,10 @@ def _main(argv) -> None:
             raise
         from .config import ConfigError
         from .discover import NoDatasetFiles
+        from .extras import MissingExtra
         from .rules import RuleError
 
-        if isinstance(e, (ConfigError, RuleError, NoDatasetFiles)):
+        if isinstance(e, (ConfigError, RuleError, NoDatasetFiles, MissingExtra)):  # MissingExtra names the extra
             click.echo(f"tunelint: error: {e}", err=True)
         else:
             click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for a traceback and please report it)", err=True)

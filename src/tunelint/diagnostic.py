@@ -5,6 +5,7 @@ additive changes only.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,14 @@ class Diagnostic:
         if self.record_hash:
             d["record_hash"] = self.record_hash
         return d
+
+
+_LINE_N = re.compile(r"\bline(s? \d)")
+
+
+def row_wording(text: str) -> str:
+    """A message written for line-based files, for a table: "line 3" -> "row 3"."""
+    return _LINE_N.sub(r"row\1", text) if "line" in text else text
 
 
 def escape_pointer_token(token: str | int) -> str:

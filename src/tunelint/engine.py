@@ -15,7 +15,6 @@ API use; nothing else of this module is meant to be called from outside):
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -26,7 +25,7 @@ from .checks import load_all
 from .checks.base import (KINDS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, LineCheck,
                           ProblemCheck, RecordCheck, TurnCheck, UnparsedCheck)
 from .config import Config
-from .diagnostic import Diagnostic, Fix
+from .diagnostic import Diagnostic, Fix, row_wording
 from .formats import Normalizer, Record, detect, record_format
 from .locate import line_column_of
 from .reader import BOM, Chunk, FileProblem, PhysLine, Source, split_ending
@@ -98,8 +97,7 @@ class FileRun:
         column = f.column
         if self.unit == "row" and f.path is None:
             # a table's row: no column, and a message's "line N" is a row
-            if "line" in msg:
-                msg = _LINE_WORD.sub(r"row\1", msg)
+            msg = row_wording(msg)
             return Diagnostic(
                 code=r.code, name=r.name, severity=r.severity, path=self.display, line=line, column=1,
                 pointer=f.pointer, message=msg, fix=fix, unit="row",
@@ -385,7 +383,6 @@ class FileRun:
 
 
 _FAILED = object()
-_LINE_WORD = re.compile(r"\bline(s? \d)")
 
 
 def _unit_of(path: str) -> str:

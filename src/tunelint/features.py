@@ -343,7 +343,9 @@ class FeatureCollector:
 
     def frame(self):
         """The table as a pandas DataFrame (pandas imported here only)."""
-        import pandas as pd
+        from .extras import require
+
+        pd = require("pandas", "report", "the feature table")
 
         self.settle()
 

@@ -34,7 +34,9 @@ def _gx():
     import logging
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    import great_expectations as gx
+    from .extras import require
+
+    gx = require("great_expectations", "gx", "Great Expectations suites and `expectation` rules")
 
     return gx
 

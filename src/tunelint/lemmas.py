@@ -30,7 +30,9 @@ def table() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _nlp():
-    import spacy
+    from .extras import require
+
+    spacy = require("spacy", "spacy", 'lemmatizer = "spacy"')
     from spacy.lookups import Lookups
 
     nlp = spacy.blank("en")

@@ -35,7 +35,9 @@ MARKDOWN = (("heading", "headings"), ("table", "tables"), ("fence", "code fences
 
 def summarize(turn_rows: list[dict], rec_rows: list[dict]) -> list[dict[str, Any]]:
     """One summary dict per file: {path, records, format, kinds: {kind: {...}}, system, template}."""
-    import pandas as pd
+    from .extras import require
+
+    pd = require("pandas", "report", "the style profile (--profile)")
 
     out = []
     turns = pd.DataFrame(turn_rows)

@@ -45,7 +45,7 @@ def render(result, config, out, opts) -> None:
             name = f"{d.code} {d.name} ({where})"
             msg = d.message + (f" [{d.pointer}]" if d.pointer else "")
             body = f"{d.path}:{d.where}: {d.code} {msg}"
-            out.write(f'    <testcase classname={_attr(path)} name={_attr(name)} file={_attr(path)} line="{max(d.line, 1) if d.unit == 'line' else 1}" time="0">\n')
+            out.write(f'    <testcase classname={_attr(path)} name={_attr(name)} file={_attr(path)} line="{max(d.line, 1) if d.unit == "line" else 1}" time="0">\n')
             out.write(f'      <failure type={_attr(d.severity)} message={_attr(msg)}>{escape(_clean(body))}</failure>\n')
             out.write("    </testcase>\n")
         out.write("  </testsuite>\n")

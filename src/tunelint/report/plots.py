@@ -14,7 +14,9 @@ _mpl = None
 def _plt():
     global _mpl
     if _mpl is None:
-        import matplotlib
+        from ..extras import require
+
+        matplotlib = require("matplotlib", "report", "the HTML report's plots")
 
         matplotlib.use("Agg", force=True)
         import matplotlib.pyplot as plt
