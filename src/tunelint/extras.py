@@ -6,7 +6,10 @@
     tunelint[report]   matplotlib, pandas   ``tunelint report``, ``check --profile``
     tunelint[gx]       great-expectations, pandas   ``report --gx-suite``, ``expectation`` rules
     tunelint[spacy]    spacy           ``lemmatizer = "spacy"`` (the default reads the table directly)
-    tunelint[all]      all of the above (and the other extras in pyproject.toml)
+    tunelint[hf]       tokenizers, jinja2   local Hugging Face tokenizers and chat templates
+    tunelint[mistral]  mistral-common  Mistral's tokenizers
+    tunelint[ray]      ray[data]       ``--engine ray``
+    tunelint[all]      all of the above
 
 :func:`require` imports a module or raises :class:`MissingExtra`, whose message names the
 extra; the CLI prints it as one ``tunelint: error:`` line with exit code 2.
