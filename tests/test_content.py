@@ -34,13 +34,14 @@ def test_alpaca_fixture_exact_findings():
         ("C004", 4, "/input"),
         ("C005", 5, "/output"),
         ("C006", 6, "/output"),
+        ("C007", 11, "/input"),
     ]
 
 
-def test_secret_and_pii_rules_are_opt_in():
+def test_secrets_on_by_default_pii_opt_in():
     rules = {r.code: r for r in builtin_pack().rules}
-    assert not rules["C007"].default and not rules["C008"].default
-    assert not [d for d in run(ALPACA) if d.code in ("C007", "C008")]
+    assert rules["C007"].default and not rules["C008"].default
+    assert [d.code for d in run(ALPACA) if d.code in ("C007", "C008")] == ["C007"]
     got = found(run(ALPACA, ["C007", "C008"]))
     assert got == [("C007", 11, "/input"), ("C008", 11, "/output")]
 

@@ -251,16 +251,19 @@ def test_glossary_entry_errors_are_clear(tmp_path, bad):
 
 
 # -- T003 placeholders ----------------------------------------------------------------------
-def test_placeholder_variants_counts_and_fix(tmp_path):
+def test_placeholder_variants_one_summary_per_file(tmp_path):
     rows = [{"instruction": f"q{i}", "input": "", "output": "a"} for i in range(4)]
     rows += [{"instruction": "x", "input": "<noinput>", "output": "a"}, {"instruction": "y", "input": "N/A", "output": "a"},
              {"instruction": "z", "input": "N/A", "output": "a"}, {"instruction": "w", "input": "Paris", "output": "a"}]
     p = tmp_path / "p.jsonl"
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    diags = [d for d in run(p, ["T003"]) if d.code == "T003"]
-    assert [(d.line, d.pointer) for d in diags] == [(6, "/input"), (7, "/input"), (5, "/input")]
-    assert "'N/A' here (2 records) but as '' in 4; 3 markers in use: '' (4), 'N/A' (2), '<noinput>' (1)" in diags[0].message
-    assert diags[0].fix.edits[0].value == ""
+    diags = [d for d in run(p, ["T003", "C002"]) if d.code in ("T003", "C002")]
+    t3 = [d for d in diags if d.code == "T003"]
+    # one summary per file, at the first minority marker; each record is C002's (with the fix)
+    assert [(d.line, d.pointer) for d in t3] == [(5, "/input")]
+    assert "3 different ways in this file: '' (4), 'N/A' (2), '<noinput>' (1); 3 records" in t3[0].message
+    assert t3[0].fix is None
+    assert sorted(d.line for d in diags if d.code == "C002") == [5, 6, 7]
 
 
 def test_placeholder_single_marker_is_fine(tmp_path):

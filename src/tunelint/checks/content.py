@@ -14,7 +14,7 @@ import re
 from ..diagnostic import Edit, Fix
 from .base import Finding, TurnCheck, kind
 from .encoding import edge_space
-from .text import Existence
+from .text import Existence, prompt_before
 
 _WHAT = {"system": "system prompt", "prompt": "prompt", "input": "input", "answer": "answer", "tool": "tool result"}
 
@@ -40,21 +40,29 @@ class EmptyText(TurnCheck):
     open-ended generation), and an assistant message that carries tool calls.
     """
 
-    defaults = {"allow": ["input"], "drop": True}
+    defaults = {"allow": ["input"], "drop": True, "stops": []}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
         self.allow = frozenset(params["allow"] or ())
+        self.stops = frozenset(s.strip() for s in params["stops"] or () if s.strip())
+        self.longest = max(map(len, self.stops), default=-4) + 4  # room for a leading space and a newline
+        if self.stops:
+            self.gate = self._gate_stops
 
     @staticmethod
     def gate(s: str) -> bool:  # empty, or blank at an edge
         return not s or edge_space(s)
 
+    def _gate_stops(self, s: str) -> bool:  # ... or short enough to be a stop sequence
+        return not s or edge_space(s) or len(s) <= self.longest
+
     def check_text(self, t, rec):
         text = t.text
-        if text and not text[0].isspace() and not text[-1].isspace():
+        stop = t.kind == "answer" and len(text) <= self.longest and text.strip() in self.stops
+        if text and not stop and not text[0].isspace() and not text[-1].isspace():
             return  # fast path: non-empty with a visible edge
-        if text.strip() or t.kind in self.allow:
+        if (text.strip() and not stop) or t.kind in self.allow:
             return
         if rec.format == "prompt-completion" and t.field == "prompt":
             return
@@ -65,7 +73,8 @@ class EmptyText(TurnCheck):
         what = _WHAT.get(t.kind, t.kind)
         fix = Fix("unsafe", "drop the record", (Edit("drop"),)) if self.p["drop"] else None
         yield Finding(pointer=t.pointer, args={"what": what, "field": t.field, "role": t.role,
-                                               "state": "empty" if not text else "whitespace-only"}, fix=fix)
+                                               "state": f"empty (only the stop sequence {text.strip()!r})" if stop else
+                                               "empty" if not text else "whitespace-only"}, fix=fix)
 
 
 @kind("truncate-at")
@@ -154,16 +163,20 @@ class UnseenMedia(TurnCheck):
     following photo"): flagged only when nothing follows them in the turn (fewer than
     ``min-after`` characters) and, for an Alpaca instruction, the ``input`` is empty: a
     described or named picture ("The Starry Night by Van Gogh") is text the model can use.
+    ``links``: phrases that make a URL in the turn stand for its page ("summarize this
+    article", "the video below"): with one of them, a URL is flagged when the rest of the turn
+    (URLs removed) is shorter than ``link-max-text`` characters, i.e. the page's text is not there.
     ``keys``: substrings of which one must occur (lowercased) for the patterns to run.
     """
 
-    defaults = {"inline": [], "reference": [], "min-after": 20, "keys": []}
+    defaults = {"inline": [], "reference": [], "min-after": 20, "keys": [], "links": [], "link-max-text": 300}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
         self.keys = tuple(k.lower() for k in params["keys"])
         self.inline = re.compile("|".join(f"(?:{p})" for p in params["inline"]), re.IGNORECASE) if params["inline"] else None
         self.ref = re.compile("|".join(f"(?:{p})" for p in params["reference"]), re.IGNORECASE) if params["reference"] else None
+        self.links = re.compile("|".join(f"(?:{p})" for p in params["links"]), re.IGNORECASE) if params["links"] else None
 
     def check_text(self, t, rec):
         text = t.text
@@ -182,9 +195,24 @@ class UnseenMedia(TurnCheck):
                 other = obj.get("input") if t.field == "instruction" and isinstance(obj, dict) else None
                 if not (isinstance(other, str) and other.strip()):
                     m = r
+        if m is None and self.links is not None:
+            m = self._link(text)
         if m is not None:
             yield Finding(pointer=t.pointer, args={"match": m.group(), "field": t.field, "offset": m.start()},
                           fix=Fix("unsafe", "drop the record (its prompt depends on content the model cannot see)", (Edit("drop"),)))
+
+
+    def _link(self, text):
+        """The URL standing for a page the turn asks about, or None."""
+        u = _URL.search(text)
+        if u is None or not self.links.search(text):
+            return None
+        if len(_URL.sub("", text).strip()) >= self.p["link-max-text"]:
+            return None  # the page's text (or enough context) is in the turn
+        return u
+
+
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 
 
 @kind("keyed-existence")
@@ -211,3 +239,88 @@ class KeyedExistence(Existence):
             else:
                 return ()
         return super().check_text(t, rec)
+
+
+_TAIL_SEP = re.compile(r"(?:\s|###|-->|->)*\Z")
+_LAST_LINE = re.compile(r"\n[ \t]*(?:#{1,4}[ \t]*)?(?:(?P<label>input|context)[ \t]*:[ \t]*\n?[ \t]*)?(?P<value>[^\n]{1,40})\Z", re.I)
+
+
+@kind("trailing-placeholder")
+class TrailingPlaceholder(TurnCheck):
+    """A prompt turn whose last line is a "no input" marker: Alpaca data converted to chat
+    (or to prompt/completion) with the empty-input placeholder pasted after the instruction
+    ("Name a color.\\n\\n<noinput>", "...\\n\\nInput: N/A"). ``values``: markers on a line of
+    their own; ``labeled-values``: markers that count only after an ``Input:`` label (a bare
+    "None" ends many honest prompts). Compared like ``whole-value`` (case, spacing and
+    punctuation ignored). A prompt/completion separator after the marker (``###``, ``->``)
+    is kept by the fix, which removes the marker line."""
+
+    defaults = {"values": [], "labeled-values": []}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        from .text import normalize_value
+
+        self.norm = normalize_value
+        self.values = {normalize_value(v) for v in params["values"]}
+        self.labeled = self.values | {normalize_value(v) for v in params["labeled-values"]}
+
+    @staticmethod
+    def gate(s: str) -> bool:  # a line break near the end
+        return "\n" in s[-120:]
+
+    def check_text(self, t, rec):
+        text = t.text
+        sep = _TAIL_SEP.search(text, max(0, len(text) - 200))
+        body = text[:sep.start()]
+        m = _LAST_LINE.search(body, max(0, len(body) - 120))
+        if m is None or not body[:m.start()].strip():
+            return
+        v = self.norm(m.group("value"))
+        if not v or v not in (self.labeled if m.group("label") else self.values):
+            return
+        tail = text[sep.start():]
+        fixed = body[:m.start()].rstrip() + (tail if tail.strip() else "")
+        yield Finding(pointer=t.pointer, args={"value": m.group().strip(), "field": t.field, "role": t.role,
+                                               "offset": m.start() + 1},
+                      fix=Fix("unsafe", f"remove the placeholder {m.group().strip()!r}", (Edit("set", t.pointer, fixed),)))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
+_SENTENCE_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+@kind("repeated-sentence")
+class RepeatedSentence(TurnCheck):
+    """One sentence (or line) of at least ``min-words`` words written ``min-repeats`` times or
+    more in one turn: a generation stuck in a loop. Turns that look like code, and answers to
+    prompts matching ``exempt-prompt`` (songs, chants, "repeat after me"), pass."""
+
+    defaults = {"min-repeats": 4, "min-words": 4, "exempt-prompt": ""}
+
+    def __init__(self, rule, params):
+        super().__init__(rule, params)
+        self.exempt = re.compile(params["exempt-prompt"], re.I).search if params["exempt-prompt"] else None
+        self.min_len = int(params["min-repeats"]) * (2 * int(params["min-words"]) - 1)
+
+    def gate(self, s: str) -> bool:
+        return len(s) >= self.min_len
+
+    def check_text(self, t, rec):
+        text = t.text
+        counts: dict[str, int] = {}
+        need, words = int(self.p["min-repeats"]), int(self.p["min-words"])
+        for part in _SENTENCE_END.split(text):
+            if part.count(" ") + 1 < words:
+                continue
+            key = " ".join(_SENTENCE_EDGES.sub("", part).lower().split())
+            counts[key] = n = counts.get(key, 0) + 1
+            if n == need:
+                break
+        else:
+            return
+        if _CODEISH.search(text) or (self.exempt is not None and self.exempt(prompt_before(rec, t))):
+            return
+        total = sum(1 for p in _SENTENCE_END.split(text) if " ".join(_SENTENCE_EDGES.sub("", p).lower().split()) == key)
+        yield Finding(pointer=t.pointer, args={"sentence": key[:80] + ("…" if len(key) > 80 else ""), "count": total,
+                                               "field": t.field, "offset": text.lower().find(key.split(" ")[0])})

@@ -114,18 +114,66 @@ def edge_space(s: str) -> bool:
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
 
 
+def _pictographic(ch: str) -> bool:
+    """An emoji's part: a pictograph, a dingbat or symbol with an emoji form, a skin tone, the
+    emoji variation selector (U+FE0F) or a keycap (U+20E3)."""
+    o = ord(ch)
+    return o >= 0x1F000 or 0x2600 <= o <= 0x27BF or 0x2B00 <= o <= 0x2BFF or o in (0xFE0F, 0x20E3, 0x2640, 0x2642,
+                                                                                     0x2695, 0x2696, 0x2708, 0x2764)
+
+
+def _joins(text: str, i: int) -> bool:
+    """The zero-width (non-)joiner at ``i`` is part of the text: inside an emoji sequence
+    (a family emoji is one character) or between two letters of a script that writes with it
+    (Arabic, Persian, the Indic scripts)."""
+    if i == 0 or i + 1 >= len(text):
+        return False
+    a, b = text[i - 1], text[i + 1]
+    if text[i] == "\u200d" and _pictographic(a) and _pictographic(b):
+        return True
+    return all(0x0600 <= ord(c) <= 0x06FF or 0x0900 <= ord(c) <= 0x0DFF for c in (a, b))
+
+
 @kind("invisible-chars")
 class InvisibleChars(TurnCheck):
+    """Zero-width, bidi-control and other invisible characters. A zero-width joiner inside an
+    emoji sequence, and a joiner or non-joiner between letters of a script that needs it, are
+    part of the text and pass."""
+
     defaults: dict = {}
 
     gate = staticmethod(_non_ascii_then(_INVISIBLE.search))
 
     def check_text(self, t, rec):
-        m = _INVISIBLE.search(t.text)
-        if m:
-            n = len(_INVISIBLE.findall(t.text))
-            yield Finding(pointer=t.pointer, args={"char": _char_name(m.group()), "offset": m.start(), "count": n},
-                          fix=Fix("safe", "remove invisible characters", (Edit("set", t.pointer, _INVISIBLE.sub("", t.text)),)))
+        text = t.text
+        bad = [m.start() for m in _INVISIBLE.finditer(text) if not (text[m.start()] in "\u200c\u200d" and _joins(text, m.start()))]
+        if bad:
+            drop = set(bad)
+            fixed = "".join(c for i, c in enumerate(text) if i not in drop)
+            yield Finding(pointer=t.pointer, args={"char": _char_name(text[bad[0]]), "offset": bad[0], "count": len(bad)},
+                          fix=Fix("safe", "remove invisible characters", (Edit("set", t.pointer, fixed),)))
+
+
+@kind("replacement-char")
+class ReplacementChar(TurnCheck):
+    """U+FFFD, the replacement character, written in the file: text that was decoded with
+    errors upstream, its original characters lost. (Invalid bytes in this file are E001's;
+    they decode to U+FFFD too and are not reported twice.)"""
+
+    defaults: dict = {}
+
+    gate = staticmethod(_non_ascii_then(re.compile("\ufffd").search))
+
+    def check_text(self, t, rec):
+        text = t.text
+        i = text.find("\ufffd")
+        if i < 0:
+            return
+        raw = rec.data
+        if raw is not None and b"\xef\xbf\xbd" not in raw and b"\\ufffd" not in raw.lower():
+            return  # decoded from invalid bytes here: E001 reports it
+        yield Finding(pointer=t.pointer, args={"offset": i, "count": text.count("\ufffd"), "field": t.field,
+                                               "sample": text[max(0, i - 15):i + 15]})
 
 
 # Latin-1/cp1252 renderings of UTF-8 lead bytes followed by continuation-looking chars.

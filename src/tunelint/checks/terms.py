@@ -1181,10 +1181,11 @@ class _CountedVariants(DatasetCheck):
 @kind("placeholder-variants")
 class PlaceholderVariants(_CountedVariants):
     """Counts the distinct raw values used as a 'no input' marker in one field; when a file uses
-    two or more, every record using a minority marker is reported (with both counts) and the
-    unsafe fix writes the dominant marker."""
+    two or more, one finding per file (at the first record that uses a minority marker) names
+    every marker with its count. Each placeholder record is C002's finding (with its fix), not
+    reported again here: one root cause, one finding."""
 
-    defaults = {"turns": ["input"], "values": PLACEHOLDERS, "max-locations": 200, "min-dominant": 2}
+    defaults = {"turns": ["input"], "values": PLACEHOLDERS, "max-locations": 1, "min-dominant": 2}
 
     def begin(self, ctx):
         self.norm = {normalize_value(v) if v.strip() else "" for v in self.p["values"]}
@@ -1207,7 +1208,6 @@ class PlaceholderVariants(_CountedVariants):
             if len(lst) < int(self.p["max-locations"]):
                 lst.append((rec.line, t.pointer))
 
-
     def finish(self, ctx):
         if len(self.counts) < 2:
             return
@@ -1215,15 +1215,15 @@ class PlaceholderVariants(_CountedVariants):
         dom, dn = ranked[0]
         if dn < int(self.p["min-dominant"]):
             return
-        summary = ", ".join(f"{v!r} ({n})" for v, n in ranked[:6]) + (", ..." if len(ranked) > 6 else "")
-        for v, n in ranked[1:]:
-            lst = self.locs.get(v, [])
-            for i, (ln, ptr) in enumerate(lst):
-                more = f" (first {len(lst)} of {n} shown)" if n > len(lst) and i == len(lst) - 1 else ""
-                yield Finding(line=ln, pointer=ptr, args={
-                    "value": v, "count": n, "dominant": dom, "dominant_count": dn, "markers": len(ranked),
-                    "summary": summary, "more": more},
-                    fix=Fix("unsafe", f"write the dominant marker {dom!r}", (Edit("set", ptr, dom),)))
+        first = min((loc for v, _ in ranked[1:] for loc in self.locs.get(v, ())[:1]), default=None)
+        if first is None:
+            return
+        shown = 8
+        summary = ", ".join(f"{v!r} ({n})" for v, n in ranked[:shown]) + (f", and {len(ranked) - shown} more" if len(ranked) > shown else "")
+        value = next(v for v, _ in ranked[1:] if first in self.locs.get(v, ())[:1])
+        yield Finding(line=first[0], pointer=first[1], args={
+            "value": value, "count": self.counts[value], "dominant": dom, "dominant_count": dn, "markers": len(ranked),
+            "records": sum(n for _, n in ranked[1:]), "summary": summary, "more": ""})
 
 
 # -- T004 template variants --------------------------------------------------------------

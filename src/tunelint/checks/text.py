@@ -20,12 +20,26 @@ def _compile(tokens, regex: bool, ignorecase: bool, word: bool) -> re.Pattern:
     return re.compile(body, re.IGNORECASE if ignorecase else 0)
 
 
+def prompt_before(rec, turn) -> str:
+    """The prompt an answer replies to: the system, prompt and input turns before it (its own
+    branch's, for preference pairs), joined by newlines."""
+    parts = []
+    for t in rec.turns:
+        if t is turn:
+            break
+        if t.text and t.kind in ("system", "prompt", "input") and (not t.branch or t.branch == turn.branch):
+            parts.append(t.text)
+    return "\n".join(parts)
+
+
 @kind("existence")
 class Existence(TurnCheck):
-    """Flags turns in which any of ``tokens`` occurs. ``remove: true`` offers a fix deleting it."""
+    """Flags turns in which any of ``tokens`` occurs. ``remove: true`` offers a fix deleting it.
+    ``exempt-prompt`` (a regex, case-insensitive): an answer whose prompt matches it passes (a
+    question about "lorem ipsum" gets it in its answer)."""
 
     defaults = {"tokens": [], "regex": True, "ignorecase": False, "word": False,
-                "multiline": True, "remove": False, "max-per-turn": 1}
+                "multiline": True, "remove": False, "max-per-turn": 1, "exempt-prompt": ""}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -36,9 +50,12 @@ class Existence(TurnCheck):
         rx = _compile(params["tokens"], params["regex"], params["ignorecase"], params["word"])
         self.rx = re.compile(rx.pattern, rx.flags | (re.MULTILINE if params["multiline"] else 0))
         self.gate = self.rx.search
+        self.exempt = re.compile(params["exempt-prompt"], re.IGNORECASE).search if params["exempt-prompt"] else None
 
     def check_text(self, t, rec):
         n = 0
+        if self.exempt is not None and self.rx.search(t.text) and self.exempt(prompt_before(rec, t)):
+            return
         for m in self.rx.finditer(t.text):
             fix = None
             if self.p["remove"]:
