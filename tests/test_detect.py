@@ -31,3 +31,43 @@ def test_repeated_sentence_skips_code(tmp_path):
     code = "```\\nprint('a b c d')\\nprint('a b c d')\\nprint('a b c d')\\nprint('a b c d')\\n```"
     p.write_text('{"instruction": "x", "input": "", "output": "%s"}\n' % code)
     assert [d for d in run(p, ["C011"])] == []
+
+
+def _t001(path):
+    cfg = load_config(data={"select": ["T001"], "rules": {"T001": {"min-dominant": 2, "min-records": 1}}})
+    return FileRun(str(path), cfg, display_path=path.name).run()
+
+
+def test_t001_reports_standard_spellings_without_a_rewrite(tmp_path):
+    import json
+
+    outs = ["Call the APIs.", "Two APIs.", "Use the APIs.", "Apis mellifera is a bee.", "Multitask training.",
+            "A multitask model.", "Use multitask data.", "A multi-task model.", "Node runs Javascript.",
+            "JavaScript.", "It is JavaScript.", "JavaScript closures.", "The dataset.", "A dataset.", "Dataset two.",
+            "The data set."]
+    p = tmp_path / "t.jsonl"
+    p.write_text("".join(json.dumps({"instruction": f"q{i}", "output": o}) + "\n" for i, o in enumerate(outs)))
+    got = {d.message.split("here: ")[1].split("'")[1]: d.fix for d in _t001(p)}
+    assert set(got) == {"Apis", "multi-task", "Javascript", "data set"}
+    assert got["Javascript"] is not None  # a misspelt brand is still rewritten
+    assert got["Apis"] is None and got["multi-task"] is None and got["data set"] is None
+
+
+def test_t001_split_is_reported_once_without_fix(tmp_path):
+    import json
+
+    outs = ["Health care costs rise."] * 6 + ["Healthcare workers."] * 4
+    p = tmp_path / "t.jsonl"
+    p.write_text("".join(json.dumps({"instruction": f"q{i}", "output": o}) + "\n" for i, o in enumerate(outs)))
+    (d,) = _t001(p)
+    assert d.line == 7 and d.fix is None and "neither spelling dominates" in d.message
+
+
+def test_t001_ignores_placeholders(tmp_path):
+    import json
+
+    rows = [{"instruction": f"q{i}", "input": "NoInput", "output": "a"} for i in range(5)]
+    rows += [{"instruction": "x", "input": "Noinput", "output": "a"}]
+    p = tmp_path / "t.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert _t001(p) == []

@@ -195,21 +195,27 @@ class UnseenMedia(TurnCheck):
                 other = obj.get("input") if t.field == "instruction" and isinstance(obj, dict) else None
                 if not (isinstance(other, str) and other.strip()):
                     m = r
-        if m is None and self.links is not None:
-            m = self._link(text)
+        if m is None and self.links is not None and not (t.field == "instruction" and _has_input(rec)):
+            m = self._link(text)  # with an input, the instruction's link is the input's (flagged there if bare)
         if m is not None:
             yield Finding(pointer=t.pointer, args={"match": m.group(), "field": t.field, "offset": m.start()},
                           fix=Fix("unsafe", "drop the record (its prompt depends on content the model cannot see)", (Edit("drop"),)))
 
 
     def _link(self, text):
-        """The URL standing for a page the turn asks about, or None."""
+        """The URL standing for a page the turn asks about, or None. A quoted URL is a string
+        the task works on ("the domain 'https://abc.com'"), not a page to read."""
         u = _URL.search(text)
-        if u is None or not self.links.search(text):
+        if u is None or (u.start() and text[u.start() - 1] in "\"'`\u201c\u2018") or not self.links.search(text):
             return None
         if len(_URL.sub("", text).strip()) >= self.p["link-max-text"]:
             return None  # the page's text (or enough context) is in the turn
         return u
+
+
+def _has_input(rec) -> bool:
+    other = rec.obj.get("input") if isinstance(rec.obj, dict) else None
+    return isinstance(other, str) and bool(other.strip())
 
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
@@ -292,11 +298,14 @@ _SENTENCE_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
 @kind("repeated-sentence")
 class RepeatedSentence(TurnCheck):
-    """One sentence (or line) of at least ``min-words`` words written ``min-repeats`` times or
-    more in one turn: a generation stuck in a loop. Turns that look like code, and answers to
-    prompts matching ``exempt-prompt`` (songs, chants, "repeat after me"), pass."""
+    """One sentence of at least ``min-words`` words written ``min-repeats`` times or more in one
+    turn, each time at most ``max-gap`` sentences after the last: a generation stuck in a loop
+    ("A. A. A. A." or "A. B. A. B. A. B. A. B."). Only parts ending in ``.``, ``!`` or ``?``
+    count (list items and table rows repeat by design), and a list that repeats a sentence
+    after every item is not a loop. Turns that look like code, and answers to prompts matching
+    ``exempt-prompt`` (songs, chants, "repeat after me"), pass."""
 
-    defaults = {"min-repeats": 4, "min-words": 4, "exempt-prompt": ""}
+    defaults = {"min-repeats": 4, "min-words": 4, "max-gap": 2, "exempt-prompt": ""}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -308,19 +317,24 @@ class RepeatedSentence(TurnCheck):
 
     def check_text(self, t, rec):
         text = t.text
-        counts: dict[str, int] = {}
-        need, words = int(self.p["min-repeats"]), int(self.p["min-words"])
-        for part in _SENTENCE_END.split(text):
-            if part.count(" ") + 1 < words:
-                continue
+        need, words, gap = int(self.p["min-repeats"]), int(self.p["min-words"]), int(self.p["max-gap"])
+        runs: dict[str, tuple[int, int]] = {}  # sentence -> (index of its last occurrence, run length)
+        best = None
+        for i, part in enumerate(_SENTENCE_END.split(text)):
+            if part.count(" ") + 1 < words or part[-1:] not in ".!?":
+                continue  # short, or a list item or table row rather than a sentence
             key = " ".join(_SENTENCE_EDGES.sub("", part).lower().split())
-            counts[key] = n = counts.get(key, 0) + 1
-            if n == need:
-                break
-        else:
+            if key.count(" ") + 1 < words:
+                continue
+            last, n = runs.get(key, (-gap - 1, 0))
+            n = n + 1 if i - last <= gap else 1
+            runs[key] = (i, n)
+            if n >= need and (best is None or n > best[1]):
+                best = (key, n)
+        if best is None:
             return
         if _CODEISH.search(text) or (self.exempt is not None and self.exempt(prompt_before(rec, t))):
             return
-        total = sum(1 for p in _SENTENCE_END.split(text) if " ".join(_SENTENCE_EDGES.sub("", p).lower().split()) == key)
-        yield Finding(pointer=t.pointer, args={"sentence": key[:80] + ("…" if len(key) > 80 else ""), "count": total,
-                                               "field": t.field, "offset": text.lower().find(key.split(" ")[0])})
+        key, n = best
+        yield Finding(pointer=t.pointer, args={"sentence": key[:80] + ("…" if len(key) > 80 else ""), "count": n,
+                                               "field": t.field})

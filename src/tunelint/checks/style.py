@@ -269,7 +269,8 @@ def _prompt_text(rec, before=None) -> str:
 class LengthOutlier(StyleCheck):
     """An answer far longer (or, optionally, shorter) than the dataset's answers, on a log scale."""
 
-    defaults = {"min-records": 50, "z": 6.0, "min-ratio": 10.0, "min-words": 50, "short": False, "max-ratio": 0}
+    defaults = {"min-records": 50, "z": 6.0, "min-ratio": 10.0, "min-words": 50, "short": False, "max-ratio": 0,
+                "max-ratio-min-median": 5}
     columns = {"words": "words"}
 
     def finish(self, ctx):
@@ -285,7 +286,8 @@ class LengthOutlier(StyleCheck):
         for i, w in enumerate(self.words):
             z = (logs[i] - med) / sd
             long_ = w >= self.p["min-words"] and (w >= self.p["min-ratio"] * max(med_words, 1) and z >= self.p["z"]
-                                                  or 0 < self.p["max-ratio"] * max(med_words, 1) <= w)
+                                                  or med_words >= self.p["max-ratio-min-median"]
+                                                  and 0 < self.p["max-ratio"] * med_words <= w)
             short = self.p["short"] and z <= -self.p["z"] and w * self.p["min-ratio"] <= med_words
             if long_ or short:
                 yield Finding(line=self.lines[i], pointer=self.s(self.ptrs[i]),

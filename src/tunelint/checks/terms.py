@@ -273,8 +273,13 @@ class _Lazy(dict):
         return rx
 
 
+# Words that start open compounds written three ways ("health care", "healthcare"; "data set",
+# "dataset"; "machine learning", "machine-learning"). Unlike a prefix, the spaced spelling of
+# these is standard English and may be the dominant one. Only heads whose spaced pair is
+# almost always the compound are listed ("work out" is a verb, "key word" an important word).
+SPACED_HEADS = frozenset("data health web smart machine".split())
 SPACED = _Lazy()
-_SPACED_TRIGGER = frozenset(w for p in SPACED_PREFIXES for w in (p, p.capitalize()))
+_SPACED_TRIGGER = frozenset(w for p in SPACED_PREFIXES | SPACED_HEADS for w in (p, p.capitalize()))
 
 
 def spaced_forms(text: str, forms: set[str]) -> set[str]:
@@ -833,7 +838,7 @@ class TermVariants(DatasetCheck):
             return None  # ALL-CAPS emphasis, or an acronym against its lower-case spelling (html/HTML)
         if minor.endswith("s") and _caps_rest(minor[:-1] + "X") and _caps_rest(dom):
             return None  # LMs/LMS, NPs/NPS: an acronym's plural, not a spelling of another acronym
-        if " " in minor:
+        if " " in minor or " " in dom:
             return self._spacing(stem, minor, dom, known)
         if _mixed(minor) and not _mixed(dom) and not dom_capital:
             return None  # restful/RESTful, regex/RegEx: a lower-case word is not a misspelt brand
@@ -858,9 +863,11 @@ class TermVariants(DatasetCheck):
     @staticmethod
     def _spacing(stem: str, minor: str, dom: str, known) -> str | None:
         """A spaced minority ("pre trained") against a joined or hyphenated dominant spelling."""
+        if " " in dom:  # an open compound ("machine learning") against its hyphenated or joined spelling
+            if " " in minor or not _head(dom) or _inner_cap(minor):
+                return None  # never a spaced spelling against another; DataFrame, WebApp: identifiers
+            minor, dom = dom, minor
         parts = minor.split(" ")
-        if " " in dom:
-            return None  # never against another spaced spelling
         if dom.split("-") != parts and parts[1] not in known:
             return None  # "e ndless"/"endless": a broken word, unless the dataset hyphenates there (non-existent)
         if parts[0] == "re" and stem in known:
@@ -888,18 +895,26 @@ class TermVariants(DatasetCheck):
         for stem, styles in groups.items():
             if len(styles) < 2:
                 continue
-            # a spaced spelling is never the dominant one (an ordinary phrase: "super easy")
-            dom, de = max(((st, e) for st, e in styles.items() if " " not in st),
+            # a spaced prefix is never the dominant spelling (an ordinary phrase: "super easy");
+            # a spaced open compound ("health care") may be
+            dom, de = max(((st, e) for st, e in styles.items() if " " not in st or _head(st)),
                           key=lambda kv: (kv[1]["count"], kv[0]), default=("", {"count": 0}))
             if de["count"] < mind:
                 continue
+            split = None  # the largest minority that nearly matches the dominant spelling
             for st, e in styles.items():
-                if st == dom or de["count"] < ratio * e["count"]:
+                if st == dom:
                     continue
                 dsurf = _top(de["forms"])
                 why = self._evidence(stem, st, dom, known, dsurf[:1].isupper())
-                if why:
+                if not why:
+                    continue
+                if de["count"] >= ratio * e["count"]:
                     found.append((st, dom, e["count"], de["count"], why, stem))
+                elif e["count"] >= mind and (" " not in st or _head(st)) and (split is None or e["count"] > split[2]):
+                    split = (st, dom, e["count"], de["count"], why, stem)
+            if split is not None:  # two established spellings: one finding for the group, no rewrite
+                found.append(split[:4] + ("split " + split[4],) + split[5:])
         written = groups
         if self.p["fuzzy"]:
             # close spellings compare written words: spaced phrases take no part
@@ -936,12 +951,22 @@ class TermVariants(DatasetCheck):
         if why != "close spelling":
             for g in sorted(dforms, key=lambda g: (dforms[g], g)):
                 same[_joined(g)] = g
+        if why.startswith("split "):  # neither spelling dominates: one finding at the first place, no fix
+            occ = occ[:1]
+            cut = False
+        from .. import lemmas
+
+        known = lemmas.known_words()
         for i, (ln, ptr, f) in enumerate(occ):
             extra = f" (first {len(occ)} occurrences shown)" if cut and i == len(occ) - 1 else ""
+            if why.startswith("split "):
+                extra = "; neither spelling dominates: choose one (reported once)"
             target = same.get(_joined(f))
-            yield Finding(line=ln, pointer=ptr, fix=target and _spelling_fix(f, target, dforms, ptr), args={
+            fix = target and not why.startswith("split ") and _rewritable(f, target, known) \
+                and _spelling_fix(f, target, dforms, ptr)
+            yield Finding(line=ln, pointer=ptr, fix=fix or None, args={
                 "form": f, "minority": mshow, "dominant": dshow, "minority_count": cm, "dominant_count": cd,
-                "kind": why, "more": extra})
+                "kind": why.removeprefix("split "), "more": extra})
 
     def _fuzzy(self, groups, known):
         from rapidfuzz.distance import DamerauLevenshtein
@@ -980,6 +1005,28 @@ class TermVariants(DatasetCheck):
 
 def _joined(form: str) -> str:
     return form.lower().replace("-", "").replace(" ", "")
+
+
+def _head(form: str) -> bool:
+    """A spaced open compound ("health care"): its first part is one of SPACED_HEADS."""
+    return form.split(" ", 1)[0].lower() in SPACED_HEADS
+
+
+def _rewritable(form: str, target: str, known) -> bool:
+    """Whether T001 may rewrite ``form`` as ``target`` without asking: not when ``form`` is
+    itself a standard spelling, which only a person can rule out. Standard: two words or a
+    prefix and a word joined by a hyphen ("multi-task", "ever-more", "e-mail",
+    "machine-learning"), two words apart ("health care"), an English word ("multitask"
+    against "multi-task"), and a capitalized word against an acronym, likely a name
+    ("Apis mellifera" is not "APIs mellifera")."""
+    if " " in form:
+        return form.split(" ", 1)[0].lower() in SPACED_PREFIXES  # "pre trained": a prefix is not written apart
+    if "-" in form:
+        return not _compound(form, known)
+    if "-" in target and form.lower() in known:
+        return False
+    body = target[:-1] if target.endswith("s") else target
+    return not (form[:1].isupper() and form[1:].islower() and _caps_rest(body))
 
 
 def _spelling_fix(form: str, target: str, dforms, pointer: str) -> Fix | None:
