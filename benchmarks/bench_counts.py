@@ -6,7 +6,8 @@ Each side is a git revision (default: ``--before main``, ``--after`` the working
 revision is exported with ``git archive`` into a temporary directory and run from there
 (``python -m tunelint check --isolated --output-format json``, one process per file, the
 default rule selection), so the two sides share nothing but the data. Prints, per file:
-the record count, the share of records with at least one finding, and the count per code
+the record count, the share of records with at least one finding (and how many records only
+one side flags: a record flagged before and not after is a detection lost), and the count per code
 on each side (only codes that occur on either side), then the totals over all files.
 ``--code`` limits the per-code lines to some codes (the totals still count all).
 
@@ -44,8 +45,10 @@ def export(rev: str, into: str, side: str) -> str:
     return d
 
 
-def run(tree: str, path: str, cache: str) -> tuple[collections.Counter, int, int]:
-    """(count per code, records, records with a finding) for one file."""
+def run(tree: str, path: str, cache: str) -> tuple[collections.Counter, int, set]:
+    """(count per code, records, the records with a finding) for one file. A record is its
+    line in a JSONL file; in a JSON array (where a finding's line may be inside a record) its
+    hash, or the line for findings without one."""
     env = dict(os.environ, PYTHONPATH=os.path.join(tree, "src"), TUNELINT_CACHE_DIR=cache)
     p = subprocess.run([sys.executable, "-m", "tunelint", "check", path, "--isolated", "--output-format", "json",
                         "--exit-zero", "-q"], capture_output=True, text=True, env=env, cwd=tree)
@@ -53,9 +56,11 @@ def run(tree: str, path: str, cache: str) -> tuple[collections.Counter, int, int
         raise SystemExit(f"{tree}: check {path} failed ({p.returncode}):\n{p.stderr[-2000:]}")
     out = json.loads(p.stdout)
     counts = collections.Counter(d["code"] for d in out["diagnostics"])
-    lines = {d["line"] for d in out["diagnostics"] if d.get("line")}
+    jsonl = path.endswith((".jsonl", ".jsonl.gz"))
+    flagged = {d["line"] if jsonl or not d.get("record_hash") else d["record_hash"]
+               for d in out["diagnostics"] if d.get("line")}
     records = sum(f.get("records", 0) for f in out.get("files", [])) if isinstance(out.get("files"), list) else 0
-    return counts, records, len(lines)
+    return counts, records, flagged
 
 
 def main() -> None:
@@ -74,10 +79,12 @@ def main() -> None:
         for path in files:
             res = {side: run(trees[side], path, os.path.join(tmp, "cache-" + side)) for side in trees}
             name = os.path.relpath(path, a.data)
-            (cb, nb, fb), (ca, na, fa) = res["before"], res["after"]
+            (cb, nb, sb), (ca, na, sa) = res["before"], res["after"]
+            fb, fa = len(sb), len(sa)
             n = na or nb
             share = (lambda k: f"{k:,} ({100 * k / n:.1f}%)" if n else f"{k:,}")
-            print(f"\n{name}: {n:,} records; records flagged {share(fb)} -> {share(fa)}")
+            print(f"\n{name}: {n:,} records; records flagged {share(fb)} -> {share(fa)}; "
+                  f"flagged before and not after: {len(sb - sa):,}; newly flagged: {len(sa - sb):,}")
             print(f"  {'code':<6} {'before':>8} {'after':>8} {'change':>8}")
             for code in sorted(set(cb) | set(ca)):
                 total["before"][code] += cb[code]

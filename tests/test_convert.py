@@ -79,3 +79,17 @@ def test_preference_file_is_not_converted(tmp_path):
     out = tmp_path / "out.jsonl"
     r = run_cli("fix", str(src), "-o", str(out), "--to", "chat", "--isolated")
     assert r.returncode == 1 and "preference" in r.stderr and not out.exists()
+
+
+def test_to_chat_strips_placeholders_and_separators():
+    """A "no input" placeholder never becomes question text; a chat template marks turns
+    itself, so the prompt's separator and the completion's stop sequence go."""
+    for marker in ("<noinput>", "No input.", "N/A", "  "):
+        got = convert({"instruction": "Name a color.", "input": marker, "output": "Blue."}, "chat")
+        assert got["messages"][0] == {"role": "user", "content": "Name a color."}
+    got = convert({"prompt": "Name a color.\n\n###\n\n", "completion": " Blue. END"}, "chat")
+    assert [m["content"] for m in got["messages"]] == ["Name a color.", "Blue."]
+    got = convert({"prompt": "Tell a story ->", "completion": " They lived. THE END\n"}, "chat")
+    assert [m["content"] for m in got["messages"]] == ["Tell a story", "They lived. THE END"]
+    got = convert({"instruction": "Translate.", "input": "Hola", "output": "Hi"}, "chat")
+    assert got["messages"][0]["content"] == "Translate.\n\nHola"

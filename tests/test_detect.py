@@ -71,3 +71,49 @@ def test_t001_ignores_placeholders(tmp_path):
     p = tmp_path / "t.jsonl"
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert _t001(p) == []
+
+
+def test_unsafe_fix_output_checks_without_errors(tmp_path):
+    """Repair what has one clear meaning, reject the rest with the reason: `check` on the
+    output of `fix --unsafe-fixes` reports no error."""
+    import json
+
+    from tunelint.fixer import Fixer, FixPolicy
+
+    rows = [
+        '{"messages": [{"role": "user", "content": "Name a color."}, {"role": "assistant", "content": "Blue."}]}',
+        '[{"role": "user", "content": "Name a fruit."}, {"role": "assistant", "content": "Apple."}]',
+        '{"message": [{"role": "user", "content": "Name a tree."}, {"role": "assistant", "content": "Oak."}]}',
+        '{"messages": [{"role": "user", "content": "Name a bird."}, {"role": "bot", "content": "Robin."}]}',
+        '{"messages": [{"role": "user", "content": ["Name a fish.", "One word."]}, {"role": "assistant", "content": "Cod."}]}',
+        '{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a dog."}]}',
+        '{"messages": [{"role": "user", "contnet": "Name a cat."}, {"role": "assistant", "content": "Tom."}]}',
+        '{"messages": [{"role": "user", "content": "Name a car."}, {"role": "assitant", "content": "Mini."}]}',
+        '{"messages": [{"role": "user", "content": "Name a key."}, {"role": "wizard", "content": "Esc."}]}',
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(rows) + "\n")
+    cfg = load_config(data={})
+    res = Fixer(cfg, FixPolicy.from_config(cfg, unsafe=True)).fix_file(
+        str(src), str(tmp_path / "out.jsonl"), rejects=str(tmp_path / "rej.jsonl"))
+    assert res.input_records == 9 and res.output_records == 7 and res.rejected == 2
+    out = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert json.loads(out[1]) == {"messages": [{"role": "user", "content": "Name a fruit."}, {"role": "assistant", "content": "Apple."}]}
+    assert json.loads(out[2])["messages"][1] == {"role": "assistant", "content": "Oak."}
+    assert json.loads(out[3])["messages"][1]["role"] == "assistant"
+    assert json.loads(out[4])["messages"][0]["content"] == "Name a fish.\nOne word."
+    rejects = [json.loads(x) for x in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["codes"]) for r in rejects] == [(6, ["F007"]), (9, ["F005", "F007"])]
+    assert all(r["reason"].startswith("errors left after fixing: ") for r in rejects)
+    after = [d for d in FileRun(str(tmp_path / "out.jsonl"), cfg).run() if d.severity == "error"]
+    assert after == []
+
+
+def test_safe_fix_rejects_nothing_for_errors(tmp_path):
+    from tunelint.fixer import Fixer, FixPolicy
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a dog."}]}\n')
+    cfg = load_config(data={})
+    res = Fixer(cfg, FixPolicy.from_config(cfg)).fix_file(str(src), str(tmp_path / "out.jsonl"), rejects=str(tmp_path / "r.jsonl"))
+    assert res.rejected == 0 and res.output_records == 1

@@ -5,8 +5,11 @@
 no place for (``id``, Alpaca extras) move to ``metadata``; ShareGPT tool calls become
 ``tool_calls`` with generated ids (``call_1``, ...) that the following ``observation`` turns
 reference; an Alpaca ``input`` is appended to the instruction after ``input-separator``
-(``[tool.tunelint.fix]``, default a blank line). Legacy prompt/completion text is kept as
-is (its separator and stop sequence are the P rules' business).
+(``[tool.tunelint.fix]``, default a blank line), unless it is a "no input" placeholder
+(``<noinput>``, ``No input.``, ``N/A``: in a user turn it would become question text where
+C002 no longer sees it). From legacy prompt/completion records the prompt's trailing
+separator (``\n\n###\n\n``, `` ->``) and the completion's leading space and stop sequence
+(`` END``, ``\n``, ``###``, ``</s>``) are removed: a chat template marks turns itself.
 
 ``--to prompt-completion`` converts only where it is lossless: one user turn and one answer,
 no system prompt, history, input, tools or extra keys. Anything else raises
@@ -15,6 +18,7 @@ Preference pairs have no single-answer form and are never converted.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -63,6 +67,20 @@ def _finish(out: dict, obj: dict, used: set[str]) -> dict:
     return out
 
 
+# "no input" markers (compared without case, spacing and punctuation, as C002 does)
+NO_INPUT = frozenset(("noinput", "no input", "noinputs", "no inputs", "no input required", "no input needed",
+                      "no input necessary", "input not required", "no input provided", "none", "n a", "na",
+                      "not applicable", "null", "nil", "empty", "blank", "no input required for this task"))
+_PROMPT_SEP = re.compile(r"\s*(?:###|-{1,2}>|=>)?\s*\Z")
+_STOP = re.compile(r"\s*(?:(?<!\bTHE)(?<!\bThe)\s+END|###|</s>|<\|endoftext\|>|<\|im_end\|>|<\|eot_id\|>)?\s*\Z")
+
+
+def _placeholder(s: str) -> bool:
+    from .checks.text import normalize_value
+
+    return len(s) <= 40 and normalize_value(s) in NO_INPUT
+
+
 def _alpaca_to_chat(obj: dict, sep: str) -> dict:
     msgs: list[dict] = []
     system = _str(obj, "system", required=False)
@@ -79,15 +97,17 @@ def _alpaca_to_chat(obj: dict, sep: str) -> dict:
             msgs.append({"role": "assistant", "content": pair[1]})
     instruction = _str(obj, "instruction")
     inp = _str(obj, "input", required=False)
-    user = instruction + sep + inp if inp else instruction
+    user = instruction + sep + inp if inp and inp.strip() and not _placeholder(inp) else instruction
     msgs.append({"role": "user", "content": user})
     msgs.append({"role": "assistant", "content": _str(obj, "output")})
     return _finish({"messages": msgs}, obj, {"system", "history", "instruction", "input", "output"})
 
 
 def _pc_to_chat(obj: dict, sep: str) -> dict:
-    msgs = [{"role": "user", "content": _str(obj, "prompt")},
-            {"role": "assistant", "content": _str(obj, "completion")}]
+    prompt, completion = _str(obj, "prompt"), _str(obj, "completion")
+    prompt = prompt[:_PROMPT_SEP.search(prompt).start()]
+    completion = completion[:_STOP.search(completion).start()].lstrip()
+    msgs = [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}]
     return _finish({"messages": msgs}, obj, {"prompt", "completion"})
 
 

@@ -54,6 +54,7 @@ separator, stop sequence, placeholder, preferred terms) are the rules' own param
 from __future__ import annotations
 
 import base64
+import bisect
 import gzip
 import os
 import re
@@ -157,6 +158,20 @@ class FixPolicy:
             ok = ok and not any(_sel_match(s, d.code, name) for s in self.unfixable)
             hit = ok and (self.applicability(d) == "safe" or self.unsafe)
             self._cache[key] = hit
+        return hit
+
+    def rejects(self, d: Diagnostic) -> bool:
+        """Whether a record-level error that no fix removed sends its record to the rejects
+        file: with unsafe fixes on, for every rule the ``fixable``/``unfixable`` selection lets
+        the fixer touch (the output of ``fix --unsafe-fixes`` must check without errors)."""
+        if not self.unsafe or d.severity != "error":
+            return False
+        key = (d.code, "reject")
+        hit = self._cache.get(key)
+        if hit is None:
+            name = self.names.get(d.code, d.name)
+            hit = self.fixable is None or any(_sel_match(s, d.code, name) for s in self.fixable)
+            hit = self._cache[key] = hit and not any(_sel_match(s, d.code, name) for s in self.unfixable)
         return hit
 
     def is_line_endings(self, d: Diagnostic) -> bool:
@@ -414,6 +429,7 @@ class Fixer:
             out_dir = tempfile.gettempdir()
         self._rules = rules
         self._file_fmt = run.stats.format
+        self._dataset_codes = {c.rule.code for c in run.checks if c.scope == "dataset"}
         ds_rules = [r for r in rules if _dataset_fixable(r, self.policy)]
         temps: list[str] = []
         rejects_buf = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # rejects: memory, then disk
@@ -515,6 +531,12 @@ class Fixer:
                         res.edits[d.code] += 1
                         st.change(ln, d.code, "line", "", "\ufeff", "")
                 by_line[ln] = keep
+        # lines of record-level errors that, unless a fix removes them, reject their record
+        self._errs: dict[int, list[Diagnostic]] = {}
+        for d in diags if first else ():
+            if d.code not in self._dataset_codes and pol.rejects(d):
+                self._errs.setdefault(d.line, []).append(d)
+        self._err_lines = sorted(self._errs)
         src = Source(path)
         table = src.unit == "row"
         st.out = out = None  # type: ignore[assignment]
@@ -586,7 +608,40 @@ class Fixer:
 
     def _record(self, chunk: Chunk, data: bytes, body: bytes, had_bom: bool, ds, st: "_RoundState", res: FileFix,
                 container: str, mode: str, indent: bytes) -> bytes | None:
-        """Return the record's output bytes (``data`` itself when untouched) or None when rejected."""
+        """Return the record's output bytes (``data`` itself when untouched) or None when rejected.
+        A record that had an error is checked again once fixed: if an error is left that the
+        policy lets the fixer act on, the record goes to the rejects file with the reason."""
+        out = self._fixed_record(chunk, data, body, had_bom, ds, st, res, container, mode, indent)
+        errs = self._err_lines
+        if out is None or not errs:
+            return out
+        a = bisect.bisect_left(errs, chunk.line)
+        b = bisect.bisect_right(errs, chunk.line + data.count(b"\n"))
+        if a == b:
+            return out
+        left = self._errors_left(chunk, out, [d for ln in errs[a:b] for d in self._errs[ln]])
+        if not left:
+            return out
+        reason = "errors left after fixing: " + "; ".join(f"{d.code} {d.message}" for d in left)
+        self._reject(st, data, chunk.line, left, reason)
+        if out is not data:  # the record's fixes were counted; it is rejected instead
+            res.touched -= 1
+        return None
+
+    def _errors_left(self, chunk: Chunk, out: bytes, before: list[Diagnostic]) -> list[Diagnostic]:
+        body = out[3:] if out.startswith(BOM) else out
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:  # bytes no fix rewrote: their E001 stands
+            return [d for d in before if self.policy.kinds.get(d.code) == "invalid-utf8"] or before
+        obj = _loads(body)
+        if obj is _MISSING:
+            return []  # unparseable: F001's drop (an unsafe fix) decides
+        left = self._recheck_record(chunk, obj, self.to or self._file_fmt)
+        return [d for d in left if d.code not in self._dataset_codes and self.policy.rejects(d)]
+
+    def _fixed_record(self, chunk: Chunk, data: bytes, body: bytes, had_bom: bool, ds, st: "_RoundState", res: FileFix,
+                      container: str, mode: str, indent: bytes) -> bytes | None:
         line = chunk.line
         applied: list[tuple[Diagnostic, Any]] = []
         # 1. line edits (JSONL only: in an array the container is rewritten anyway)

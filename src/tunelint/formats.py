@@ -61,6 +61,41 @@ class Problem:
     pointer: str
     message: str
     column: int = 0
+    repair: Any = None  # (pointer, new value): the one clear repair, offered as the F rule's fix
+
+
+# Role names that mean one chat role (other trainers' and chat templates' names for it).
+ROLE_ALIASES = {"bot": "assistant", "gpt": "assistant", "ai": "assistant", "model": "assistant",
+                "chatbot": "assistant", "chatgpt": "assistant", "human": "user", "person": "user",
+                "usr": "user", "sys": "system"}
+
+
+def _close(word: str, choices) -> str | None:
+    """The one choice ``word`` is a typo of (difflib ratio >= 0.8, a unique best match), or None."""
+    import difflib
+
+    m = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.8)
+    return m[0] if len(m) == 1 else None
+
+
+def _renamed(obj: dict, old: str, new: str) -> dict:
+    """``obj`` with key ``old`` renamed to ``new``, in the same place."""
+    return {new if k == old else k: v for k, v in obj.items()}
+
+
+def _unknown_key(obj: dict, k: str, allowed, base: str, message: str) -> Problem:
+    """An unknown key; when it is a typo of an allowed key the object lacks ("mesages",
+    "message", "contnet"), the repair renames it."""
+    meant = _close(k, [a for a in allowed if a not in obj]) if isinstance(k, str) else None
+    if meant is None:
+        return Problem("unknown-key", base + P(k), message)
+    return Problem("unknown-key", base + P(k), f"{message}; did you mean {meant!r}?", repair=(base, _renamed(obj, k, meant)))
+
+
+def _message_list(obj) -> bool:
+    """A bare array of chat messages (a record written without its {"messages": ...})."""
+    return (isinstance(obj, list) and bool(obj) and all(isinstance(m, dict) for m in obj)
+            and all(isinstance(m.get("role"), str) and "content" in m for m in obj))
 
 
 @dataclass(slots=True)
@@ -226,16 +261,19 @@ class Normalizer:
         rec.format = fmt
         obj = rec.obj
         if not isinstance(obj, dict):
-            rec.problems.append(Problem("not-object", "", f"record is a JSON {_type_name(obj)}, expected an object"))
+            wrap = ("", {"messages": obj}) if _message_list(obj) else None
+            hint = " (a bare message array: wrap it in an object under 'messages')" if wrap else ""
+            rec.problems.append(Problem("not-object", "", f"record is a JSON {_type_name(obj)}, expected an object{hint}",
+                                        repair=wrap))
             return
         getattr(self, "_" + fmt.replace("-", "_"))(rec, obj)
 
     # -- helpers --------------------------------------------------------------
     @staticmethod
-    def _unknown_keys(rec: Record, obj: dict, allowed: set[str], fmt: str) -> None:
+    def _unknown_keys(rec: Record, obj: dict, allowed: set[str], fmt: str, base: str = "") -> None:
         for k in obj:
             if k not in allowed:
-                rec.problems.append(Problem("unknown-key", P(k), f"unrecognized key {k!r} for {fmt} records (allowed: {', '.join(sorted(allowed))})"))
+                rec.problems.append(_unknown_key(obj, k, allowed, base, f"unrecognized key {k!r} for {fmt} records (allowed: {', '.join(sorted(allowed))})"))
 
     @staticmethod
     def _require(rec: Record, obj: dict, key: str, types: tuple, fmt: str, base: str = "") -> bool:
@@ -290,7 +328,9 @@ class Normalizer:
                 rec.problems.append(Problem("wrong-type", mp + "/role", f"role must be a string, got {_type_name(role)}"))
                 continue
             if role not in CHAT_ROLES:
-                rec.problems.append(Problem("unknown-role", mp + "/role", f"unknown role {role!r} (expected one of system, developer, user, assistant, tool)"))
+                meant = ROLE_ALIASES.get(role.strip().lower()) or _close(role.strip().lower(), CHAT_ROLES)
+                rec.problems.append(Problem("unknown-role", mp + "/role", f"unknown role {role!r} (expected one of system, developer, user, assistant, tool)"
+                                            + (f"; it means {meant!r}" if meant else ""), repair=(mp + "/role", meant) if meant else None))
                 continue
             roles.append(role)
             kind = KIND_OF_ROLE[role]
@@ -298,7 +338,7 @@ class Normalizer:
             allowed = {"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call", "refusal"}
             for k in m:
                 if k not in allowed:
-                    rec.problems.append(Problem("unknown-key", mp + P(k), f"unrecognized key {k!r} in a {role} message"))
+                    rec.problems.append(_unknown_key(m, k, allowed, mp, f"unrecognized key {k!r} in a {role} message"))
             if "content" not in m:
                 if not (role == "assistant" and has_calls):
                     rec.problems.append(Problem("missing-key", mp, f"{role} message is missing 'content'"))
@@ -309,6 +349,10 @@ class Normalizer:
                 elif c is None:
                     if not (role == "assistant" and has_calls):
                         rec.problems.append(Problem("wrong-type", mp + "/content", f"{role} message content is null"))
+                elif isinstance(c, list) and c and all(isinstance(part, str) for part in c):
+                    rec.turns.append(Turn(role, "\n".join(c), mp + "/content", kind, "content", branch, i))
+                    rec.problems.append(Problem("wrong-type", mp + "/content", "content is an array of strings; it must be a string or an array of text parts (objects with type and text)",
+                                                repair=(mp + "/content", "\n".join(c))))
                 elif isinstance(c, list):
                     for j, part in enumerate(c):
                         pp = mp + f"/content/{j}"
@@ -463,7 +507,10 @@ class Normalizer:
                 continue
             role = SHAREGPT_ROLES.get(frm)
             if role is None:
-                rec.problems.append(Problem("unknown-role", mp + "/from", f"unknown 'from' value {frm!r} (expected human, gpt, system, function_call, observation)"))
+                low = frm.strip().lower()
+                meant = {"assistant": "gpt", "user": "human"}.get(ROLE_ALIASES.get(low, "")) or _close(low, SHAREGPT_ROLES)
+                rec.problems.append(Problem("unknown-role", mp + "/from", f"unknown 'from' value {frm!r} (expected human, gpt, system, function_call, observation)"
+                                            + (f"; it means {meant!r}" if meant else ""), repair=(mp + "/from", meant) if meant else None))
                 continue
             for k in m:
                 if k not in ("from", "value", "weight", "loss"):

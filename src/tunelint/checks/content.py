@@ -10,6 +10,7 @@ rules in ``rules/content.yaml``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ..diagnostic import Edit, Fix
 from .base import Finding, TurnCheck, kind
@@ -292,17 +293,19 @@ class TrailingPlaceholder(TurnCheck):
                       fix=Fix("unsafe", f"remove the placeholder {m.group().strip()!r}", (Edit("set", t.pointer, fixed),)))
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")
-_SENTENCE_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
+# a sentence: from a visible character to its end mark, within a line (a line without one is
+# no sentence); the group leaves the end mark out ("Go on!" and "Go on." are one sentence)
+_SENTENCE = re.compile(r"([^\s.!?][^.!?\n]*)[.!?]")
 
 
 @kind("repeated-sentence")
 class RepeatedSentence(TurnCheck):
     """One sentence of at least ``min-words`` words written ``min-repeats`` times or more in one
     turn, each time at most ``max-gap`` sentences after the last: a generation stuck in a loop
-    ("A. A. A. A." or "A. B. A. B. A. B. A. B."). Only parts ending in ``.``, ``!`` or ``?``
-    count (list items and table rows repeat by design), and a list that repeats a sentence
-    after every item is not a loop. Turns that look like code, and answers to prompts matching
+    ("A. A. A. A." or "A. B. A. B. A. B. A. B."). A sentence runs up to ``.``, ``!`` or ``?``
+    within a line (list items and table rows without one repeat by design); case and the
+    end mark are ignored. A list that repeats a sentence after every item is
+    not a loop. Turns that look like code, and answers to prompts matching
     ``exempt-prompt`` (songs, chants, "repeat after me"), pass."""
 
     defaults = {"min-repeats": 4, "min-words": 4, "max-gap": 2, "exempt-prompt": ""}
@@ -311,26 +314,30 @@ class RepeatedSentence(TurnCheck):
         super().__init__(rule, params)
         self.exempt = re.compile(params["exempt-prompt"], re.I).search if params["exempt-prompt"] else None
         self.min_len = int(params["min-repeats"]) * (2 * int(params["min-words"]) - 1)
+        self.need = int(params["min-repeats"])
 
-    def gate(self, s: str) -> bool:
-        return len(s) >= self.min_len
+    def gate(self, s: str) -> bool:  # long enough, with enough sentence ends (str.count: C speed)
+        return len(s) >= self.min_len and s.count(".") + s.count("!") + s.count("?") >= self.need
 
     def check_text(self, t, rec):
         text = t.text
-        need, words, gap = int(self.p["min-repeats"]), int(self.p["min-words"]), int(self.p["max-gap"])
+        need, words, gap = self.need, int(self.p["min-words"]), int(self.p["max-gap"])
+        sents = _SENTENCE.findall(text.lower())
+        if len(sents) - len(set(sents)) < need - 1:
+            return  # no sentence comes back often enough (C speed: most answers end here)
+        cands = {k for k, n in Counter(sents).items() if n >= need and len(k.split()) >= words}
+        if not cands:
+            return
         runs: dict[str, tuple[int, int]] = {}  # sentence -> (index of its last occurrence, run length)
         best = None
-        for i, part in enumerate(_SENTENCE_END.split(text)):
-            if part.count(" ") + 1 < words or part[-1:] not in ".!?":
-                continue  # short, or a list item or table row rather than a sentence
-            key = " ".join(_SENTENCE_EDGES.sub("", part).lower().split())
-            if key.count(" ") + 1 < words:
+        for i, key in enumerate(sents):
+            if key not in cands:
                 continue
             last, n = runs.get(key, (-gap - 1, 0))
             n = n + 1 if i - last <= gap else 1
             runs[key] = (i, n)
             if n >= need and (best is None or n > best[1]):
-                best = (key, n)
+                best = (" ".join(key.split()), n)
         if best is None:
             return
         if _CODEISH.search(text) or (self.exempt is not None and self.exempt(prompt_before(rec, t))):

@@ -66,7 +66,11 @@ class Schema(ProblemCheck):
     def check_problems(self, rec, ctx):
         for pr in rec.problems:
             if pr.problem in self.problems:
-                yield Finding(pointer=pr.pointer, message=pr.message)
+                fix = None
+                if pr.repair is not None:  # the one clear repair the normalizer found
+                    ptr, value = pr.repair
+                    fix = Fix("unsafe", f"set {ptr or 'the record'} to the repaired value", (Edit("set", ptr, value),))
+                yield Finding(pointer=pr.pointer, message=pr.message, fix=fix)
 
 
 @kind("mixed-formats")

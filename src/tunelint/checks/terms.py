@@ -951,22 +951,27 @@ class TermVariants(DatasetCheck):
         if why != "close spelling":
             for g in sorted(dforms, key=lambda g: (dforms[g], g)):
                 same[_joined(g)] = g
-        if why.startswith("split "):  # neither spelling dominates: one finding at the first place, no fix
-            occ = occ[:1]
-            cut = False
         from .. import lemmas
 
         known = lemmas.known_words()
-        for i, (ln, ptr, f) in enumerate(occ):
+        split = why.startswith("split ")
+        fixes = []
+        for ln, ptr, f in occ:
+            target = None if split else same.get(_joined(f))
+            fixes.append(target and _rewritable(f, target, known) and _spelling_fix(f, target, dforms, ptr) or None)
+        args = {"minority": mshow, "dominant": dshow, "minority_count": cm, "dominant_count": cd,
+                "kind": why.removeprefix("split ")}
+        if not any(fixes):  # nothing to rewrite: one finding for the group, naming its places
+            ln, ptr, f = occ[0]
+            lines = sorted({o[0] for o in occ})
+            where = "" if len(lines) < 2 else f"; lines {', '.join(map(str, lines[:12]))}{', ...' if len(lines) > 12 or cut else ''}"
+            why_once = ("neither spelling dominates: choose one" if split
+                        else "not rewritten automatically: a standard spelling or a name")
+            yield Finding(line=ln, pointer=ptr, args={**args, "form": f, "more": f"; {why_once} (reported once){where}"})
+            return
+        for i, ((ln, ptr, f), fix) in enumerate(zip(occ, fixes)):
             extra = f" (first {len(occ)} occurrences shown)" if cut and i == len(occ) - 1 else ""
-            if why.startswith("split "):
-                extra = "; neither spelling dominates: choose one (reported once)"
-            target = same.get(_joined(f))
-            fix = target and not why.startswith("split ") and _rewritable(f, target, known) \
-                and _spelling_fix(f, target, dforms, ptr)
-            yield Finding(line=ln, pointer=ptr, fix=fix or None, args={
-                "form": f, "minority": mshow, "dominant": dshow, "minority_count": cm, "dominant_count": cd,
-                "kind": why.removeprefix("split "), "more": extra})
+            yield Finding(line=ln, pointer=ptr, fix=fix, args={**args, "form": f, "more": extra})
 
     def _fuzzy(self, groups, known):
         from rapidfuzz.distance import DamerauLevenshtein
