@@ -47,7 +47,7 @@ def test_fixable_hint_names_an_option_that_works_as_written(tmp_path):
     data.write_bytes((OUT / "train.jsonl").read_bytes())
     p = run_cli("check", str(data), "--isolated")
     hint = [line for line in p.stdout.splitlines() if line.startswith("[*]")]
-    assert hint == ["[*] 2 fixable with the `--fix` option (2 more with `--fix --unsafe-fixes`)."], p.stdout
+    assert hint == ["[*] 2 fixable with the `--fix` option (3 more with `--fix --unsafe-fixes`)."], p.stdout
     p = run_cli("check", str(data), "--isolated", "--fix")  # the hint's command, as written
     assert p.returncode == 1 and "[*]" not in p.stdout, p.stdout + p.stderr
     assert not [m for m in finding_lines(p.stdout) if m["code"] in ("E009", "E005")]

@@ -964,10 +964,11 @@ class TermVariants(DatasetCheck):
         if not any(fixes):  # nothing to rewrite: one finding for the group, naming its places
             ln, ptr, f = occ[0]
             lines = sorted({o[0] for o in occ})
-            where = "" if len(lines) < 2 else f"; lines {', '.join(map(str, lines[:12]))}{', ...' if len(lines) > 12 or cut else ''}"
+            where = "" if len(lines) < 2 else f"; lines {', '.join(map(str, lines[:20]))}{', ...' if len(lines) > 20 or cut else ''}"
             why_once = ("neither spelling dominates: choose one" if split
                         else "not rewritten automatically: a standard spelling or a name")
-            yield Finding(line=ln, pointer=ptr, args={**args, "form": f, "more": f"; {why_once} (reported once){where}"})
+            yield Finding(line=ln, pointer=ptr, related=tuple(lines[1:]),
+                          args={**args, "form": f, "more": f"; {why_once} (reported once){where}"})
             return
         for i, ((ln, ptr, f), fix) in enumerate(zip(occ, fixes)):
             extra = f" (first {len(occ)} occurrences shown)" if cut and i == len(occ) - 1 else ""
