@@ -569,6 +569,8 @@ class Fixer:
                     indent = b""
             data = chunk.data
             ds = by_line.get(line)
+            if src.mode == "json" and b"\n" in data:
+                ds = self._inner_diags(ds, by_line, line, data)
             had_bom = line == 1 and data.startswith(BOM)
             body = data[3:] if had_bom else data
             if not body.strip():  # a blank line: not a record
@@ -605,6 +607,18 @@ class Fixer:
         if out is None:
             st.out = out = _TableOut(f, container, src) if container in TABLE_MODES else _Out(f, container)
         out.close()
+
+    def _inner_diags(self, ds, by_line: dict, line: int, data: bytes):
+        """An unparseable array element spanning lines is reported where the parser stopped
+        (F001 at a later line), not where it starts: those findings belong to this element."""
+        if _parses(data):
+            return ds
+        from .checks import KINDS, load_all
+
+        load_all()
+        inner = [d for k in range(line + 1, line + data.count(b"\n") + 1) for d in by_line.get(k, ())
+                 if hasattr(KINDS.get(self.policy.kinds.get(d.code, "")), "check_unparsed")]
+        return (list(ds or ()) + inner) or ds
 
     def _record(self, chunk: Chunk, data: bytes, body: bytes, had_bom: bool, ds, st: "_RoundState", res: FileFix,
                 container: str, mode: str, indent: bytes) -> bytes | None:
@@ -677,7 +691,11 @@ class Fixer:
         obj = _loads(text)
         if obj is _MISSING:
             return cur  # cannot parse: nothing to set (F001's drop is the only fix)
-        orig = orjson.loads(orjson.dumps(obj))
+        try:
+            orig = orjson.loads(orjson.dumps(obj))
+        except TypeError:  # nested deeper than orjson writes (255 levels): the record stays as it is
+            res.reverted += 1
+            return cur
         touched = self._apply_sets(obj, sets, line, st, res)
         obj = touched[0]
         if self.to:

@@ -18,7 +18,8 @@ class InvalidUtf8(UnparsedCheck):
             data.decode("utf-8")
         except UnicodeDecodeError as e:
             bad = data[e.start:e.end]
-            yield Finding(column=e.start + 1, args={"offset": e.start, "bytes": bad.hex(" ")})
+            yield Finding(column=e.start + 1, args={"offset": e.start, "bytes": bad.hex(" ")},
+                          fix=Fix("unsafe", "drop the record (its bytes go to the rejects file)", (Edit("drop"),)))
 
 
 @kind("bom")
