@@ -126,11 +126,14 @@ def test_fix_records_accounting_and_log():
     rows = ROWS + [{"instruction": "x", "input": "", "output": "y"}]
     fr = tunelint.fix(rows, cfg(), unsafe=True)
     assert fr.input_records == 4 == len(fr.records) + len(fr.rejects)
-    assert fr.records == [GOOD, TYPO, rows[3]]
+    # the unsafe F005 fix repairs the role typo (one clear meaning: 'assitant' -> 'assistant')
+    repaired = {"messages": [TYPO["messages"][0], {"role": "assistant", "content": "Hello"}]}
+    assert fr.records == [GOOD, repaired, rows[3]]
     assert [(e["row"], e["codes"]) for e in fr.rejects] == [(3, ["D001"])]
     assert "row 1" in fr.rejects[0]["reason"]
     assert fr.changes and all("row" in e for e in fr.changes)
-    assert {d.code for d in fr.remaining} >= {"F005"}
+    assert (2, "F005", "/messages/1/role", "assistant") in [(e["row"], e["code"], e["pointer"], e.get("after")) for e in fr.changes]
+    assert "F005" not in {d.code for d in fr.remaining}
     assert "rejects.jsonl" not in fr.summary
     safe = tunelint.fix(rows, cfg())
     assert len(safe.records) + len(safe.rejects) == 4
