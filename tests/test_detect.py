@@ -117,3 +117,24 @@ def test_safe_fix_rejects_nothing_for_errors(tmp_path):
     cfg = load_config(data={})
     res = Fixer(cfg, FixPolicy.from_config(cfg)).fix_file(str(src), str(tmp_path / "out.jsonl"), rejects=str(tmp_path / "r.jsonl"))
     assert res.rejected == 0 and res.output_records == 1
+
+
+def test_table_keeps_its_schema_a_key_repair_rejects_instead(tmp_path):
+    """A typo'd key cannot be renamed in a table (its schema is fixed): the record is rejected
+    with its error, and a second fix changes nothing."""
+    import pytest
+
+    pytest.importorskip("pyarrow")
+    from test_tables import TABLES
+
+    from tunelint.fixer import Fixer, FixPolicy
+
+    line = (b'{"preferred_output": [{"role": "assistant", "content": "the"}], "non_preferred_output": '
+            b'[{"role": "assistant", "content": "the (worse)"}], "inputs": {"messages": [{"role": "user", "content": "the"}]}}')
+    src = TABLES["arrow"](tmp_path / "data", [line])
+    cfg = load_config(data={})
+    fx = Fixer(cfg, FixPolicy.from_config(cfg, unsafe=True))
+    r = fx.fix_file(str(src), str(tmp_path / ("out" + src.suffix)), rejects=str(tmp_path / "rej.jsonl"))
+    assert (r.output_records, r.rejected) == (0, 1)
+    r2 = fx.fix_file(str(tmp_path / ("out" + src.suffix)), str(tmp_path / ("again" + src.suffix)), rejects=str(tmp_path / "r2.jsonl"))
+    assert not r2.changed and r2.rejected == 0

@@ -25,6 +25,7 @@ from tunelint.reader import iter_input_paths  # noqa: E402
 
 GOOD = {"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]}
 TYPO = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assitant", "content": "Hello"}]}
+REPAIRED = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}  # by F005's fix
 ROWS = [GOOD, TYPO, GOOD]
 
 
@@ -242,8 +243,8 @@ def test_fix_in_place_and_to_jsonl(tmp_path):
     src = write_parquet(tmp_path / "d.parquet", ROWS)
     j = tmp_path / "d.jsonl"
     r = run_cli("fix", "--isolated", "--unsafe-fixes", str(src), "-o", str(j))
-    assert r.returncode == 1  # F005 left
-    assert [orjson.loads(x) for x in j.read_bytes().splitlines()] == ROWS[:2]
+    assert r.returncode == 0, r.stdout + r.stderr  # F005 repaired ('assitant' means 'assistant'), the copy rejected
+    assert [orjson.loads(x) for x in j.read_bytes().splitlines()] == [ROWS[0], REPAIRED]
     r = run_cli("fix", "--isolated", "--unsafe-fixes", str(src), "--in-place")
     assert pq.read_table(src).num_rows == 2
     assert (tmp_path / "d.rejects.jsonl").exists()
@@ -268,7 +269,7 @@ def test_fix_arrow_stream(tmp_path):
     src = folder / "data-00000-of-00001.arrow"
     before = pa.ipc.open_stream(pa.memory_map(str(src))).read_all()
     r = run_cli("fix", "--isolated", "--unsafe-fixes", str(src), "--in-place")
-    assert r.returncode == 1, r.stderr  # F005 is left
+    assert r.returncode == 0, r.stderr  # F005 repaired, the copy rejected
     after = pa.ipc.open_stream(pa.memory_map(str(src))).read_all()
     assert after.schema.equals(before.schema) and after.num_rows == 2
 
@@ -313,7 +314,7 @@ def test_api_fix_table_path(tmp_path):
 
     src = write_parquet(tmp_path / "d.parquet", ROWS)
     fr = tunelint.fix(src, unsafe=True)
-    assert fr.records == ROWS[:2] and [e["row"] for e in fr.rejects] == [3]
+    assert fr.records == [ROWS[0], REPAIRED] and [e["row"] for e in fr.rejects] == [3]
     assert fr.input_records == len(fr.records) + len(fr.rejects)
     assert pq.read_table(src).num_rows == 3  # the input is never modified
     shutil.rmtree(tmp_path)

@@ -369,6 +369,13 @@ class _TableOut(_Out):
 
 
 
+def _renames_keys(before: Any, value: Any) -> bool:
+    """Whether an edit replaces an object with one of other keys (or a non-object with one)."""
+    if not isinstance(value, dict):
+        return False
+    return not isinstance(before, dict) or set(before) != set(value)
+
+
 def _text_fields(data: bytes) -> dict:
     try:
         return {"text": data.decode("utf-8")}
@@ -430,6 +437,7 @@ class Fixer:
         self._rules = rules
         self._file_fmt = run.stats.format
         self._dataset_codes = {c.rule.code for c in run.checks if c.scope == "dataset"}
+        self._cleared: set[int] = set()  # ids of errors a record's fixes removed (it was checked again)
         ds_rules = [r for r in rules if _dataset_fixable(r, self.policy)]
         temps: list[str] = []
         rejects_buf = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # rejects: memory, then disk
@@ -498,13 +506,14 @@ class Fixer:
             for t in temps:
                 if os.path.exists(t):
                     os.unlink(t)
-        res.remaining = [d for d in res.remaining if d.line not in res._rejected_lines]
+        res.remaining = [d for d in res.remaining if d.line not in res._rejected_lines and id(d) not in self._cleared]
         return res
 
     # one round ---------------------------------------------------------------------------
     def _apply(self, path: str, diags: list[Diagnostic], f: BinaryIO, container: str, in_mode: str,
                st: "_RoundState", res: FileFix, first: bool) -> None:
         pol = self.policy
+        self._table = container in TABLE_MODES
         by_line: dict[int, list[Diagnostic]] = {}
         lf = False
         for d in diags:
@@ -633,8 +642,10 @@ class Fixer:
         b = bisect.bisect_right(errs, chunk.line + data.count(b"\n"))
         if a == b:
             return out
-        left = self._errors_left(chunk, out, [d for ln in errs[a:b] for d in self._errs[ln]])
-        if not left:
+        before = [d for ln in errs[a:b] for d in self._errs[ln]]
+        left = self._errors_left(chunk, out, before)
+        if not left:  # fixed: its errors are not "left that fix did not repair"
+            self._cleared.update(map(id, before))
             return out
         reason = "errors left after fixing: " + "; ".join(f"{d.code} {d.message}" for d in left)
         self._reject(st, data, chunk.line, left, reason)
@@ -770,6 +781,9 @@ class Fixer:
                 pattern, repl = e.value
                 value = re.sub(pattern, lambda m: repl, before)
             if before == value:
+                continue
+            if self._table and _renames_keys(before, value):
+                res.reverted += 1  # a table keeps its schema: a key repair has no row form there
                 continue
             try:
                 orjson.dumps(value)
