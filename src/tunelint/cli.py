@@ -53,10 +53,31 @@ def common_options(f):
                      help="Like --exclude, but added to the default and configured list."),
         click.option("--force-exclude/--no-force-exclude", default=None, expose_value=False, callback=_discovery_option,
                      help="Apply the exclusions to files named on the command line too (for pre-commit)."),
+        *trainer_view_options(),
     ]
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+#: options naming what the trainer sees (kept in click's context, read by load())
+TRAINER_VIEW = ("tokenizer", "chat_template", "max_seq_len", "trainer_config")
+
+
+def _remember(ctx, param, value):
+    if value is not None:
+        ctx.meta.setdefault("tunelint.trainer_view", {})[param.name] = value
+    return value
+
+
+def trainer_view_options():
+    kw = {"expose_value": False, "callback": _remember}
+    return [
+        click.option("--tokenizer", help="The model's own tokenizer: a local model folder (tokenizer.json + tokenizer_config.json), a tokenizer.json, builtin:qwen2.5, builtin:qwen3 or mistral:FILE. Never downloads. Counts become those of the rendered chat template.", **kw),
+        click.option("--chat-template", type=click.Path(dir_okay=False), help="A Jinja chat template file (or a tokenizer_config.json) replacing the tokenizer's own.", **kw),
+        click.option("--max-seq-len", type=click.IntRange(min=1), help="The training sequence length (overrides the target's limit and --trainer-config).", **kw),
+        click.option("--trainer-config", type=click.Path(dir_okay=False), help="Read the sequence length (and a local model folder) from an Axolotl, LLaMA-Factory or TRL YAML config.", **kw),
+    ]
 
 
 def load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt, start="."):
@@ -64,12 +85,16 @@ def load(config_path, isolated, select, extend_select, ignore, target, max_token
 
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx is not None else {}
+    tv = dict(meta.get("tunelint.trainer_view", {}))
+    for k in ("chat_template", "trainer_config"):
+        if tv.get(k) and not os.path.isfile(tv[k]):
+            _fail(f"{tv[k]}: no such file (--{k.replace('_', '-')})")
     try:
         return load_config(
             config_path, start, select=_csv(select), extend_select=_csv(extend_select),
             ignore=_csv(ignore), target=target, max_tokens=max_tokens, fmt=fmt, isolated=isolated,
             exclude=meta.get("tunelint.exclude"), extend_exclude=meta.get("tunelint.extend_exclude"),
-            force_exclude=meta.get("tunelint.force_exclude"),
+            force_exclude=meta.get("tunelint.force_exclude"), **tv,
         )
     except ConfigError as e:
         _fail(str(e))
@@ -290,8 +315,20 @@ def targets(config_path, isolated):
     """List token-limit targets (use with --target)."""
     cfg = load(config_path, isolated, (), (), (), None, None, None)
     for t in cfg.targets.values():
-        lim = f"{t.max_tokens:,}" if t.max_tokens else "set --max-tokens"
-        click.echo(f"{t.name:<16} {lim:>16} tokens  {t.encoding:<12} min {t.min_examples} examples  {t.description}")
+        lim = f"{t.max_tokens:,}" if t.max_tokens else "set --max-seq-len"
+        if t.tokenizer:
+            tok = t.tokenizer
+        elif t.own_tokenizer:
+            tok = "--tokenizer PATH"
+        else:
+            tok = t.encoding
+        notes = []
+        if t.own_tokenizer:
+            notes.append(f"bring your own tokenizer.json (--tokenizer): its licence keeps it out of tunelint; approximate ({t.encoding}) until given")
+        if t.closed_from:
+            notes.append(f"closed to new fine-tuning jobs from {t.closed_from}")
+        extra = f" [{'; '.join(notes)}]" if notes else ""
+        click.echo(f"{t.name:<18} {lim:>8} tokens  {tok:<48} min {t.min_examples:<3} {t.description}{extra}")
 
 
 def main(argv=None) -> None:

@@ -17,7 +17,49 @@ TOP_KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "target", "max-tokens", "format",
     "rule-packs", "rules", "custom-rules", "against", "fix", "glossary", "strict", "preset",
     "exclude", "extend-exclude", "force-exclude", "respect-gitignore",
+    "tokenizer", "chat-template", "max-seq-len", "trainer-config",
 }
+
+#: sequence-length keys of trainer configs: Axolotl, LLaMA-Factory, TRL (SFTConfig; older name)
+TRAINER_LEN_KEYS = ("sequence_len", "cutoff_len", "max_length", "max_seq_length")
+#: keys naming the model (a local folder with tokenizer.json is used as the tokenizer)
+TRAINER_MODEL_KEYS = ("base_model", "model_name_or_path", "tokenizer_config", "tokenizer_name_or_path")
+
+
+def read_trainer_config(path: str) -> tuple[int | None, str | None, str]:
+    """(sequence length, local tokenizer folder, key used) from an Axolotl, LLaMA-Factory or TRL
+    config (YAML or JSON)."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the trainer config: {e.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: the trainer config is not valid YAML/JSON: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a trainer config must be a mapping (Axolotl, LLaMA-Factory or TRL YAML)")
+    n, key = None, ""
+    for k in TRAINER_LEN_KEYS:
+        v = data.get(k)
+        if v is not None:
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ConfigError(f"{path}: {k} must be a positive integer, got {v!r}")
+            n, key = v, k
+            break
+    tok = None
+    base = os.path.dirname(os.path.abspath(path))
+    for k in TRAINER_MODEL_KEYS:
+        v = data.get(k)
+        if isinstance(v, str) and v:
+            p = v if os.path.isabs(v) else os.path.join(base, v)
+            if os.path.isfile(os.path.join(p, "tokenizer.json")):
+                tok = p
+                break
+    if n is None and tok is None:
+        raise ConfigError(f"{path}: no sequence length found (Axolotl sequence_len, LLaMA-Factory cutoff_len or TRL max_length)")
+    return n, tok, key
 
 
 def presets_dir() -> Path:
@@ -182,6 +224,43 @@ def select_rules(rules: list[Rule], select: list[str] | None, extend: list[str],
     return enabled
 
 
+def _path_key(raw: dict, key: str, where: str, base_dir: str) -> str | None:
+    v = raw.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str) or not v:
+        raise ConfigError(f"{where}: {key} must be a path")
+    if v.startswith(("builtin:", "mistral:")):
+        return v
+    return v if os.path.isabs(v) else os.path.join(base_dir, v)
+
+
+def _trainer_view(tgt: Target, raw: dict, where: str, base_dir: str, tokenizer, chat_template, max_seq_len,
+                  trainer_config, explicit_limit: bool) -> Target:
+    """The tokenizer, chat template and sequence length: command line, then the trainer config,
+    then the config file, then the target."""
+    tc = trainer_config or _path_key(raw, "trainer-config", where, base_dir)
+    tc_len, tc_tok, tc_key = read_trainer_config(tc) if tc else (None, None, "")
+    msl = max_seq_len if max_seq_len is not None else raw.get("max-seq-len")
+    if max_seq_len is None and msl is not None and (not isinstance(msl, int) or isinstance(msl, bool) or msl <= 0):
+        raise ConfigError(f"{where}: max-seq-len must be a positive integer")
+    if max_seq_len is not None:
+        tgt = replace(tgt, max_tokens=max_seq_len, limit_source="--max-seq-len")
+    elif not explicit_limit and tc_len is not None:
+        tgt = replace(tgt, max_tokens=tc_len, limit_source=f"{os.path.basename(tc)} {tc_key}")
+    elif not explicit_limit and msl is not None:
+        tgt = replace(tgt, max_tokens=msl, limit_source="max-seq-len")
+    tok = tokenizer or tc_tok or _path_key(raw, "tokenizer", where, base_dir)
+    ct = chat_template or _path_key(raw, "chat-template", where, base_dir)
+    if tok:
+        tgt = replace(tgt, tokenizer=tok)
+    if ct:
+        if not tgt.tokenizer:
+            raise ConfigError(f"{where}: a chat template needs a tokenizer: pass --tokenizer (a model folder or tokenizer.json) or a target with one")
+        tgt = replace(tgt, chat_template=ct)
+    return tgt
+
+
 def load_config(
     config_path: str | None = None,
     start: str = ".",
@@ -198,6 +277,10 @@ def load_config(
     exclude: list[str] | None = None,
     extend_exclude: list[str] | None = None,
     force_exclude: bool | None = None,
+    tokenizer: str | None = None,
+    chat_template: str | None = None,
+    max_seq_len: int | None = None,
+    trainer_config: str | None = None,
 ) -> Config:
     """Build the effective configuration. ``data`` (a [tool.tunelint] table) replaces file lookup."""
     path = None if (isolated or data is not None) else (config_path or find_config(start))
@@ -272,7 +355,9 @@ def load_config(
     if mt is not None:
         if not isinstance(mt, int) or isinstance(mt, bool) or mt <= 0:
             raise ConfigError(f"{where}: max-tokens must be a positive integer")
-        tgt = replace(tgt, max_tokens=mt)
+        tgt = replace(tgt, max_tokens=mt, limit_source="max-tokens")
+    tgt = _trainer_view(tgt, raw, where, base_dir, tokenizer, chat_template, max_seq_len, trainer_config,
+                        explicit_limit=max_tokens is not None)
 
     f = fmt or raw.get("format")
     if f is not None:

@@ -62,6 +62,13 @@ class Target:
     per_message: int = 3  # OpenAI chat overhead: tokens per message
     per_name: int = 1
     reply_priming: int = 3
+    #: the model's own tokenizer (a local path, ``builtin:NAME`` or ``mistral:FILE``; see tunelint.chat):
+    #: when set, counts are those of the rendered chat template, exactly what the trainer sees
+    tokenizer: str | None = None
+    chat_template: str | None = None  # a template file replacing the tokenizer's own
+    own_tokenizer: bool = False  # tunelint cannot ship this model's tokenizer (licence): bring yours
+    closed_from: str | None = None  # the service takes no new fine-tuning jobs from this date
+    limit_source: str = ""  # where max_tokens came from when not the target (for messages)
 
 
 def _where(src: str, i: int | None = None) -> str:

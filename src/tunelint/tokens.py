@@ -340,8 +340,25 @@ def _total(p: _Parts, f: Callable[[str, str], int], enc_name: str, exact: bool) 
     return n
 
 
+def chat_model(target: "Target"):
+    """The target's own tokenizer and chat template (:mod:`tunelint.chat`), or None when it
+    counts with a tiktoken encoding."""
+    spec = getattr(target, "tokenizer", None)
+    if not spec:
+        return None
+    from . import chat
+
+    return chat.load(spec, getattr(target, "chat_template", None))
+
+
 def count_record(rec: "Record", target: "Target") -> int:
-    """Tokens of the whole example under ``target`` (see the module docstring for the formula)."""
+    """Tokens of the whole example under ``target`` (see the module docstring for the formula;
+    with a model tokenizer, the rendered chat template's tokens: :func:`tunelint.chat.count_record`)."""
+    model = chat_model(target)
+    if model is not None:
+        from . import chat
+
+        return chat.count_record(rec, model)
     enc = target.encoding
     return _total(_parts(rec, target, enc), count_text, enc, True)
 
@@ -356,6 +373,11 @@ def exceeds(rec: "Record", target: "Target", limit: int) -> int | None:
     """The exact token count if the example has more than ``limit`` tokens, else None.
 
     Records whose byte bound is within the limit are not encoded (and the BPE is not loaded)."""
+    model = chat_model(target)
+    if model is not None:
+        from . import chat
+
+        return chat.exceeds(rec, model, limit)
     enc = target.encoding
     p = _parts(rec, target, enc)
     if _total(p, _utf8_len, enc, False) <= limit:
@@ -366,5 +388,8 @@ def exceeds(rec: "Record", target: "Target", limit: int) -> int | None:
 
 def turn_tokens(rec: "Record", target: "Target") -> list[tuple["Turn", int]]:
     """Each text turn of the record with its own token count (no chat overhead)."""
+    model = chat_model(target)
+    if model is not None:
+        return [(t, model.count_text(t.text)) for t in rec.turns if t.text is not None]
     enc = target.encoding
     return [(t, count_text(t.text, enc)) for t in rec.turns if t.text is not None]

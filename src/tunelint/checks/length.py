@@ -24,6 +24,24 @@ def _n(x: int) -> str:
     return f"{x:,}"
 
 
+def limit_phrase(t, ctx, own: int | None = None) -> str:
+    """Who sets the per-example limit, for messages: "qwen3 allows 32,768", "the sequence length
+    (axolotl.yaml sequence_len) is 4,096", "the default limit is 131,072 (...)"."""
+    if own:
+        return f"the limit (max-tokens) is {_n(own)}"
+    src = getattr(t, "limit_source", "")
+    if src == "max-tokens":
+        return f"the limit (max-tokens) is {_n(t.max_tokens or 0)}"
+    if src:
+        return f"the sequence length ({src}) is {_n(t.max_tokens or 0)}"
+    preset = ctx.config.targets.get(t.name) if getattr(ctx.config, "targets", None) else None
+    if preset is None or preset.max_tokens != t.max_tokens:
+        return f"the limit (max-tokens) is {_n(t.max_tokens or 0)}"
+    if t.name == "generic":
+        return f"the default limit is {_n(t.max_tokens or 0)} (the largest common context window; set --max-seq-len)"
+    return f"{t.name} allows {_n(t.max_tokens or 0)}"
+
+
 @kind("token-limit")
 class TokenLimit(RecordCheck):
     """Examples with more tokens than the target allows (``--target``/``--max-tokens``)."""
@@ -35,13 +53,16 @@ class TokenLimit(RecordCheck):
         own = self.p.get("max-tokens")
         self.limit = own if own else t.max_tokens
         self.target = t
-        if own:
-            self.who = f"the limit (max-tokens) is {_n(own)}"
+        self.who = limit_phrase(t, ctx, own)
+        self.approx = ""
+        if getattr(t, "tokenizer", None):
+            # a chat template can add any amount of text (default system prompts, tool instructions):
+            # every record is rendered (cheap); only those whose bound is over the limit are encoded
+            self.gate = -1
         else:
-            preset = ctx.config.targets.get(t.name) if getattr(ctx.config, "targets", None) else None
-            overridden = preset is None or preset.max_tokens != t.max_tokens
-            self.who = f"the limit (max-tokens) is {_n(t.max_tokens or 0)}" if overridden or t.name == "generic" else f"{t.name} allows {_n(t.max_tokens or 0)}"
-        self.gate = (self.limit - BYTES_SLACK) // BYTES_FACTOR if self.limit else 0
+            self.gate = (self.limit - BYTES_SLACK) // BYTES_FACTOR if self.limit else 0
+            if getattr(t, "own_tokenizer", False):
+                self.approx = f"; approximate ({t.encoding}): pass --tokenizer with the model's tokenizer.json for exact counts"
 
     def check_record(self, rec, ctx):
         if not self.limit or len(rec.data) <= self.gate:
@@ -51,11 +72,11 @@ class TokenLimit(RecordCheck):
         n = tokens.exceeds(rec, self.target, self.limit)
         if n is None:
             return
-        detail = ""
+        detail = self.approx
         per_turn = tokens.turn_tokens(rec, self.target)
         if len(per_turn) > 1:
             t, k = max(per_turn, key=lambda x: x[1])
-            detail = f"; the longest turn ({t.pointer}) has {_n(k)}"
+            detail = f"; the longest turn ({t.pointer}) has {_n(k)}" + detail
         yield Finding(args={"tokens": _n(n), "allowed": self.who, "over": _n(n - self.limit), "limit": _n(self.limit),
                             "encoding": self.target.encoding, "detail": detail},
                       fix=Fix("unsafe", "drop the example", (Edit("drop"),)))
