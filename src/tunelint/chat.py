@@ -187,9 +187,9 @@ def _plain(messages: list) -> list:
 
 
 class _HFEncoder:
-    def __init__(self, tok, config: dict):
+    def __init__(self, tok, spec: dict):
         self.tok = tok
-        self._bound_ok, self._prefix = self._byte_bounded(json.loads(tok.to_str()))
+        self._bound_ok, self._prefix = self._byte_bounded(spec)
 
     @staticmethod
     def _byte_bounded(spec: dict) -> tuple[bool, int]:
@@ -294,6 +294,7 @@ class ChatModel:
     special_strings: tuple[str, ...] = ()  # every added/special token string (split points)
     mistral: Any = None  # a mistral_common MistralTokenizer (its own chat encoding), finetuning mode
     mistral_prompt: Any = None  # the same in test mode (a conversation ending with a user turn)
+    tail_ids: dict = field(default_factory=dict)  # generation-prompt tails -> ids (prefix check)
 
     @property
     def eos(self) -> str | None:
@@ -431,9 +432,17 @@ def _load_hf(path: str) -> ChatModel:
         cfg_path = p.with_name("tokenizer_config.json")
     tokenizers = _need("tokenizers")
     try:
-        tok = tokenizers.Tokenizer.from_file(str(tj))
+        with open(tj, "rb") as f:
+            raw = f.read()
+        tok = tokenizers.Tokenizer.from_str(raw.decode("utf-8"))
+    except OSError as e:
+        raise TokenizerError(f"{tj}: cannot read: {e.strerror}") from None
     except Exception as e:  # the Rust loader raises a plain Exception on a bad file
         raise TokenizerError(f"{tj}: not a tokenizer.json the 'tokenizers' library can read: {e}") from None
+    import orjson
+
+    spec = orjson.loads(raw)
+    del raw
     cfg: dict = {}
     if cfg_path.is_file():
         try:
@@ -447,17 +456,16 @@ def _load_hf(path: str) -> ChatModel:
     if template is None and jt.is_file():
         template = _read_text(str(jt), "chat template")
     # added tokens declared only in tokenizer_config.json (transformers adds them at load)
-    known = set(tok.get_vocab(with_added_tokens=True))
     extra = []
     for _id, d in sorted((cfg.get("added_tokens_decoder") or {}).items(), key=lambda x: int(x[0]) if str(x[0]).isdigit() else 0):
         s = _token_str(d)
-        if s and s not in known:
+        if s and tok.token_to_id(s) is None:
             extra.append(tokenizers.AddedToken(s, special=bool(d.get("special", True)), normalized=False))
     if extra:
         tok.add_special_tokens(extra)
     specials = {a: s for a in SPECIAL_ATTRS if (s := _token_str(cfg.get(a))) is not None}
     added = tuple(t.content for t in tok.get_added_tokens_decoder().values()) if hasattr(tok, "get_added_tokens_decoder") else ()
-    return ChatModel(name=p.name if p.is_dir() else p.parent.name or p.name, encoder=_HFEncoder(tok, cfg),
+    return ChatModel(name=p.name if p.is_dir() else p.parent.name or p.name, encoder=_HFEncoder(tok, spec),
                      template=template, specials=specials, source=str(path), special_strings=added)
 
 
@@ -730,6 +738,10 @@ def exceeds(rec: "Record", model: ChatModel, limit: int) -> int | None:
     return n if n > limit else None
 
 
+#: characters of the answer encoded after the prompt's tail by the token-level prefix check
+SEAM = 256
+
+
 def prefix_problem(side: Side) -> str | None:
     """Why the rendered prompt of the last answer is not a prefix of the rendered conversation
     (text, or tokens at the seam), or None. The prompt is the conversation before the last
@@ -761,8 +773,13 @@ def prefix_problem(side: Side) -> str | None:
         j = p.rfind(s)
         if j >= 0:
             cut = max(cut, j + len(s))
-    tail, rest = p[cut:], full[cut:]
-    ids_t = m.encode(tail)
+    # merges never cross a pre-token boundary, so the seam plus SEAM characters of the answer decide
+    tail, rest = p[cut:], full[cut:cut + len(p) - cut + SEAM]
+    ids_t = m.tail_ids.get(tail)
+    if ids_t is None:
+        ids_t = m.encode(tail)
+        if len(m.tail_ids) < 256:
+            m.tail_ids[tail] = ids_t
     ids_r = m.encode(rest) if tail else []
     if tail and ids_r[:len(ids_t)] != ids_t:
         return (f"the prompt ends with {tail[-20:]!r}, which merges with the answer's first characters "

@@ -57,9 +57,15 @@ class _TokenCounter:
         self.target = target
         self.enc = target.encoding
         self.small: dict[str, int] = {}  # role names and other short strings, across records
+        self.model = tokens.chat_model(target)  # --tokenizer: the rendered chat template's tokens
 
     def record(self, rec) -> tuple[int, list[tuple[Any, int]]]:
         t = self.t
+        if self.model is not None:
+            from . import chat
+
+            per_turn = [(x, self.model.count_text(x.text)) for x in rec.turns if x.text is not None]
+            return chat.count_record(rec, self.model), per_turn
         enc = self.enc
         memo: dict[str, int] = {}
         small = self.small
@@ -267,8 +273,8 @@ class FeatureCollector:
 
         if cpus() < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return False
-        if not hasattr(self._tok.t, "_parts"):
-            return False
+        if not hasattr(self._tok.t, "_parts") or self._tok.model is not None:
+            return False  # a model tokenizer renders records in this process (the view is per record)
         from concurrent.futures import ProcessPoolExecutor
 
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))

@@ -71,8 +71,31 @@ def summarize(turn_rows: list[dict], rec_rows: list[dict]) -> list[dict[str, Any
         summary["system"] = {"none": int(sysvc.get("none", 0)), "variants": int((sysvc.index != "none").sum()),
                              "top": [int(x) for x in sysvc[sysvc.index != "none"].head(3)]}
         summary["template"] = [(str(i), float(v)) for i, v in rdf["template"].value_counts(normalize=True).items()]
+        if "tokens" in rdf:
+            summary["tokens"] = token_distribution([int(x) for x in rdf["tokens"]])
         out.append(summary)
     return out
+
+
+SEQ_QUANTILES = (0.5, 0.9, 0.95, 0.99)
+
+
+def _rank(sorted_vals: list[int], q: float) -> int:
+    """Nearest-rank percentile: the smallest value with at least ``q`` of the values at or below it."""
+    import math
+
+    return sorted_vals[max(0, math.ceil(q * len(sorted_vals)) - 1)]
+
+
+def token_distribution(counts: list[int], cover: float = 0.99) -> dict[str, Any]:
+    """Percentiles of whole-example token counts and the smallest sequence length that keeps
+    ``cover`` of the records whole (``longer`` records exceed it)."""
+    if not counts:
+        return {}
+    v = sorted(counts)
+    cut = _rank(v, cover)
+    return {"quantiles": [(q, _rank(v, q)) for q in SEQ_QUANTILES], "max": v[-1], "mean": sum(v) / len(v),
+            "total": sum(v), "cutoff": cut, "cover": cover, "longer": sum(1 for x in v if x > cut)}
 
 
 def _fmt(v: float, how: str) -> str:
@@ -122,7 +145,14 @@ def render_summary(summaries: list[dict], out: TextIO, encoding: str | None = No
             out.write(f"  system prompt                   {sy['variants']:,} variant(s) (most used by {top} records); none in {sy['none']:,} records\n")
         else:
             out.write("  system prompt                   none in any record\n")
-        out.write(f"  prompt fields                   {_shares(s['template'])}\n\n")
+        out.write(f"  prompt fields                   {_shares(s['template'])}\n")
+        td = s.get("tokens")
+        if td:
+            qs = " · ".join(f"p{int(q * 100)} {n:,}" for q, n in td["quantiles"])
+            out.write(f"  tokens per example              {qs} · max {td['max']:,} · total {td['total']:,}\n")
+            out.write(f"  suggested sequence length       {td['cutoff']:,} keeps {td['cover']:.0%} of records whole "
+                      f"({td['longer']:,} longer)\n")
+        out.write("\n")
 
 
 def render_profile(paths: list[str], cfg, out: TextIO) -> None:
@@ -133,5 +163,8 @@ def render_profile(paths: list[str], cfg, out: TextIO) -> None:
 def render_rows(turn_rows: list[dict], rec_rows: list[dict], cfg, out: TextIO) -> None:
     """Print the profile of rows collected in a check's own pass (``style_features.StyleRows``)."""
     has_tokens = bool(turn_rows) and "tokens" in turn_rows[0]
-    enc = getattr(getattr(cfg, "target", None), "encoding", None) or "o200k_base"
+    target = getattr(cfg, "target", None)
+    enc = getattr(target, "tokenizer", None) or getattr(target, "encoding", None) or "o200k_base"
+    if getattr(target, "tokenizer", None):
+        enc += " with its chat template"
     render_summary(summarize(turn_rows, rec_rows), out, enc if has_tokens else None)

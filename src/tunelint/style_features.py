@@ -263,6 +263,11 @@ def token_counter(config):
     except ImportError:  # pragma: no cover - tokens module missing
         return None
     target = getattr(config, "target", None)
+    from .tokens import chat_model
+
+    model = chat_model(target) if target is not None else None
+    if model is not None:  # the model's own tokenizer (--tokenizer)
+        return model.count_text
     enc = getattr(target, "encoding", None) or "o200k_base"
     return lambda text: count_text(text, enc)
 
@@ -276,6 +281,7 @@ class StyleRows:
         self.turn_rows: list[dict] = []
         self.rec_rows: list[dict] = []
         self.counter = token_counter(config) if tokens else None
+        self.rec_counter = record_token_counter(config) if tokens else None
 
     def start_file(self, run) -> None:
         pass
@@ -287,9 +293,20 @@ class StyleRows:
         f = features(rec)
         self.rec_rows.append({"path": run.display, "line": rec.line, "format": rec.format,
                               "system": f["system"], "template": f["template"], "answers": f["answers"]})
+        if self.rec_counter is not None:  # the whole example as the trainer sees it
+            self.rec_rows[-1]["tokens"] = self.rec_counter(rec)
 
     def end(self) -> None:
         pass
+
+
+def record_token_counter(config):
+    """A function record -> tokens of the whole example as the trainer sees it (the rendered chat
+    template with --tokenizer; the target's encoding and chat overhead otherwise)."""
+    from .tokens import count_record
+
+    target = config.target
+    return lambda rec: count_record(rec, target)
 
 
 def collect(paths: list[str], config, tokens: bool = False) -> tuple[list[dict], list[dict]]:

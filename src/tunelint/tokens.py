@@ -340,6 +340,15 @@ def _total(p: _Parts, f: Callable[[str, str], int], enc_name: str, exact: bool) 
     return n
 
 
+def counted_with(target: "Target") -> str:
+    """How tokens are counted, for headers: the model's tokenizer and template, or the encoding."""
+    tok = getattr(target, "tokenizer", None)
+    if tok:
+        ct = getattr(target, "chat_template", None)
+        return f"{tok} with " + (f"the chat template {ct}" if ct else "its chat template")
+    return target.encoding
+
+
 def chat_model(target: "Target"):
     """The target's own tokenizer and chat template (:mod:`tunelint.chat`), or None when it
     counts with a tiktoken encoding."""

@@ -12,6 +12,7 @@ import sys
 import click
 
 from ..cli import _check_paths_exist, _fail, common_options, load
+from ..tokens import counted_with
 
 #: USD per 1M training tokens. Examples only (OpenAI's published fine-tuning prices in 2025);
 #: pass your own with --price-table.
@@ -72,7 +73,7 @@ def text_summary(fc, result, config, epochs: int, prices: dict[str, float], out)
     out.write(f"records: {n:,} in {len(result.files)} file(s); formats: {', '.join(f'{k} ({v:,})' for k, v in fmts.most_common())}\n")
     for role, cnt in fc.role_turns.most_common():
         out.write(f"  {role:<10} {cnt:>10,} turns {fc.role_tokens.get(role, 0):>14,} tokens\n")
-    out.write(f"training tokens per epoch: {toks:,} ({config.target.encoding}); {epochs} epoch(s): {toks * epochs:,}\n")
+    out.write(f"training tokens per epoch: {toks:,} ({counted_with(config.target)}); {epochs} epoch(s): {toks * epochs:,}\n")
     for m, p in prices.items():
         cost = "$" + format(toks * epochs * p / 1e6, ",.2f")
         out.write(f"  {m:<16} {cost:>14}  at ${p:,.2f} per 1M tokens\n")

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from html import escape
 
 from ..rules import FAMILIES
+from ..tokens import counted_with as _counted_with
 
 SEV_RANK = {"error": 0, "warning": 1, "info": 2}
 SNIPPET = 320
@@ -215,7 +216,7 @@ def render(fc, result, config, opts) -> str:
       f"<title>{escape(title)}</title><style>{CSS}</style></head><body>")
     now = opts.get("now") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     w(f"<header><h1>{escape(title)}</h1><p>tunelint {escape(__version__)} · target <b>{escape(target.name)}</b> "
-      f"({escape(target.encoding)}, limit {escape(f'{target.max_tokens:,}' if target.max_tokens else 'none set')}) · {escape(now)}</p></header><main>")
+      f"({escape(_counted_with(target))}, limit {escape(f'{target.max_tokens:,}' if target.max_tokens else 'none set')}) · {escape(now)}</p></header><main>")
 
     # summary ---------------------------------------------------------------------------------
     has_tok = "tokens" in df.columns
