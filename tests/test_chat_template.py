@@ -252,3 +252,33 @@ def test_missing_tokenizer_is_one_clear_error(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(chat.TokenizerError, match="tokenizers"):
         chat.load(str(bad))
+
+
+def test_tokenizer_json_with_a_separate_chat_template(tmp_path):
+    d = _build(tmp_path, "qwen", QWEN_LIKE)
+    cfg = json.loads((d / "tokenizer_config.json").read_text())
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "tokenizer.json").write_bytes((d / "tokenizer.json").read_bytes())
+    tpl = tmp_path / "template.jinja"
+    tpl.write_text(QWEN_LIKE)
+    with pytest.raises(chat.TokenizerError, match="no chat template"):
+        chat.load(str(alone / "tokenizer.json")).render(CONVERSATIONS["plain"])
+    m = chat.load(str(alone / "tokenizer.json"), str(tpl))
+    ref = _reference(d)
+    msgs = CONVERSATIONS["tool-call"]
+    assert m.encode(m.render(msgs, TOOLS)) == _hf_ids(ref, msgs, TOOLS)
+    assert cfg["chat_template"] == QWEN_LIKE
+    bad = tmp_path / "bad.jinja"
+    bad.write_text("{% for %}")
+    with pytest.raises(chat.TokenizerError, match="does not compile"):
+        chat.load(str(alone / "tokenizer.json"), str(bad))
+
+
+def test_chat_template_needs_a_tokenizer(tmp_path):
+    from tunelint.config import ConfigError, load_config
+
+    tpl = tmp_path / "t.jinja"
+    tpl.write_text("{{ messages }}")
+    with pytest.raises(ConfigError, match="needs a tokenizer"):
+        load_config(isolated=True, chat_template=str(tpl))
