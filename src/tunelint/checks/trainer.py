@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 
 from ..diagnostic import Edit, Fix
-from . import Check, Finding, kind
+from .base import Finding, RecordCheck, kind
 from .length import _n, limit_phrase
 
 _ITEM = re.compile(r"^(/(?:[^/]+/)*?[^/]+)/(\d+)(?:/[^/]+)?$")
 
 
-class _TrainerCheck(Check):
+class _TrainerCheck(RecordCheck):
     defaults = {"max-tokens": None}
 
     def begin(self, ctx):
