@@ -211,3 +211,18 @@ def test_trainer_fixes_lose_nothing(tmp_path_factory, objs):
     assert res.input_records == res.output_records + res.rejected
     res2 = fixer.fix_file(str(d / "out.jsonl"), str(d / "out2.jsonl"), rejects=str(d / "rej2.jsonl"))
     assert res2.rejected == 0 and (d / "out2.jsonl").read_bytes() == (d / "out.jsonl").read_bytes()
+
+
+def test_report_counts_with_the_chosen_tokenizer(tmp_path, capsys):
+    pytest.importorskip("pandas")
+    pytest.importorskip("matplotlib")
+    f = _write(tmp_path / "r.jsonl", CLEAN[:1] * 3)
+    html = tmp_path / "r.html"
+    code, out, err = run(["report", f, "--isolated", "--tokenizer", "builtin:qwen2.5"], capsys)
+    assert code == 0, err
+    assert "builtin:qwen2.5 with its chat template" in out
+    # 3 records of 39 tokens each under Qwen2.5's template (default system prompt included)
+    assert "training tokens per epoch: 117 " in out
+    code, _, err = run(["report", f, "--isolated", "--tokenizer", "builtin:qwen2.5", "--html", str(html)], capsys)
+    assert code == 0, err
+    assert "builtin:qwen2.5 with its chat template" in html.read_text()
