@@ -41,7 +41,6 @@ models) have no bound and are always encoded.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -784,11 +783,4 @@ def prefix_problem(side: Side) -> str | None:
     if tail and ids_r[:len(ids_t)] != ids_t:
         return (f"the prompt ends with {tail[-20:]!r}, which merges with the answer's first characters "
                 f"({rest[len(tail):len(tail) + 12]!r}) into other tokens, so the prompt's tokens are not a prefix")
-    return None
-
-
-def default_spec_of(path: str | None) -> str | None:
-    """A trainer config's local model path, when it holds a tokenizer.json."""
-    if path and os.path.isdir(path) and os.path.isfile(os.path.join(path, "tokenizer.json")):
-        return path
     return None
