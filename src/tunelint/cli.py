@@ -17,8 +17,12 @@ class UsageFailure(Exception):
     """An error the user can fix: printed as one line, exit code 2."""
 
 
-def _fail(msg: str) -> None:
+def fail(msg: str) -> None:
+    """Stop the command with one exit-2 line (for every subcommand module)."""
     raise UsageFailure(msg)
+
+
+_fail = fail
 
 
 def _csv(values) -> list[str] | None:
@@ -100,10 +104,14 @@ def load(config_path, isolated, select, extend_select, ignore, target, max_token
         _fail(str(e))
 
 
-def _check_paths_exist(paths) -> None:
+def check_paths_exist(paths) -> None:
+    """One exit-2 line for the first input path that does not exist."""
     for p in paths:
         if p != "-" and not os.path.exists(p):
             _fail(f"{p}: no such file or directory")
+
+
+_check_paths_exist = check_paths_exist
 
 
 class LazyGroup(click.Group):
@@ -162,9 +170,9 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
     _check_paths_exist(paths)
     if engine == "ray":
         try:
-            from .rayengine import _ray
+            from .rayengine import import_ray
 
-            _ray()
+            import_ray()
         except ImportError as e:
             _fail(str(e))
     elif ray_address:

@@ -101,6 +101,18 @@ def _merge(base: dict, top: dict) -> dict:
     return out
 
 
+def _check_params(rule, given: dict, where: str, key: str) -> None:
+    """A wrongly typed or out-of-range rule parameter is a config error naming the file and key."""
+    from .checks import KINDS, load_all
+    from .checks.base import ParamError
+
+    load_all()
+    try:
+        KINDS[rule.kind].validate_params(given)
+    except ParamError as e:
+        raise ConfigError(f"{where}: [rules.{key}] {e} (rule {rule.code}, {rule.name}; see `tunelint explain {rule.code}`)") from None
+
+
 class ConfigError(ValueError):
     pass
 
@@ -332,6 +344,7 @@ def load_config(
                 params[k] = v
             else:
                 raise ConfigError(f"{where}: rule {r.code} ({r.name}) has no parameter {k!r}{did_you_mean(k, list(params) + ['severity', 'enabled'])}")
+        _check_params(r, {k: v for k, v in ov.items() if k not in ("severity", "enabled")}, where, key)
         new = replace(r, severity=sev, params=params)
         rules[rules.index(r)] = new
         by_key[r.code] = by_key[r.name] = new

@@ -59,14 +59,19 @@ def explain_rule(rule: Rule, enabled: bool = True) -> str:
         lines += textwrap.wrap(rule.summary, 92) + [""]
     if rule.doc:
         lines += [rule.doc, ""]
-    shown_params = {k: v for k, v in rule.params.items() if v not in ("", None, [], {})}
-    if shown_params:
-        lines.append("Parameters (set under [tool.tunelint.rules." + rule.code + "]):")
-        for k, v in shown_params.items():
+    if rule.params:
+        from .checks import KINDS, load_all
+
+        load_all()
+        cls = KINDS.get(rule.kind)
+        lines.append("Parameters (set under [tool.tunelint.rules." + rule.code + "]; checked when the config loads):")
+        for k, v in rule.params.items():
             val = orjson.dumps(v).decode()
             if len(val) > 200:
                 val = val[:197] + "..."
-            lines.append(f"  {k} = {val}")
+            spec = cls.param_spec(k) if cls is not None else None
+            about = f"  ({spec.describe()}{'; ' + spec.doc if spec.doc else ''})" if spec is not None else ""
+            lines.append(f"  {k} = {val}{about}")
         lines.append("")
     for key, title in (("pass", "Passes"), ("fail", "Fails"), ("fix", "Fix")):
         items = example_items(rule, key)

@@ -82,10 +82,7 @@ class _TokenCounter:
             return n
 
         per_turn = [(x, count(x.text)) for x in rec.turns if x.text is not None]
-        try:
-            total = t._total(t._parts(rec, self.target, enc), count, enc, True)
-        except AttributeError:  # tokens' internals changed: the public API is exact too
-            total = t.count_record(rec, self.target)
+        total = t.count_record(rec, self.target, count)
         return total, per_turn
 
 
@@ -173,7 +170,7 @@ class FeatureCollector:
         self.settle()
 
     def add(self, rec, path: str | None = None) -> dict[str, Any]:
-        from .checks.duplicates import _prompt_answer
+        from .checks.duplicates import prompt_answer
 
         row: dict[str, Any] = {"path": path or rec.path, "line": rec.line, "format": rec.format}
         roles = set()
@@ -205,7 +202,7 @@ class FeatureCollector:
         row["is_duplicate"] = 1 if key in self._seen else 0
         self._seen.add(key)
         self._keys += key
-        pa = _prompt_answer(rec)
+        pa = prompt_answer(rec)
         if pa is not None:
             pk = hashlib.blake2b(pa[0], digest_size=KEY).digest()
             row["duplicate_prompt"] = 1 if pk in self._seen_prompts else 0
@@ -273,7 +270,7 @@ class FeatureCollector:
 
         if cpus() < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return False
-        if not hasattr(self._tok.t, "_parts") or self._tok.model is not None:
+        if self._tok.model is not None:
             return False  # a model tokenizer renders records in this process (the view is per record)
         from concurrent.futures import ProcessPoolExecutor
 
@@ -282,7 +279,7 @@ class FeatureCollector:
 
     def _defer(self, rec, path: str) -> list:
         t = self._tok.t
-        p = t._parts(rec, self.target, self._tok.enc)
+        p = t.record_parts(rec, self.target, self._tok.enc)
         texts, meta = [], []
         for x in rec.turns:
             if x.text is not None:

@@ -55,6 +55,13 @@ class Turn:
     index: int = 0  # message index inside its list (-1 for scalar fields)
 
 
+#: every id a :class:`Problem` may carry (what an F rule's ``problem`` parameter may name; a rule
+#: naming another id is a config error). Add an id here when the normalizer reports a new one.
+PROBLEMS = ("not-object", "unknown-format", "unknown-key", "missing-key", "wrong-type", "empty-messages",
+            "unknown-role", "weight-invalid", "system-not-first", "no-assistant", "not-ending-assistant",
+            "role-not-alternating", "tool-undeclared", "tool-args-invalid", "dpo-identical")
+
+
 @dataclass(slots=True)
 class Problem:
     problem: str  # id matched by F rules' `problem` parameter

@@ -33,7 +33,7 @@ _BINV = pow(_B, -1, 1 << 32)
 _powers = None  # (B**i, B**-i) for i < len, grown on demand
 
 
-def _np():
+def np_module():
     import numpy as np
 
     return np
@@ -41,7 +41,7 @@ def _np():
 
 def power_tables(base: int, inv: int, m: int, dtype):
     """(base**i, inv**i) for i < m, wrapping in ``dtype`` (inv: base's inverse modulo its range)."""
-    np = _np()
+    np = np_module()
     with np.errstate(over="ignore"):
         b = np.full(m, base, dtype=dtype)
         b[0] = 1
@@ -54,13 +54,13 @@ def _pow_tables(n: int):
     global _powers
     if _powers is None or len(_powers[0]) < n:
         m = max(n + (n >> 1), 1 << 20)  # 4 bytes x 2 tables per entry: sized to the batch, not far beyond
-        _powers = power_tables(_B, _BINV, m, _np().uint32)
+        _powers = power_tables(_B, _BINV, m, np_module().uint32)
     return _powers
 
 
-def _mix(x):
+def mix(x):
     """splitmix64 finalizer, in place on a uint64 array."""
-    np = _np()
+    np = np_module()
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
     x ^= x >> np.uint64(27)
@@ -76,7 +76,7 @@ def _word_lut():
     """(is-word-byte table, byte -> ASCII lower case + 1 as uint32: the word hash's character values)."""
     global _LUT
     if _LUT is None:
-        np = _np()
+        np = np_module()
         lut = np.zeros(256, dtype=bool)
         for c in b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ":
             lut[c] = True
@@ -92,7 +92,7 @@ def encode_batch(texts: list[str]) -> tuple[bytes, "object"]:
 
     Doc ``d`` is ``buf[ends[d-1]+1 : ends[d]]`` (with ``ends[-1] = -1``). NUL separates docs.
     """
-    np = _np()
+    np = np_module()
     joined = "\x00".join(t.replace("\x00", " ") if "\x00" in t else t for t in texts) + "\x00"
     buf = joined.encode("utf-8", "replace")  # ASCII case is folded in signatures()
     arr = np.frombuffer(buf, dtype=np.uint8)
@@ -104,7 +104,7 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
     """OPH signatures for the docs of one encoded batch, bin-major (``BINS x n_docs`` uint32:
     row ``b`` holds bin ``b`` of every doc), and a bool array saying which docs have at least
     one word (the others have no usable signature)."""
-    np = _np()
+    np = np_module()
     n_docs = len(ends)
     arr = np.frombuffer(buf, dtype=np.uint8)
     n = len(arr)
@@ -130,14 +130,14 @@ def signatures(buf: bytes, ends) -> tuple["object", "object"]:
         np.cumsum(c, out=S[1:], dtype=np.uint32)
         h32 = (S[tends] - S[starts]) * pw[tends - 1]
         h = h32.astype(np.uint64) | ((tends - starts).astype(np.uint64) << np.uint64(32))
-        h = _mix(h)
+        h = mix(h)
         doc = np.searchsorted(ends, starts)  # doc index of every word
         counts = np.bincount(doc, minlength=n_docs)
         has = counts > 0
         # bigrams of consecutive words in the same doc
         same = doc[1:] == doc[:-1]
         bi = h[:-1][same] * np.uint64(0x9E3779B97F4A7C15) + (h[1:][same] ^ np.uint64(0x632BE59BD9B4E019))
-        bi = _mix(bi)
+        bi = mix(bi)
         bdoc = doc[:-1][same]
         # unigrams for short docs (and the only shingle of one-word docs)
         short = counts[doc] < SHORT_WORDS
@@ -157,7 +157,7 @@ def _densify(sig) -> None:
     non-empty bin to its right (circularly) plus a constant times the distance. Docs with no
     bin at all stay empty (no signature). One pass from the last bin to the first, carrying
     each doc's next non-empty value and distance (vectorized over docs)."""
-    np = _np()
+    np = np_module()
     empty = sig == 0xFFFFFFFF
     if not empty.any():
         return
@@ -182,7 +182,7 @@ def _densify(sig) -> None:
 
 def band_keys(sig):
     """One uint32 key per band (n_docs x BANDS) from bin-major signatures."""
-    np = _np()
+    np = np_module()
     # band b = bins b, b+BANDS, b+2*BANDS, b+3*BANDS: bins far apart are filled from different
     # shingles by rotation densification, so a band rarely hinges on a single shingle
     u = np.uint64
@@ -190,7 +190,7 @@ def band_keys(sig):
     x1 = sig[2 * BANDS:3 * BANDS].astype(u) | (sig[3 * BANDS:].astype(u) << u(32))
     with np.errstate(over="ignore"):
         x0 *= u(0xD6E8FEB86659FD93)
-        k = _mix(x0 ^ _mix(x1))
+        k = mix(x0 ^ mix(x1))
     return np.ascontiguousarray((k >> u(32)).astype(np.uint32).T)
 
 
@@ -201,7 +201,7 @@ def candidate_pairs(keys, valid, max_first: int = 1):
     predecessor (linear in bucket size, never all pairs). ``valid`` masks rows without a
     signature. Returns a sorted unique int64 array.
     """
-    np = _np()
+    np = np_module()
     n = len(keys)
     rows = np.flatnonzero(valid)
     if len(rows) < 2:
@@ -231,7 +231,7 @@ def candidate_pairs(keys, valid, max_first: int = 1):
 
 
 def sorted_unique(a):
-    np = _np()
+    np = np_module()
     a = np.sort(a)
     if len(a) < 2:
         return a
@@ -246,7 +246,7 @@ _M32 = 0xFFFFFFFF
 _WORDS: dict[bytes, int] = {}  # word -> its mixed hash
 
 
-def _pymix(x: int) -> int:
+def pymix(x: int) -> int:
     x ^= x >> 30
     x = (x * 0xBF58476D1CE4E5B9) & _M64
     x ^= x >> 27
@@ -271,9 +271,9 @@ def py_band_keys(text: str) -> tuple[int, ...] | None:
                 h = (h * _B + c + 1) & _M32
             if len(cache) >= 100_000:
                 cache.clear()
-            x = cache[w] = _pymix(h | (len(w) << 32))
+            x = cache[w] = pymix(h | (len(w) << 32))
         hs.append(x)
-    sh = [_pymix((a * 0x9E3779B97F4A7C15 + (b ^ 0x632BE59BD9B4E019)) & _M64) for a, b in zip(hs, hs[1:])]
+    sh = [pymix((a * 0x9E3779B97F4A7C15 + (b ^ 0x632BE59BD9B4E019)) & _M64) for a, b in zip(hs, hs[1:])]
     if len(hs) < SHORT_WORDS:
         sh += hs
     sig = [_M32] * BINS
@@ -295,7 +295,7 @@ def py_band_keys(text: str) -> tuple[int, ...] | None:
     for b in range(BANDS):
         x0 = sig[b] | (sig[b + BANDS] << 32)
         x1 = sig[b + 2 * BANDS] | (sig[b + 3 * BANDS] << 32)
-        keys.append(_pymix(((x0 * 0xD6E8FEB86659FD93) & _M64) ^ _pymix(x1)) >> 32)
+        keys.append(pymix(((x0 * 0xD6E8FEB86659FD93) & _M64) ^ pymix(x1)) >> 32)
     return tuple(keys)
 
 

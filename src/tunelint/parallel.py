@@ -116,7 +116,8 @@ class _ParentProgress(_SharedProgress):
             self.progress.update(self.display, self.done.value, self.total)
 
 
-def _work(args, progress=None):
+def work_part(args, progress=None):
+    """Check one byte range of a file: (its diagnostics, its PartState). What every executor runs."""
     path, config, rng, fmt, display = args
     run = FileRun(path, config, display_path=display, byte_range=rng, fmt=fmt, progress=progress or _SharedProgress())
     diags = []
@@ -126,7 +127,7 @@ def _work(args, progress=None):
 
 
 def run_parallel(path: str, config, jobs: int, progress=None, mapper=None):
-    """Check ``path`` in byte ranges. ``mapper(args, probe, progress) -> parts`` runs ``_work`` on
+    """Check ``path`` in byte ranges. ``mapper(args, probe, progress) -> parts`` runs ``work_part`` on
     every range's args and returns the parts in file order: local processes by default
     (:func:`map_local`), or another executor (``tunelint.rayengine``). The parts' dataset state
     is then merged in file order and finished here, so every executor gives the same output."""
@@ -172,8 +173,8 @@ def map_local(args: list, probe: FileRun, progress) -> list:
     total = os.path.getsize(args[0][0])
     done = (ctx or mp).Value("q", 0)
     with ProcessPoolExecutor(max_workers=len(args) - 1, mp_context=ctx, initializer=_init_worker, initargs=(done,)) as ex:
-        futures = [ex.submit(_work, a) for a in args[1:]]
-        first = _work(args[0], _ParentProgress(done, progress, probe.display, total))
+        futures = [ex.submit(work_part, a) for a in args[1:]]
+        first = work_part(args[0], _ParentProgress(done, progress, probe.display, total))
         pending = set(futures)
         while pending:
             _, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)

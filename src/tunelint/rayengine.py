@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import pickle
 
-from .parallel import _work
+from .parallel import work_part
 
 
 class RayMissing(ImportError):
     """``--engine ray`` without the ``ray`` extra installed."""
 
 
-def _ray():
+def import_ray():
     import os
 
     # Ray's C++ core logs an advisory about Ray Data's own actor arguments on every run; errors
@@ -51,7 +51,7 @@ class _RangeWorker:
             for name in str(batch["warm"][0]).split():
                 importlib.import_module(name)
             self.warmed = True
-        parts = [pickle.dumps(_work(pickle.loads(a)), protocol=pickle.HIGHEST_PROTOCOL) for a in batch["args"]]
+        parts = [pickle.dumps(work_part(pickle.loads(a)), protocol=pickle.HIGHEST_PROTOCOL) for a in batch["args"]]
         return {"k": list(batch["k"]), "part": parts}
 
 
@@ -64,7 +64,7 @@ class RayMapper:
         self.started = False
 
     def _init(self):
-        ray = _ray()
+        ray = import_ray()
         if not ray.is_initialized():
             import logging
 

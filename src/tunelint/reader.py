@@ -47,9 +47,13 @@ class Chunk:
     offset: int = -1  # byte offset of ``data`` in a plain (seekable, uncompressed) file; -1 = unknown
 
 
+#: every kind a :class:`FileProblem` may have (what the file-problem kind's ``problem`` may name)
+FILE_PROBLEMS = ("empty-file", "lfs-pointer", "binary-file", "gzip-error", "io-error", "json-array")
+
+
 @dataclass(slots=True)
 class FileProblem:
-    kind: str  # "empty-file" | "lfs-pointer" | "binary-file" | "gzip-error" | "io-error" | "json-array"
+    kind: str  # one of FILE_PROBLEMS
     line: int
     column: int
     detail: str

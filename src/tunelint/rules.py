@@ -105,6 +105,7 @@ def parse_rule(d: Any, src: str, i: int | None = None) -> Rule:
     if bad:
         b = sorted(bad)[0]
         raise RuleError(f"{where}: kind {knd!r} has no parameter {b!r}{did_you_mean(b, set(cls.defaults) | {'turns'})}")
+    check_params(cls, params, where)
     fix = d.get("fix")
     if fix is not None:
         if not isinstance(fix, dict) or fix.get("applicability") not in ("safe", "unsafe"):
@@ -120,6 +121,17 @@ def parse_rule(d: Any, src: str, i: int | None = None) -> Rule:
         fix=fix, doc=str(d.get("doc", "")).strip(), examples=ex,
         formats=tuple(fmts), source=src,
     )
+
+
+def check_params(cls, params: dict, where: str) -> None:
+    """Validate a rule's parameters against its kind's typed :class:`~tunelint.checks.base.Param`
+    declarations (types, ranges, allowed values): a RuleError naming ``where``."""
+    from .checks.base import ParamError
+
+    try:
+        cls.validate_params(params)
+    except ParamError as e:
+        raise RuleError(f"{where}: {e}") from None
 
 
 def did_you_mean(word: str, choices) -> str:

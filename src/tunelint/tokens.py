@@ -360,16 +360,25 @@ def chat_model(target: "Target"):
     return chat.load(spec, getattr(target, "chat_template", None))
 
 
-def count_record(rec: "Record", target: "Target") -> int:
+def count_record(rec: "Record", target: "Target", count: Callable[[str, str], int] | None = None) -> int:
     """Tokens of the whole example under ``target`` (see the module docstring for the formula;
-    with a model tokenizer, the rendered chat template's tokens: :func:`tunelint.chat.count_record`)."""
+    with a model tokenizer, the rendered chat template's tokens: :func:`tunelint.chat.count_record`).
+    ``count(text, encoding_name)``: the tiktoken counter to use (default :func:`count_text`; a
+    caller may pass a memoized one)."""
     model = chat_model(target)
     if model is not None:
         from . import chat
 
         return chat.count_record(rec, model)
     enc = target.encoding
-    return _total(_parts(rec, target, enc), count_text, enc, True)
+    return _total(_parts(rec, target, enc), count or count_text, enc, True)
+
+
+def record_parts(rec: "Record", target: "Target", enc_name: str) -> _Parts:
+    """What a record's count is made of: ``overhead + negative`` fixed tokens, the ``shared``
+    strings and each preference branch's strings (``branches``); :func:`count_record` adds
+    them up (the report counts them in a worker process)."""
+    return _parts(rec, target, enc_name)
 
 
 def upper_bound(rec: "Record", target: "Target") -> int:

@@ -35,7 +35,7 @@ this page, its own code and a YAML entry.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from ..diagnostic import Fix
@@ -109,6 +109,153 @@ class FileContext:
             return v
 
 
+# -- typed parameters ------------------------------------------------------------------------
+#: the turn kinds a ``turns`` parameter may name (formats.Turn.kind)
+TURN_KINDS = ("system", "prompt", "input", "answer", "tool")
+_ANY = object()
+
+
+class ParamError(ValueError):
+    """A rule parameter of the wrong type or out of range (the config loader adds where)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed parameter of a kind: its default, type (inferred from the default when not
+    given: bool, int, float (int accepted), str, list, dict; a None default accepts anything
+    unless ``type`` says), an inclusive range, allowed values, the type of a list's items, and
+    a line of documentation (``tunelint explain`` shows it). A kind declares them in
+    ``defaults`` (a plain value there is ``Param(value)``); the rule loader validates a
+    rule's parameters once, when the pack or the config loads."""
+
+    default: Any = None
+    type: Any = _ANY  # a type, a tuple of types, or _ANY (inferred from the default)
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+    items: Any = None  # a list's item type
+    doc: str = ""
+    optional: bool = False  # None is accepted as well (a None default implies it)
+
+    def kind_of(self) -> Any:
+        if self.type is not _ANY:
+            return self.type
+        d = self.default
+        if d is None:
+            return None
+        if isinstance(d, bool):
+            return bool
+        if isinstance(d, float):
+            return float
+        return type(d) if isinstance(d, (int, str, list, dict)) else None
+
+    def describe(self) -> str:
+        """``number from 0 to 1``, ``integer >= 1``, ``list of strings`` ... (for messages)."""
+        t = self.kind_of()
+        names = {bool: "true or false", int: "integer", float: "number", str: "string", list: "list", dict: "table"}
+        if isinstance(t, tuple):
+            out = " or ".join(names.get(x, x.__name__) for x in t)
+        else:
+            out = names.get(t, "any value") if t is not None else "any value"
+        if self.choices is not None and t is not list:
+            out = "one of " + ", ".join(map(repr, self.choices))
+            if isinstance(t, tuple) and list in t:
+                out += " (or a list of them)"
+        if t is list:
+            if self.choices is not None:
+                out = "list of " + ", ".join(map(repr, self.choices))
+            elif self.items is not None:
+                out = "list of " + names.get(self.items, "value") + "s"
+        if self.min is not None and self.max is not None:
+            out += f" from {self.min} to {self.max}"
+        elif self.min is not None:
+            out += f" >= {self.min}"
+        elif self.max is not None:
+            out += f" <= {self.max}"
+        if self.optional or (self.default is None and t is not None):
+            out += " (or none)"
+        return out
+
+    def check(self, name: str, v: Any) -> None:
+        """Raise :class:`ParamError` unless ``v`` fits."""
+        t = self.kind_of()
+        if v is None and (self.optional or self.default is None):
+            return
+        if t is None:
+            return
+        if not _is(v, t):
+            raise ParamError(f"parameter {name!r} must be a {self.describe()}, got {_show(v)}")
+        if isinstance(v, list):
+            for x in v:
+                if self.items is not None and not _is(x, self.items):
+                    raise ParamError(f"parameter {name!r} must be a {self.describe()}, got the item {_show(x)}")
+                self._choose(name, x)
+            return
+        if v != "" or self.default != "":  # "" where the default is "": not set
+            self._choose(name, v)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if (self.min is not None and v < self.min) or (self.max is not None and v > self.max) or v != v:
+                raise ParamError(f"parameter {name!r} must be a {self.describe()}, got {_show(v)}")
+
+
+    def _choose(self, name: str, v) -> None:
+        if self.choices is not None and v not in self.choices:
+            raise ParamError(f"parameter {name!r}: unknown value {_show(v)}{_close(v, self.choices)}; "
+                             f"allowed: {', '.join(map(str, self.choices))}")
+
+
+def _is(v, t) -> bool:
+    ts = t if isinstance(t, tuple) else (t,)
+    for x in ts:
+        if x is float and isinstance(v, (int, float)) and not isinstance(v, bool):
+            return True
+        if x is int and isinstance(v, int) and not isinstance(v, bool):
+            return True
+        if x not in (int, float) and isinstance(v, x):
+            return True
+    return False
+
+
+def _show(v) -> str:
+    r = repr(v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _close(v, choices) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(str(v), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+def share(default: float, doc: str = "") -> Param:
+    """A fraction from 0 to 1."""
+    return Param(default, float, 0, 1, doc=doc)
+
+
+def count(default: int | None, min: int = 0, doc: str = "") -> Param:
+    """A whole number >= ``min`` (a None default: optional)."""
+    return Param(default, int, min, doc=doc)
+
+
+def number(default: float, min: float | None = 0, max: float | None = None, doc: str = "") -> Param:
+    """A number (int or float) in a range."""
+    return Param(default, float, min, max, doc=doc)
+
+
+def strings(default: list | None = None, choices: tuple | None = None, doc: str = "") -> Param:
+    """A list of strings."""
+    return Param([] if default is None else default, list, choices=choices, items=str, doc=doc)
+
+
+#: the parameters every kind accepts
+COMMON_PARAMS = {"turns": Param([], list, choices=TURN_KINDS, doc="turn kinds to check (default: all)")}
+
+
+def _spec(value) -> Param:
+    return value if isinstance(value, Param) else Param(value)
+
+
 #: hook name -> the view that declares it
 _HOOKS = {
     "check_line": "LineCheck",
@@ -134,13 +281,41 @@ class Check:
     #: are imported once before the workers fork, not again in every worker
     warm_imports: tuple[str, ...] = ()
 
+    #: name -> :class:`Param`, made from ``defaults`` (whose values become plain defaults)
+    params: dict[str, Param] = {}
+
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
+        if "defaults" in vars(cls):
+            inherited = {**COMMON_PARAMS, **cls.params}
+            specs = {}
+            for k, v in cls.defaults.items():
+                if isinstance(v, Param):
+                    specs[k] = v
+                elif k in inherited:  # a parent's (or the common) spec with this kind's default
+                    specs[k] = replace(inherited[k], default=v)
+                else:
+                    specs[k] = Param(v)
+            cls.params = specs
+            cls.defaults = {k: p.default for k, p in specs.items()}
         views = {k.__name__ for k in cls.__mro__}
         for hook, view in _HOOKS.items():
             if hook in vars(cls) and view not in views:
                 raise TypeError(f"{cls.__module__}.{cls.__name__} defines {hook}() but does not "
                                 f"subclass {view} (tunelint.checks.base): the engine calls only declared hooks")
+
+    @classmethod
+    def param_spec(cls, name: str) -> Param | None:
+        return cls.params.get(name) or COMMON_PARAMS.get(name)
+
+    @classmethod
+    def validate_params(cls, params: dict[str, Any]) -> None:
+        """Raise :class:`ParamError` for the first parameter of the wrong type or out of range
+        (unknown names are the loader's to report)."""
+        for k, v in params.items():
+            spec = cls.param_spec(k)
+            if spec is not None:
+                spec.check(k, v)
 
     def __init__(self, rule: "Rule", params: dict[str, Any]):
         self.rule = rule

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 
 from ..diagnostic import Edit, Fix
-from .base import Finding, TurnCheck, kind
+from .base import Finding, TurnCheck, count, kind, strings
 from .encoding import edge_space
 from .text import Existence, prompt_before
 
@@ -41,7 +41,7 @@ class EmptyText(TurnCheck):
     open-ended generation), and an assistant message that carries tool calls.
     """
 
-    defaults = {"allow": ["input"], "drop": True, "stops": []}
+    defaults = {"allow": strings(["input"]), "drop": True, "stops": strings()}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -85,7 +85,7 @@ class TruncateAt(TurnCheck):
     at its end (e.g. a divider line). ``prefilter`` is a plain substring that must occur
     for the (slower) regex to run."""
 
-    defaults = {"pattern": "", "prefilter": "", "ignorecase": False, "min-keep": 1, "trim": ""}
+    defaults = {"pattern": "", "prefilter": "", "ignorecase": False, "min-keep": count(1), "trim": ""}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -170,7 +170,8 @@ class UnseenMedia(TurnCheck):
     ``keys``: substrings of which one must occur (lowercased) for the patterns to run.
     """
 
-    defaults = {"inline": [], "reference": [], "min-after": 20, "keys": [], "links": [], "link-max-text": 300}
+    defaults = {"inline": strings(), "reference": strings(), "min-after": count(20), "keys": strings(), "links": strings(),
+                "link-max-text": count(300)}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -228,7 +229,7 @@ class KeyedExistence(Existence):
     on turns containing one of ``keys`` (plain substrings; with ``keys-ignorecase`` they are
     matched against the lowercased text). Rules stay data; the fast path is a few ``in`` tests."""
 
-    defaults = {**Existence.defaults, "keys": [], "keys-ignorecase": False}
+    defaults = {**Existence.defaults, "keys": strings(), "keys-ignorecase": False}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)

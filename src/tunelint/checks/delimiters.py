@@ -18,7 +18,7 @@ from itertools import compress, repeat
 from operator import itemgetter
 
 from ..diagnostic import Edit, Fix
-from .base import DatasetCheck, Finding, TurnCheck, kind
+from .base import DatasetCheck, Finding, Param, TurnCheck, count, kind, share, strings
 
 OUTLIER_TEXTS = 10_000
 _CONTENT_EDGE = ".?!,;:'\")]"
@@ -149,8 +149,11 @@ class PcSuffix(DatasetCheck):
     convention be none of those (a sample unlike the rest), ``inside`` reports nothing.
     """
 
-    defaults = {"field": "prompt", "check": "missing", "separator": None, "stop": None,
-                "min-share": 0.9, "suffix-chars": 24, "sample": 2000}
+    defaults = {"field": Param("prompt", choices=("prompt", "completion")),
+                "check": Param("missing", choices=("missing", "inside")),
+                "separator": Param(None, str, doc="the separator prompts must end with (default: inferred)"),
+                "stop": Param(None, str, doc="the stop sequence completions must end with (default: inferred)"),
+                "min-share": share(0.9), "suffix-chars": count(24, 1), "sample": count(2000, 1)}
 
     def begin(self, ctx):
         f = self.p["field"]
@@ -300,7 +303,7 @@ class PcLeadingSpace(DatasetCheck):
     """Completions that do not start with whitespace where the dataset's convention
     (``min-share`` of completions, or ``require: true``) is a leading space."""
 
-    defaults = {"min-share": 0.5, "require": False}
+    defaults = {"min-share": share(0.5), "require": False}
 
     def begin(self, ctx):
         self.n = 0
@@ -347,7 +350,7 @@ class EdgeToken(TurnCheck):
     """Literal special tokens at the very start (``start``) or end (``end``) of a turn, where
     removing them is unambiguous. Constant time per turn: only the edges are looked at."""
 
-    defaults = {"start": [], "end": []}
+    defaults = {"start": strings(), "end": strings()}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)

@@ -11,7 +11,7 @@ from array import array
 
 from ..diagnostic import Edit, Fix
 from ..formats import dumps_sorted
-from .base import DatasetCheck, Finding, kind
+from .base import DatasetCheck, Finding, count, kind
 
 NUMPY_FROM = 200_000  # group with numpy above this many records (pure Python below: no import cost)
 
@@ -46,7 +46,7 @@ def groups(keys: array, lines: array):
         yield [int(x) for x in order[s:e]]
 
 
-def _prompt_answer(rec) -> tuple[bytes, bytes] | None:
+def prompt_answer(rec) -> tuple[bytes, bytes] | None:
     """The record's prompt (all turns before the last answer) and its last answer, as bytes."""
     turns = rec.turns
     last = None
@@ -67,10 +67,10 @@ def _prompt_answer(rec) -> tuple[bytes, bytes] | None:
 
 
 def prompt_answer_keys(rec) -> tuple[int, int] | None:
-    """64-bit hashes of :func:`_prompt_answer`, computed once per record (D002, near-dup rules)."""
+    """64-bit hashes of :func:`prompt_answer`, computed once per record (D002, near-dup rules)."""
     pk = rec.pa_keys
     if pk is None:
-        pa = _prompt_answer(rec)
+        pa = prompt_answer(rec)
         pk = rec.pa_keys = (h64(pa[0]), h64(pa[1]), len(pa[0])) if pa is not None else False
     return pk or None
 
@@ -101,7 +101,7 @@ class ExactDuplicate(DatasetCheck):
 
 @kind("conflicting-answers")
 class ConflictingAnswers(DatasetCheck):
-    defaults = {"min-prompt-chars": 1}
+    defaults = {"min-prompt-chars": count(1)}
 
     def begin(self, ctx):
         self.pkeys = array("Q")

@@ -6,7 +6,7 @@ import unicodedata
 
 from ..diagnostic import Edit, Fix
 from ..reader import BOM
-from .base import DatasetCheck, Finding, LineCheck, TurnCheck, UnparsedCheck, kind
+from .base import DatasetCheck, Finding, LineCheck, Param, TurnCheck, UnparsedCheck, kind
 
 
 @kind("invalid-utf8")
@@ -80,7 +80,7 @@ def _char_name(ch: str) -> str:
 
 @kind("control-chars")
 class ControlChars(TurnCheck):
-    defaults = {"allow-cr": False}
+    defaults = {"allow-cr": Param(False, doc="allow carriage returns (\\r) inside texts")}
 
     def begin(self, ctx):
         self.gate = (_CONTROL if self.p["allow-cr"] else _CONTROL_ALL).search
@@ -203,7 +203,7 @@ class Mojibake(TurnCheck):
 
 @kind("not-nfc")
 class NotNfc(TurnCheck):
-    defaults = {"form": "NFC"}
+    defaults = {"form": Param("NFC", choices=("NFC", "NFD", "NFKC", "NFKD"), doc="the Unicode normalization form texts must be in")}
 
     gate = staticmethod(_not_ascii)
 

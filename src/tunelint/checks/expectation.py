@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from .base import DatasetCheck, Finding, kind
+from .base import DatasetCheck, Finding, count, kind
 
 _COLUMN_KEYS = ("column", "column_A", "column_B", "column_list", "column_set")
 
@@ -150,7 +150,7 @@ def describe_observed(obs) -> str:
 
 @kind("expectation")
 class Expectation(DatasetCheck):
-    defaults = {"expect": "", "kwargs": {}, "max-findings": 20}
+    defaults = {"expect": "", "kwargs": {}, "max-findings": count(20, 1)}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -202,7 +202,7 @@ class Expectation(DatasetCheck):
         exp, kw = self.p["expect"], dict(self.p["kwargs"])
         if "row_condition" in kw:
             kw["condition_parser"] = "pandas"
-        cap = int(self.p["max-findings"])
+        cap = self.p["max-findings"]
         suite = {"name": self.rule.name, "expectations": [{"type": exp, "kwargs": kw}]}
         try:
             res = gx.validate(suite, self.fc.frame(), result_format={

@@ -9,7 +9,7 @@ import re
 import unicodedata
 
 from ..diagnostic import Edit, Fix
-from .base import DatasetCheck, Finding, RecordCheck, TurnCheck, kind
+from .base import DatasetCheck, Finding, RecordCheck, TurnCheck, count, kind
 
 #: JSON bytes -> token-bound factor. Every string costs at most its UTF-8 length in tokens and its
 #: JSON form is at least that long; per-message/per-tool overheads add at most ~2.7x the bytes of
@@ -46,7 +46,7 @@ def limit_phrase(t, ctx, own: int | None = None) -> str:
 class TokenLimit(RecordCheck):
     """Examples with more tokens than the target allows (``--target``/``--max-tokens``)."""
 
-    defaults = {"max-tokens": None}
+    defaults = {"max-tokens": count(None, 1, "tokens a record may have (default: the target's)")}
 
     def begin(self, ctx):
         t = ctx.target
@@ -86,7 +86,7 @@ class TokenLimit(RecordCheck):
 class MinExamples(DatasetCheck):
     """Fewer records in the file than the target needs (file-level, line 0)."""
 
-    defaults = {"min-examples": None}
+    defaults = {"min-examples": count(None, 0, "records a file needs (default: the target's)")}
 
     def begin(self, ctx):
         self.count = 0
@@ -131,7 +131,7 @@ class ShortAnswer(TurnCheck):
     assistant messages with ``weight: 0`` (not trained on) are exempt.
     """
 
-    defaults = {"min-chars": 0, "min-words": 0, "turns": ["answer"]}
+    defaults = {"min-chars": count(0), "min-words": count(0), "turns": ["answer"]}
 
     def check_text(self, t, rec):
         text = t.text

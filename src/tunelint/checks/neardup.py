@@ -44,7 +44,7 @@ import orjson
 
 from ..diagnostic import Edit, Fix
 from ..formats import FORMATS, Normalizer, Record, dumps_sorted, record_format
-from .base import DatasetCheck, Finding, kind
+from .base import DatasetCheck, Finding, count, kind, share
 from .duplicates import h64, prompt_answer_keys
 
 BATCH = 4096  # records per hashing batch ...
@@ -609,7 +609,7 @@ def _pct(x: float) -> str:
 class _NearBase(DatasetCheck):
     finish_apart = "near-duplicates"  # --jobs: finished in a forked process while the parent finishes the others
     warm_imports = ("numpy", "rapidfuzz.fuzz")
-    defaults = {"threshold": 0.9}
+    defaults = {"threshold": share(0.9, "similarity (MinHash Jaccard estimate) from which two texts count as near-duplicates")}
 
     def begin(self, ctx):
         # one analysis per set of formats the rules apply to (the owner sees those records only)
@@ -727,7 +727,7 @@ class NearDuplicatePrompt(_NearBase):
     """Nearly the same prompt (same numbers); answers below the threshold that are not a
     near-conflict (D006): still alike (>= agree), or too long to call a disagreement."""
 
-    defaults = {"threshold": 0.9, "agree": 0.5, "min-prompt-chars": 10, "max-answer-chars": 120}
+    defaults = {"threshold": share(0.9, "similarity (MinHash Jaccard estimate) from which two texts count as near-duplicates"), "agree": share(0.5), "min-prompt-chars": count(10), "max-answer-chars": count(120)}
 
     def edges(self, verified, tr, get):
         t = self.p["threshold"]
@@ -740,7 +740,7 @@ class NearDuplicatePrompt(_NearBase):
 class NearConflict(_NearBase):
     """Nearly the same prompt (same numbers), short answers that disagree (similarity < agree)."""
 
-    defaults = {"threshold": 0.9, "agree": 0.5, "min-prompt-chars": 10, "max-answer-chars": 120}
+    defaults = {"threshold": share(0.9, "similarity (MinHash Jaccard estimate) from which two texts count as near-duplicates"), "agree": share(0.5), "min-prompt-chars": count(10), "max-answer-chars": count(120)}
 
     def edges(self, verified, tr, get):
         t = self.p["threshold"]
@@ -758,7 +758,7 @@ class NearConflict(_NearBase):
 class NearDuplicateAnswer(_NearBase):
     """Nearly the same answer to prompts that are not near-identical."""
 
-    defaults = {"threshold": 0.9, "min-answer-chars": 40}
+    defaults = {"threshold": share(0.9, "similarity (MinHash Jaccard estimate) from which two texts count as near-duplicates"), "min-answer-chars": count(40)}
 
     def edges(self, verified, tr, get):
         t, mn = self.p["threshold"], self.p["min-answer-chars"]
@@ -775,7 +775,7 @@ class NearLeakage(_NearBase):
     """A record of an --against (validation/test) file that duplicates or nearly duplicates a
     training record: both prompt and answer >= threshold, or (``prompt-only``) the prompt alone."""
 
-    defaults = {"threshold": 0.9, "prompt-only": True, "min-prompt-chars": 20}
+    defaults = {"threshold": share(0.9, "similarity (MinHash Jaccard estimate) from which two texts count as near-duplicates"), "prompt-only": True, "min-prompt-chars": count(20)}
 
     def finish(self, ctx):
         stores, names, offs, src, verified, getters, ncand = self.state.analyze(ctx)

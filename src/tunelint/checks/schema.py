@@ -7,7 +7,9 @@ import orjson
 
 from ..diagnostic import Edit, Fix
 
-from .base import DatasetCheck, FileProblemCheck, Finding, ProblemCheck, UnparsedCheck, kind
+from ..formats import PROBLEMS
+from ..reader import FILE_PROBLEMS
+from .base import DatasetCheck, FileProblemCheck, Finding, Param, ProblemCheck, UnparsedCheck, kind, share
 
 
 @kind("json-syntax")
@@ -42,7 +44,8 @@ class JsonSyntax(UnparsedCheck):
 class FileProblems(FileProblemCheck):
     """One diagnostic for a file that cannot be read as a dataset at all."""
 
-    defaults = {"problem": ""}
+    defaults = {"problem": Param("", (str, list), choices=FILE_PROBLEMS, items=str,
+                                 doc="the reader's file problem id(s) this rule reports")}
 
     def check_file_problem(self, problem, ctx):
         if problem.kind in _as_list(self.p["problem"]):
@@ -57,7 +60,8 @@ def _as_list(v):
 class Schema(ProblemCheck):
     """Structural problems collected while normalizing a record into turns."""
 
-    defaults = {"problem": ""}
+    defaults = {"problem": Param("", (str, list), choices=PROBLEMS, items=str,
+                                 doc="the normalizer's problem id(s) this rule reports")}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -77,7 +81,7 @@ class Schema(ProblemCheck):
 class MixedFormats(DatasetCheck):
     """Reported once per file when its records are in more than one format."""
 
-    defaults = {"min-share": 0.0}
+    defaults = {"min-share": share(0.0)}
 
     def begin(self, ctx):
         self.counts: Counter = Counter()

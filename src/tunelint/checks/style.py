@@ -14,7 +14,7 @@ import re
 from array import array
 
 from ..style_features import SCRIPTS, answer_features, opener_match, system_text, text_key
-from .base import DatasetCheck, Finding, kind
+from .base import DatasetCheck, Finding, count, kind, number, share, strings
 
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
 
@@ -269,8 +269,8 @@ def _prompt_text(rec, before=None) -> str:
 class LengthOutlier(StyleCheck):
     """An answer far longer (or, optionally, shorter) than the dataset's answers, on a log scale."""
 
-    defaults = {"min-records": 50, "z": 6.0, "min-ratio": 10.0, "min-words": 50, "short": False, "max-ratio": 0,
-                "max-ratio-min-median": 5}
+    defaults = {"min-records": count(50), "z": number(6.0), "min-ratio": number(10.0), "min-words": count(50), "short": False,
+                "max-ratio": number(0), "max-ratio-min-median": number(5)}
     columns = {"words": "words"}
 
     def finish(self, ctx):
@@ -310,8 +310,8 @@ _UPPER_EXEMPT = re.compile(r"upper ?case|capital|all caps|caps lock|shout", re.I
 class UppercaseOutlier(StyleCheck):
     """An answer written mostly in capitals while the dataset's answers are not."""
 
-    defaults = {"min-records": 50, "z": 6.0, "min-ratio": 0.8, "min-letters": 40, "min-words": 8,
-                "min-word-length": 3.5, "exempt-prompt": _UPPER_EXEMPT.pattern}
+    defaults = {"min-records": count(50), "z": number(6.0), "min-ratio": number(0.8), "min-letters": count(40), "min-words": count(8),
+                "min-word-length": number(3.5), "exempt-prompt": _UPPER_EXEMPT.pattern}
     columns = {"upper": "upper"}
 
     def begin(self, ctx):
@@ -363,7 +363,7 @@ class BoilerplateOpener(CategoryCheck):
     """An answer opening with a stock phrase ("Sure!", "As an AI language model") that the
     dataset's answers rarely use."""
 
-    defaults = {"min-records": 50, "max-share": 0.02, "openers": []}
+    defaults = {"min-records": count(50), "max-share": share(0.02), "openers": strings()}
     columns = {"opener": "opener", "snippet": "snippet"}
 
     def finish(self, ctx):
@@ -395,7 +395,7 @@ class ListMarkerDrift(CategoryCheck):
     """An answer whose list markers ('*' bullets, '1)' numbers) differ from the markers most
     of the dataset's lists use."""
 
-    defaults = {"min-records": 50, "min-lists": 20, "min-norm-share": 0.8, "max-share": 0.05}
+    defaults = {"min-records": count(50), "min-lists": count(20), "min-norm-share": share(0.8), "max-share": share(0.05)}
     columns = {"marker": "list_style"}
 
     def rows(self, tab):
@@ -429,7 +429,7 @@ class SystemPromptVariant(CategoryCheck):
     """A record whose system prompt differs from the one (or the absence of one) shared by
     nearly all records."""
 
-    defaults = {"min-records": 20, "min-norm-share": 0.9, "max-share": 0.05}
+    defaults = {"min-records": count(20), "min-norm-share": share(0.9), "max-share": share(0.05)}
     def view(self):
         tab = self.table
         tab.pack()
@@ -487,7 +487,7 @@ def _prompt_ascii(rec, before) -> bool:
 class ScriptOutlier(CategoryCheck):
     """An answer in a writing system that almost no other answer of the dataset uses."""
 
-    defaults = {"min-records": 50, "min-norm-share": 0.95, "max-share": 0.01, "exempt-translation": True}
+    defaults = {"min-records": count(50), "min-norm-share": share(0.95), "max-share": share(0.01), "exempt-translation": True}
     columns = {"script": "script", "exempt": "named"}
 
     def rows(self, tab):
@@ -524,7 +524,7 @@ class UnfinishedAnswer(StyleCheck):
     """A long answer that stops mid-sentence (on a comma or on a word like 'the' or 'and')
     while the dataset's long answers end with terminal punctuation."""
 
-    defaults = {"min-records": 50, "min-words": 20, "min-norm-share": 0.8, "min-last-line-words": 5}
+    defaults = {"min-records": count(50), "min-words": count(20), "min-norm-share": share(0.8), "min-last-line-words": count(5)}
     columns = {"tail": "tail"}
 
     def rows(self, tab):

@@ -60,8 +60,8 @@ from collections import Counter, defaultdict
 from typing import NamedTuple
 
 from ..diagnostic import Edit, Fix
-from ..minhash import _mix, _np, _pymix, power_tables
-from .base import DatasetCheck, Finding, TurnCheck, kind
+from ..minhash import mix, np_module, power_tables, pymix
+from .base import DatasetCheck, Finding, Param, TurnCheck, count, kind, number, strings
 from .text import match_case, normalize_value
 
 # A word: letters/digits with inner hyphens; not part of an identifier, path, URL, e-mail,
@@ -146,7 +146,7 @@ _SPACED_HASHES = None
 def _luts():
     global _LUTS
     if _LUTS is None:
-        np = _np()
+        np = np_module()
 
         def lut(chars: bytes):
             t = np.zeros(256, dtype=bool)
@@ -163,7 +163,7 @@ def _powers(n: int):
     """(B**i, B**-i) mod 2**64 for i < n (grown on demand)."""
     global _POW
     if _POW is None or len(_POW[0]) < n:
-        _POW = power_tables(_HASH_B, _HASH_BINV, max(n + (n >> 1), 1 << 16), _np().uint64)
+        _POW = power_tables(_HASH_B, _HASH_BINV, max(n + (n >> 1), 1 << 16), np_module().uint64)
     return _POW
 
 
@@ -175,7 +175,7 @@ def batch_words(texts: list[str]):
     of real text sharing a hash is about as likely as a 64-bit collision; short colliding words
     could still be crafted on purpose against the fixed base (they would merge two spellings'
     counts, a missed or wrong T001 finding, nothing else)."""
-    np = _np()
+    np = np_module()
     joined = "\x00".join(texts) + "\x00\x00"
     if joined.isascii():
         buf = joined.encode("ascii")
@@ -223,7 +223,7 @@ def batch_words(texts: list[str]):
     # a bijective mix: the low bits of a polynomial hash hardly depend on the last letters
     # ("in"/"is" differ by 5), and _flush_batch keys sort on the high bits
     with np.errstate(over="ignore"):
-        _mix(h)
+        mix(h)
     return buf, st, en, doc, h
 
 
@@ -231,11 +231,11 @@ def word_hash(word: str) -> int:
     """``batch_words``' hash of one ASCII word, in pure Python (a test keeps them equal)."""
     b = word.encode("ascii")
     if len(b) > LONG_WORD:
-        return _pymix(_blake64(b))
+        return pymix(_blake64(b))
     h = 0
     for c in b:
         h = (h * _HASH_B + c) & 0xFFFFFFFFFFFFFFFF
-    return _pymix(h ^ ((len(b) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF))
+    return pymix(h ^ ((len(b) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF))
 
 
 def _blake64(b: bytes) -> int:
@@ -396,16 +396,10 @@ def _compound(form: str, known) -> bool:
 class TermVariants(DatasetCheck):
     finish_apart = "terms"  # --jobs: finished in a forked process (see parallel._finish)
     warm_imports = ("numpy",)
-    defaults = {"turns": [], "min-dominant": 5, "ratio": 3, "min-length": 3, "max-locations": 20,
-                "fuzzy": False, "fuzzy-min-length": 7, "fuzzy-ratio": 10, "fuzzy-min-dominant": 20,
-                "ignore": [], "lemmatizer": "table", "min-records": 200}
-
-    def __init__(self, rule, params):
-        super().__init__(rule, params)
-        if params["lemmatizer"] not in ("spacy", "table"):
-            from ..rules import RuleError
-
-            raise RuleError(f"rule {rule.code}: 'lemmatizer' must be 'spacy' or 'table', got {params['lemmatizer']!r}")
+    defaults = {"turns": [], "min-dominant": count(5, 1), "ratio": number(3, 1), "min-length": count(3, 1),
+                "max-locations": count(20, 1), "fuzzy": False, "fuzzy-min-length": count(7, 1),
+                "fuzzy-ratio": number(10, 1), "fuzzy-min-dominant": count(20, 1), "ignore": strings(),
+                "lemmatizer": Param("table", choices=("table", "spacy")), "min-records": count(200)}
 
     def begin(self, ctx):
         self.records = 0
@@ -414,7 +408,7 @@ class TermVariants(DatasetCheck):
         self.locs: defaultdict[str, list[tuple[int, str]]] = defaultdict(list)
         self.full: set[str] = set()
         self._kinds = self.turn_kinds()
-        self._cap = int(self.p["max-locations"])
+        self._cap = self.p["max-locations"]
         self._appended = 0
         self._next_trim = TRIM_EVERY
         self._pending: list[tuple] = []  # (text, record number, line, pointer) of turns waiting for a batch
@@ -495,7 +489,7 @@ class TermVariants(DatasetCheck):
                 self._trim()
 
     def _flush_batch(self, batch: "_Batch") -> None:
-        np = _np()
+        np = np_module()
         scans = [prose(t) for t in batch.texts]
         buf, st, en, doc, h = batch_words(scans)
         if self._hkeys is None:
@@ -590,7 +584,7 @@ class TermVariants(DatasetCheck):
     def _ids_of(self, uh, names):
         """Ids of words given their hashes ``uh`` (sorted, unique); a word seen for the first
         time gets the next id, its string (``names(positions in uh)``) and zeroed counters."""
-        np = _np()
+        np = np_module()
         keys = self._hkeys
         if len(keys):
             pos = np.minimum(np.searchsorted(keys, uh), len(keys) - 1)
@@ -618,7 +612,7 @@ class TermVariants(DatasetCheck):
         that counted per turn); a later batch of this part starts new arrays after them."""
         if self._hkeys is None:
             return
-        np = _np()
+        np = np_module()
         self._fold_counts()
         words, cap = self._words, self._cap
         ptr = list(self._ptrs)
@@ -632,7 +626,7 @@ class TermVariants(DatasetCheck):
 
     def _loc_arrays(self):
         """All places of the batch path, ordered by word id, file order within a word."""
-        np = _np()
+        np = np_module()
         if not self._lw:
             z = np.zeros(0, dtype=np.int64)
             return z, z, z
@@ -644,7 +638,7 @@ class TermVariants(DatasetCheck):
     @staticmethod
     def _runs(w):
         """(id, start, end) of each run of equal ids in the sorted array ``w``."""
-        np = _np()
+        np = np_module()
         if not len(w):
             return []
         starts = np.flatnonzero(np.concatenate(([True], w[1:] != w[:-1])))
@@ -664,7 +658,7 @@ class TermVariants(DatasetCheck):
             i = self._id_of(form)
             a = b = 0
             if i is not None:  # its places: the run of its id in the places sorted by id
-                np = _np()
+                np = np_module()
                 a, b = (int(x) for x in np.searchsorted(w, [i, i + 1]))
             if a < b:
                 b = min(b, a + cap)
@@ -677,7 +671,7 @@ class TermVariants(DatasetCheck):
         if len(self._hkeys) == 0 or not form.isascii():
             return None
         h = word_hash(form)
-        np = _np()
+        np = np_module()
         pos = min(int(np.searchsorted(self._hkeys, np.uint64(h))), len(self._hkeys) - 1)
         if int(self._hkeys[pos]) != h:
             return None
@@ -698,7 +692,7 @@ class TermVariants(DatasetCheck):
     def _merge_batches(self, other) -> None:
         """Both parts counted in batches: map the other's word ids onto ours by hash (new words
         get new ids), add counters, append its places after ours (file order)."""
-        np = _np()
+        np = np_module()
         oids = other._hids
         mine = self._ids_of(other._hkeys, lambda ix: [other._words[i] for i in oids[ix].tolist()])
         remap = np.empty(len(other._words), dtype=np.int64)
@@ -735,7 +729,7 @@ class TermVariants(DatasetCheck):
         """Add the batch path's record counts to ``counts`` (before deciding)."""
         if self._hkeys is None:
             return
-        np = _np()
+        np = np_module()
         nz = np.flatnonzero(self._cnt)
         words = self._words
         self.counts.update(dict(zip([words[i] for i in nz.tolist()], self._cnt[nz].tolist())))
@@ -746,7 +740,7 @@ class TermVariants(DatasetCheck):
         """stem key -> style -> {"count": records, "forms": Counter(form -> records)}."""
         from .. import lemmas
 
-        minlen = int(self.p["min-length"])
+        minlen = self.p["min-length"]
         ignore = {w.lower() for w in self.p["ignore"]}
         keys: dict[str, list[str]] = {}
         varied: set[str] = set()  # keys whose spellings vary (a hyphen, a space, an inner capital)
@@ -791,7 +785,7 @@ class TermVariants(DatasetCheck):
                     and k not in known and k[:-1] in keys):
                 stem_of[k] = k[:-1]
         # a stem written one way only has no variants; ``fuzzy`` compares every stem's total
-        everything = bool(self.p["fuzzy"])
+        everything = self.p["fuzzy"]
         order = keys
         if not everything:  # leave out now the keys that would be alone with one spelling
             joined = set(stem_of).union(stem_of.values())
@@ -881,14 +875,14 @@ class TermVariants(DatasetCheck):
     def finish(self, ctx):
         self._flush()
         self._fold_counts()
-        if self.records < int(self.p["min-records"]):
+        if self.records < self.p["min-records"]:
             return  # too few records for one spelling to dominate another with any confidence
         self._trim()
         from .. import lemmas
 
         known = lemmas.known_words()
-        mind = int(self.p["min-dominant"])
-        ratio = float(self.p["ratio"])
+        mind = self.p["min-dominant"]
+        ratio = self.p["ratio"]
         found: list[tuple[str, str, int, int, str]] = []  # minority style, dominant style, counts, why
         groups = self.groups()
         shown: dict[str, str] = {}
@@ -977,9 +971,9 @@ class TermVariants(DatasetCheck):
     def _fuzzy(self, groups, known):
         from rapidfuzz.distance import DamerauLevenshtein
 
-        minlen = int(self.p["fuzzy-min-length"])
-        fratio = float(self.p["fuzzy-ratio"])
-        fmind = int(self.p["fuzzy-min-dominant"])
+        minlen = self.p["fuzzy-min-length"]
+        fratio = self.p["fuzzy-ratio"]
+        fmind = self.p["fuzzy-min-dominant"]
         totals = {stem: sum(e["count"] for e in styles.values()) for stem, styles in groups.items()}
         dominants: dict[tuple[str, int], list[str]] = {}
         for stem, n in totals.items():
@@ -1124,7 +1118,7 @@ def _trigger_gate(words, odd):
 class GlossaryTerms(TurnCheck):
     """Flags a declared variant of a glossary term; the unsafe fix writes the preferred form."""
 
-    defaults = {"turns": [], "max-per-turn": 1}
+    defaults = {"turns": [], "max-per-turn": count(1, 1)}
 
     def begin(self, ctx):
         self.entries = _glossary_entries(ctx.config.glossary)
@@ -1208,7 +1202,7 @@ class GlossaryTerms(TurnCheck):
                                 "count_note": f" ({len(hits)} variants in this turn)" if len(hits) > 1 else ""},
                           fix=Fix("unsafe", f"replace {m.group()!r} with {pref!r}", (Edit("set", t.pointer, fixed),)))
             n += 1
-            if n >= int(self.p["max-per-turn"]):
+            if n >= self.p["max-per-turn"]:
                 break
 
 
@@ -1225,7 +1219,7 @@ class _CountedVariants(DatasetCheck):
 
     def merge(self, other):
         self.counts.update(other.counts)
-        cap = int(self.p["max-locations"])
+        cap = self.p["max-locations"]
         for k, lst in other.locs.items():
             mine = self.locs.setdefault(k, [])
             mine.extend(lst[: max(0, cap - len(mine))])
@@ -1238,7 +1232,7 @@ class PlaceholderVariants(_CountedVariants):
     every marker with its count. Each placeholder record is C002's finding (with its fix), not
     reported again here: one root cause, one finding."""
 
-    defaults = {"turns": ["input"], "values": PLACEHOLDERS, "max-locations": 1, "min-dominant": 2}
+    defaults = {"turns": ["input"], "values": strings(PLACEHOLDERS), "max-locations": count(1, 1), "min-dominant": count(2, 1)}
 
     def begin(self, ctx):
         self.norm = {normalize_value(v) if v.strip() else "" for v in self.p["values"]}
@@ -1258,7 +1252,7 @@ class PlaceholderVariants(_CountedVariants):
                 continue
             self.counts[v] += 1
             lst = self.locs.setdefault(v, [])
-            if len(lst) < int(self.p["max-locations"]):
+            if len(lst) < self.p["max-locations"]:
                 lst.append((rec.line, t.pointer))
 
     def finish(self, ctx):
@@ -1266,7 +1260,7 @@ class PlaceholderVariants(_CountedVariants):
             return
         ranked = self.counts.most_common()
         dom, dn = ranked[0]
-        if dn < int(self.p["min-dominant"]):
+        if dn < self.p["min-dominant"]:
             return
         first = min((loc for v, _ in ranked[1:] for loc in self.locs.get(v, ())[:1]), default=None)
         if first is None:
@@ -1306,7 +1300,7 @@ class TemplateVariants(_CountedVariants):
     markers ("### Instruction:" vs "Instruction:"). Every record using a minority rendering is
     reported with the counts; the records are not rewritten (the fix is a re-export)."""
 
-    defaults = {"turns": ["prompt", "system", "input"], "max-locations": 20, "min-dominant": 5, "ratio": 2}
+    defaults = {"turns": ["prompt", "system", "input"], "max-locations": count(20, 1), "min-dominant": count(5, 1), "ratio": number(2, 1)}
 
     def begin(self, ctx):
         self.counts: Counter = Counter()  # (labels, rendering) -> records
@@ -1322,7 +1316,7 @@ class TemplateVariants(_CountedVariants):
                 continue
             self.counts[tpl] += 1
             lst = self.locs.setdefault(tpl, [])
-            if len(lst) < int(self.p["max-locations"]):
+            if len(lst) < self.p["max-locations"]:
                 lst.append((rec.line, t.pointer))
             return  # one template per record
 
@@ -1336,10 +1330,10 @@ class TemplateVariants(_CountedVariants):
                 continue
             variants.sort(key=lambda v: (-v[0], v[1]))
             dn, dom = variants[0]
-            if dn < int(self.p["min-dominant"]):
+            if dn < self.p["min-dominant"]:
                 continue
             for n, shown in variants[1:]:
-                if dn < float(self.p["ratio"]) * n:
+                if dn < self.p["ratio"] * n:
                     continue
                 lst = self.locs.get((labels, shown), [])
                 for i, (ln, ptr) in enumerate(lst):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..diagnostic import Edit, Fix
-from .base import Finding, TurnCheck, kind
+from .base import Finding, TurnCheck, count, kind, strings
 
 
 def _compile(tokens, regex: bool, ignorecase: bool, word: bool) -> re.Pattern:
@@ -38,8 +38,8 @@ class Existence(TurnCheck):
     ``exempt-prompt`` (a regex, case-insensitive): an answer whose prompt matches it passes (a
     question about "lorem ipsum" gets it in its answer)."""
 
-    defaults = {"tokens": [], "regex": True, "ignorecase": False, "word": False,
-                "multiline": True, "remove": False, "max-per-turn": 1, "exempt-prompt": ""}
+    defaults = {"tokens": strings(), "regex": True, "ignorecase": False, "word": False,
+                "multiline": True, "remove": False, "max-per-turn": count(1, 1), "exempt-prompt": ""}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)

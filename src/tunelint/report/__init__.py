@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ..cli import _check_paths_exist, _fail, common_options, load
+from ..cli import check_paths_exist, common_options, fail, load
 from ..tokens import counted_with
 
 #: USD per 1M training tokens. Examples only (OpenAI's published fine-tuning prices in 2025);
@@ -34,7 +34,7 @@ def load_price_table(path: str) -> dict[str, float]:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as e:
-        _fail(f"{path}: cannot read price table: {e.strerror}")
+        fail(f"{path}: cannot read price table: {e.strerror}")
     low = path.lower()
     try:
         if low.endswith(".toml"):
@@ -50,15 +50,15 @@ def load_price_table(path: str) -> dict[str, float]:
 
             data = json.loads(raw)
     except Exception as e:  # any parse error is the user's to fix
-        _fail(f"{path}: invalid price table: {str(e).splitlines()[0]}")
+        fail(f"{path}: invalid price table: {str(e).splitlines()[0]}")
     if isinstance(data, dict) and isinstance(data.get("prices"), dict):
         data = data["prices"]
     if not isinstance(data, dict) or not data:
-        _fail(f"{path}: a price table maps model names to USD per 1M training tokens, e.g. gpt-4o-mini = 3.0")
+        fail(f"{path}: a price table maps model names to USD per 1M training tokens, e.g. gpt-4o-mini = 3.0")
     out: dict[str, float] = {}
     for k, v in data.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            _fail(f"{path}: price of {k!r} must be a non-negative number (USD per 1M training tokens), got {v!r}")
+            fail(f"{path}: price of {k!r} must be a non-negative number (USD per 1M training tokens), got {v!r}")
         out[str(k)] = float(v)
     return out
 
@@ -88,7 +88,7 @@ def write_features(df, path: str) -> None:
         try:
             df.to_parquet(path, index=False)
         except ImportError:
-            _fail("writing .parquet needs pyarrow; use .csv or .jsonl")
+            fail("writing .parquet needs pyarrow; use .csv or .jsonl")
         return
     with atomic_write_text(path) as f:
         if low.endswith((".jsonl", ".ndjson")):
@@ -117,7 +117,7 @@ def report(paths, config_path, isolated, select, extend_select, ignore, target, 
     from ..features import collect
     from ..fsutil import atomic_write_text
 
-    _check_paths_exist(paths)
+    check_paths_exist(paths)
     cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
                start=paths[0] if paths[0] != "-" else ".")
     prices = load_price_table(price_table) if price_table else dict(EXAMPLE_PRICES)

@@ -1,0 +1,231 @@
+"""The plug-in contract (checks/base.py), the public engine API and typed rule parameters.
+
+Promises: a wrongly typed or out-of-range rule parameter, or an unknown ``problem`` id, is one
+exit-2 line naming the file and the key (never an internal error, never silently accepted);
+a kind gets exactly the hooks of the input views it declares; the contract imports nothing
+that could make an import cycle.
+"""
+import ast
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES, run_cli
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "tunelint"
+DEMO = FIXTURES / "demo" / "train.jsonl"
+
+
+def _cli_with_config(tmp_path, toml: str, *args):
+    (tmp_path / "tunelint.toml").write_text(toml)
+    data = tmp_path / "d.jsonl"
+    data.write_bytes(DEMO.read_bytes())
+    return run_cli("check", "d.jsonl", *args, cwd=tmp_path)
+
+
+def _one_error_line(p):
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, p.stderr
+    assert "internal error" not in p.stderr and "Traceback" not in p.stderr
+    return lines[0]
+
+
+def test_promise_config_param_type_is_exit_2(tmp_path):
+    p = _cli_with_config(tmp_path, '[rules.D003]\nthreshold = "high"\n')
+    assert p.returncode == 2
+    line = _one_error_line(p)
+    assert "tunelint.toml" in line and "[rules.D003]" in line and "'threshold'" in line
+    assert "number from 0 to 1" in line and "'high'" in line
+
+
+def test_promise_config_param_range_is_exit_2(tmp_path):
+    p = _cli_with_config(tmp_path, "[rules.near-duplicate]\nthreshold = 1.5\n")
+    assert p.returncode == 2
+    line = _one_error_line(p)
+    assert "tunelint.toml" in line and "threshold" in line and "1.5" in line and "from 0 to 1" in line
+    # a boolean is not a number, a float is not a count
+    for toml in ("[rules.D003]\nthreshold = true\n", "[rules.S001]\nmin-records = 2.5\n",
+                 "[rules.S001]\nmin-records = -1\n", '[rules.T001]\nturns = ["answers"]\n'):
+        p = _cli_with_config(tmp_path, toml)
+        assert p.returncode == 2, toml
+        _one_error_line(p)
+
+
+def test_promise_config_unknown_problem_id_is_exit_2(tmp_path):
+    p = _cli_with_config(tmp_path, '[rules.F010]\nproblem = "wrong-typ"\n')
+    assert p.returncode == 2
+    line = _one_error_line(p)
+    assert "'problem'" in line and "did you mean 'wrong-type'" in line
+
+
+def test_promise_rule_pack_param_errors_are_exit_2(tmp_path):
+    """The same validation for rules a pack declares (YAML), naming the pack and the rule."""
+    pack = tmp_path / "house.yaml"
+    toml = 'rule-packs = ["house.yaml"]\nextend-select = ["X"]\n'
+    for params, want in (("{problem: [missing-key, no-such-problem]}", "no-such-problem"),
+                         ("{threshold: high}", "threshold")):
+        knd = "schema" if "problem" in params else "near-duplicate"
+        pack.write_text(f"rules:\n  - code: X001\n    name: x\n    kind: {knd}\n    message: m\n    params: {params}\n")
+        p = _cli_with_config(tmp_path, toml)
+        assert p.returncode == 2, p.stderr
+        line = _one_error_line(p)
+        assert "house.yaml" in line and "X001" in line and want in line
+
+
+def test_explain_shows_parameter_types_and_ranges():
+    p = run_cli("explain", "D003")
+    assert p.returncode == 0
+    assert "threshold = 0.9  (number from 0 to 1" in p.stdout
+
+
+def test_every_builtin_rule_parameter_is_typed_and_valid():
+    from tunelint.checks import KINDS, load_all
+    from tunelint.checks.base import Param
+    from tunelint.rules import builtin_pack
+
+    load_all()
+    for r in builtin_pack().rules:
+        cls = KINDS[r.kind]
+        cls.validate_params(r.params)  # raises on a wrong built-in default
+        for k in r.params:
+            assert isinstance(cls.param_spec(k), Param), (r.code, k)
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                    st.text(max_size=8), st.lists(st.one_of(st.text(max_size=5), st.integers()), max_size=3),
+                    st.dictionaries(st.text(max_size=4), st.one_of(st.text(max_size=4), st.integers()), max_size=2))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_promise_any_param_value_is_a_config_error_or_a_clean_run(data):
+    """Whatever value a config gives any built-in rule's parameter: a ConfigError at load, or a
+    run that completes (no TypeError deep in a check)."""
+    from tunelint.config import ConfigError, load_config
+    from tunelint.engine import FileRun
+    from tunelint.rules import RuleError, builtin_pack
+
+    rules = [r for r in builtin_pack().rules if r.params and r.kind != "expectation"]
+    rule = data.draw(st.sampled_from(rules))
+    key = data.draw(st.sampled_from(sorted(rule.params)))
+    value = data.draw(_VALUES)
+    try:
+        cfg = load_config(data={"select": [rule.code], "rules": {rule.code: {key: value}}})
+    except ConfigError:
+        return
+    try:
+        FileRun(str(DEMO), cfg).run()
+    except RuleError:
+        pass  # a kind's own load-time check (e.g. an empty 'swap'): exit 2 in the CLI
+
+
+def test_a_kind_gets_only_the_hooks_of_its_declared_views():
+    from tunelint.checks.base import Check, DatasetCheck, RecordCheck, TurnCheck
+
+    with pytest.raises(TypeError, match="subclass RecordCheck"):
+        type("Sneaky", (Check,), {"check_record": lambda self, rec, ctx: ()})
+    with pytest.raises(TypeError, match="subclass DatasetCheck"):
+        type("Sneaky", (TurnCheck,), {"observe": lambda self, rec, ctx: None})
+    type("Fine", (RecordCheck, DatasetCheck), {"check_record": lambda *a: (), "observe": lambda *a: None})
+
+
+def test_file_context_shared_state_is_made_once_per_key():
+    from tunelint.checks.base import FileContext
+
+    ctx = FileContext("p", "chat", None)
+    made = []
+    a = ctx.shared("k", lambda: made.append(1) or {"n": 1})
+    b = ctx.shared("k", lambda: made.append(2) or {"n": 2})
+    assert a is b and made == [1]
+    assert ctx.shared("other", list) == [] and ctx.active_kinds(("x",)) == {"x"}
+
+
+def test_public_engine_api_state_adopt_merge_equals_one_pass(tmp_path):
+    """FileRun.state/adopt/merge (what --jobs and other engines use) give one pass's findings."""
+    from tunelint.config import load_config
+    from tunelint.engine import FileRun, FileStats
+
+    core = FIXTURES / "core"
+    data = (core / "chat_bad.jsonl").read_bytes() + (core / "chat_ok.jsonl").read_bytes() * 3
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(data * 20)
+    cfg = load_config(data={})
+    key = lambda d: (d.line, d.code, d.message)  # noqa: E731
+    whole = sorted(map(key, FileRun(str(big), cfg, display_path="v").run()))
+    raw = big.read_bytes()
+    cut = raw.index(b"\n", len(raw) // 2) + 1
+    parts, diags = [], []
+    for rng in ((0, cut, 1), (cut, len(raw), raw[:cut].count(b"\n") + 1)):
+        run = FileRun(str(big), cfg, display_path="v", byte_range=rng, fmt="chat")
+        for ev in run.events():
+            diags.extend(ev.diagnostics)
+        parts.append(run.state())
+    final = FileRun(str(big), cfg, display_path="v")
+    stats = FileStats("v", format="chat")
+    final.adopt(parts[0], stats)
+    final.merge(parts[1])
+    diags.extend(final.finish())
+    assert sorted(map(key, diags)) == whole
+
+
+def test_lint_sinks_see_every_record_once():
+    from tunelint.config import load_config
+    from tunelint.engine import Sink, lint
+
+    class Count(Sink):
+        def __init__(self):
+            self.files, self.records, self.ended = [], 0, False
+
+        def start_file(self, run):
+            self.files.append(run.display)
+
+        def record(self, rec, run):
+            self.records += 1
+
+        def end(self):
+            self.ended = True
+
+    s = Count()
+    res = lint([str(DEMO)], load_config(data={}), sinks=[s])
+    assert s.ended and len(s.files) == 1 and s.records == res.files[0].parsed > 0
+
+
+def _internal_imports(path: Path) -> set[str]:
+    """Modules of tunelint a file imports at module level (not under TYPE_CHECKING)."""
+    tree = ast.parse(path.read_text())
+    out = set()
+    pkg = path.relative_to(SRC.parent).with_suffix("").parts[:-1]
+    for node in tree.body:
+        if isinstance(node, ast.If):  # `if TYPE_CHECKING:` blocks import nothing at run time
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg[: len(pkg) - node.level + 1]
+                out.add(".".join(base + ((node.module,) if node.module else ())))
+            elif node.module and node.module.startswith("tunelint"):
+                out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("tunelint")}
+    return out
+
+
+def test_contract_modules_import_no_cycle():
+    """checks/base.py and the diagnostic model import only the model: nothing can import them
+    back into a cycle."""
+    assert _internal_imports(SRC / "diagnostic.py") == set()
+    assert _internal_imports(SRC / "checks" / "base.py") == {"tunelint.diagnostic"}
+
+
+def test_no_module_imports_another_modules_private_names():
+    """Modules talk through public names only (a private name may change without notice)."""
+    bad = []
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("tunelint")):
+                for a in node.names:
+                    if a.name.startswith("_") and not a.name.startswith("__"):
+                        bad.append(f"{path.relative_to(SRC)}: from {'.' * node.level}{node.module or ''} import {a.name}")
+    assert bad == []
