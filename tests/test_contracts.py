@@ -216,6 +216,25 @@ def test_contract_modules_import_no_cycle():
     back into a cycle."""
     assert _internal_imports(SRC / "diagnostic.py") == set()
     assert _internal_imports(SRC / "checks" / "base.py") == {"tunelint.diagnostic"}
+    for path in (SRC / "model").glob("*.py"):
+        assert _internal_imports(path) == set(), path
+        tree = ast.parse(path.read_text())  # not even inside functions
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level], path
+
+
+def test_every_user_error_is_one_exit_2_line(tmp_path):
+    """Errors the user can fix share one base (model.errors.UserError), which the CLI prints as
+    one line: a missing path, a config error, a directory with no dataset files."""
+    from tunelint.config import ConfigError
+    from tunelint.model.errors import UserError
+    from tunelint.rules import RuleError
+
+    assert issubclass(ConfigError, UserError) and issubclass(RuleError, UserError)
+    (tmp_path / "empty").mkdir()
+    for args in (("check", "no-such-file.jsonl"), ("check", "empty"), ("check", "--config", "nope.toml", "empty")):
+        p = run_cli(*args, cwd=tmp_path)
+        assert p.returncode == 2, args
+        assert _one_error_line(p).startswith("tunelint: error: "), args
 
 
 def test_no_module_imports_another_modules_private_names():

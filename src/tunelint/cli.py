@@ -11,9 +11,10 @@ import sys
 import click
 
 from . import __version__
+from .model.errors import UserError
 
 
-class UsageFailure(Exception):
+class UsageFailure(UserError):
     """An error the user can fix: printed as one line, exit code 2."""
 
 
@@ -380,12 +381,9 @@ def _main(argv) -> None:
     except Exception as e:  # never show a traceback to users
         if os.environ.get("TUNELINT_DEBUG"):
             raise
-        from .config import ConfigError
-        from .discover import NoDatasetFiles
         from .extras import MissingExtra
-        from .rules import RuleError
 
-        if isinstance(e, (ConfigError, RuleError, NoDatasetFiles, MissingExtra)):  # MissingExtra names the extra
+        if isinstance(e, (UserError, MissingExtra)):  # MissingExtra names the extra
             click.echo(f"tunelint: error: {e}", err=True)
         else:
             click.echo(f"tunelint: internal error: {type(e).__name__}: {e} (set TUNELINT_DEBUG=1 for a traceback and please report it)", err=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .model.errors import ConfigError  # noqa: F401 - re-exported (defined with the other user errors)
 from .rules import Rule, RuleError, Target, builtin_pack, check_unique, did_you_mean, load_pack, merge_packs, parse_rule
 
 TOP_KEYS = {
@@ -111,10 +112,6 @@ def _check_params(rule, given: dict, where: str, key: str) -> None:
         KINDS[rule.kind].validate_params(given)
     except ParamError as e:
         raise ConfigError(f"{where}: [rules.{key}] {e} (rule {rule.code}, {rule.name}; see `tunelint explain {rule.code}`)") from None
-
-
-class ConfigError(ValueError):
-    pass
 
 
 @dataclass

@@ -24,9 +24,10 @@ from typing import Any
 import orjson
 
 from .formats import detect
+from .model.errors import UserError
 
 
-class ConvertError(ValueError):
+class ConvertError(UserError, ValueError):
     pass
 
 

@@ -28,6 +28,8 @@ import os
 import re
 from typing import Iterator
 
+from .model.errors import UserError
+
 EXTENSIONS = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz",
               ".parquet", ".arrow", ".csv", ".tsv")  # tables: tunelint.tables
 #: files a ``datasets.save_to_disk`` folder holds next to its ``.arrow`` data: metadata, not records
@@ -35,7 +37,7 @@ ARROW_METADATA = ("dataset_info.json", "state.json", "dataset_dict.json")
 DEFAULT_EXCLUDE = (".*", "__pycache__", "node_modules", "site-packages", "venv")
 
 
-class NoDatasetFiles(Exception):
+class NoDatasetFiles(UserError):
     """A directory argument holds no dataset file (one line for the user, exit 2)."""
 
 

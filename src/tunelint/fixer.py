@@ -69,6 +69,7 @@ import orjson
 
 from .config import Config, ConfigError
 from .diagnostic import Diagnostic, Fix, escape_pointer_token, split_pointer
+from .model.errors import UserError
 from .reader import BOM, Chunk, FileProblem, PhysLine, Source, iter_input_paths
 
 MAX_ITERATIONS = 8  # re-check/fix loop per record
@@ -78,7 +79,7 @@ FATAL_PROBLEMS = {"lfs-pointer", "binary-file", "gzip-error", "io-error"}
 TABLE_MODES = ("parquet", "arrow", "csv", "tsv")  # tunelint.tables containers
 
 
-class FixError(Exception):
+class FixError(UserError):
     """The file cannot be fixed (one-line message for the user)."""
 
 

@@ -133,9 +133,9 @@ class Record:
     def key64(self) -> int:
         """A 64-bit hash of the canonical JSON: the identity of an exact duplicate."""
         if self._key64 is None:
-            import hashlib
+            from .model.hashing import h64
 
-            self._key64 = int.from_bytes(hashlib.blake2b(self.canonical, digest_size=8).digest(), "little")
+            self._key64 = h64(self.canonical)
         return self._key64
 
     @property

@@ -5,6 +5,8 @@ import contextlib
 import os
 import tempfile
 
+from .model.errors import UserError
+
 
 @contextlib.contextmanager
 def atomic_write(path: str, mode: str = "wb", encoding: str | None = None):
@@ -36,7 +38,7 @@ def atomic_write_text(path: str):
     return atomic_write(path, "w", encoding="utf-8")
 
 
-class Unwritable(Exception):
+class Unwritable(UserError):
     """An output or side file that cannot be written (one line for the user, exit 2)."""
 
 

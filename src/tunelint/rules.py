@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostic import SEVERITIES
+from .model.errors import RuleError  # noqa: F401 - re-exported (defined with the other user errors)
 
 CODE_RE = re.compile(r"^[A-Z]{1,3}\d{3}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -25,10 +26,6 @@ FAMILIES = {
 }
 RULE_KEYS = {"code", "name", "kind", "severity", "summary", "message", "params", "default",
              "fix", "doc", "examples", "formats"}
-
-
-class RuleError(ValueError):
-    """A rule pack or rule definition is invalid (exit code 2)."""
 
 
 @dataclass(slots=True)

@@ -12,9 +12,10 @@
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any, Iterable
+
+from .model.hashing import h64
 
 NUMERIC = ("chars", "words", "sentences", "sentence_len", "upper", "emoji")
 CATEGORICAL = ("opener", "end", "list_style", "script", "person")
@@ -213,7 +214,7 @@ def text_key(text: str | None) -> int:
     """A 64-bit key of a text after trimming (0 = no text)."""
     if text is None:
         return 0
-    return int.from_bytes(hashlib.blake2b(text.strip().encode(), digest_size=8).digest(), "little") or 1
+    return h64(text.strip().encode()) or 1
 
 
 _TEMPLATE_WORD = re.compile(r"\w+")

@@ -5,19 +5,15 @@ so a 10-million-record file costs ~200 MB at most; grouping happens once in ``fi
 """
 from __future__ import annotations
 
-import hashlib
 from array import array
 
 
 from ..diagnostic import Edit, Fix
+from ..model.hashing import h64
 from ..formats import dumps_sorted
 from .base import DatasetCheck, Finding, count, kind
 
 NUMPY_FROM = 200_000  # group with numpy above this many records (pure Python below: no import cost)
-
-
-def h64(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 def groups(keys: array, lines: array):

@@ -61,6 +61,7 @@ from typing import NamedTuple
 
 from ..diagnostic import Edit, Fix
 from ..minhash import mix, np_module, power_tables, pymix
+from ..model.hashing import h64_personal
 from .base import DatasetCheck, Finding, Param, TurnCheck, count, kind, number, strings
 from .text import match_case, normalize_value
 
@@ -239,9 +240,7 @@ def word_hash(word: str) -> int:
 
 
 def _blake64(b: bytes) -> int:
-    import hashlib
-
-    return int.from_bytes(hashlib.blake2b(b, digest_size=8, person=b"tunelint-word").digest(), "little")
+    return h64_personal(b, b"tunelint-word")
 
 
 def _spaced_hashes():

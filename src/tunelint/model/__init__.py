@@ -1,0 +1,1 @@
+"""Plain data and helpers every layer may use; modules here import nothing else of tunelint."""
