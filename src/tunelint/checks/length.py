@@ -58,14 +58,14 @@ class TokenLimit(RecordCheck):
         if getattr(t, "tokenizer", None):
             # a chat template can add any amount of text (default system prompts, tool instructions):
             # every record is rendered (cheap); only those whose bound is over the limit are encoded
-            self.gate = -1
+            self.max_safe_bytes = -1
         else:
-            self.gate = (self.limit - BYTES_SLACK) // BYTES_FACTOR if self.limit else 0
+            self.max_safe_bytes = (self.limit - BYTES_SLACK) // BYTES_FACTOR if self.limit else 0  # records this short cannot exceed the limit
             if getattr(t, "own_tokenizer", False):
                 self.approx = f"; approximate ({t.encoding}): pass --tokenizer with the model's tokenizer.json for exact counts"
 
     def check_record(self, rec, ctx):
-        if not self.limit or len(rec.data) <= self.gate:
+        if not self.limit or len(rec.data) <= self.max_safe_bytes:
             return
         from .. import tokens
 

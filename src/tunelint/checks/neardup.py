@@ -44,6 +44,7 @@ import orjson
 
 from ..diagnostic import Edit, Fix
 from ..formats import FORMATS, Normalizer, Record, dumps_sorted, record_format
+from ..reader import BOM
 from .base import DatasetCheck, Finding, count, kind, share
 from .duplicates import h64, prompt_answer_keys
 
@@ -59,7 +60,6 @@ TEXT_BUDGET = 32_000_000  # a source keeps up to this many bytes of texts in mem
 FORK_PAIRS = 20_000  # with --jobs, at least this many candidate pairs per process verifying them
 CACHE_BYTES = 32_000_000  # about this much of normalized texts is kept for re-use while verifying pairs
 _GONE = ([], "", frozenset(), frozenset())  # a record that no longer reads back: compared with nothing
-BOM = b"\xef\xbb\xbf"
 
 
 def _split(rec):
