@@ -248,3 +248,29 @@ def test_no_module_imports_another_modules_private_names():
                     if a.name.startswith("_") and not a.name.startswith("__"):
                         bad.append(f"{path.relative_to(SRC)}: from {'.' * node.level}{node.module or ''} import {a.name}")
     assert bad == []
+
+
+def test_sinks_give_the_same_rows_with_jobs(monkeypatch, tmp_path):
+    """report's feature table and --profile's style rows come from the check's own pass, also
+    when the file is split over processes: the forks' rows merge into what one pass gives."""
+    import tunelint.parallel as tp
+    from tunelint.config import load_config
+    from tunelint.engine import lint
+    from tunelint.features import collect
+    from tunelint.style_features import StyleRows
+
+    core = FIXTURES / "core"
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(((core / "chat_bad.jsonl").read_bytes() + (core / "chat_ok.jsonl").read_bytes()) * 30)
+    monkeypatch.setattr(tp, "MIN_PARALLEL_BYTES", 1000)
+    cfg = load_config(data={})
+    a_fc, a = collect([str(big)], cfg, parallel=False, jobs=1)
+    b_fc, b = collect([str(big)], cfg, parallel=False, jobs=2)
+    assert a.diagnostics == b.diagnostics and len(a_fc) == len(b_fc) > 0
+    assert a_fc.data == b_fc.data and a_fc.longest == b_fc.longest and a_fc.role_tokens == b_fc.role_tokens
+    rows = []
+    for jobs in (1, 2):
+        s = StyleRows(cfg, tokens=True)
+        lint([str(big)], cfg, jobs=jobs, sinks=[s])
+        rows.append((s.turn_rows, s.rec_rows))
+    assert rows[0] == rows[1] and rows[0][0]

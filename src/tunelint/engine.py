@@ -238,13 +238,13 @@ class FileRun:
                 if isinstance(c, LineCheck) and not isinstance(c, DatasetCheck)
                 for f in c.check_line(phys, self.ctx)]
 
-    def state(self) -> "PartState":
+    def state(self, sinks=()) -> "PartState":
         """What a run over one part of a file leaves for the merge: its dataset checks (with
-        their state; picklable) and counts. Settles the dataset checks first."""
+        their state; picklable), counts and the part's sinks. Settles the dataset checks first."""
         for c in self.checks:
             if isinstance(c, DatasetCheck):
                 c.settle()
-        return PartState(self.checks, self.stats)
+        return PartState(self.checks, self.stats, list(sinks))
 
     def adopt(self, first: "PartState", stats: "FileStats") -> None:
         """Take over the first part's dataset state and the whole file's counts, to merge
@@ -374,10 +374,16 @@ class FileRun:
                 out.append(self._diag(c, f, f.line))
         return out
 
-    def run(self) -> list[Diagnostic]:
+    def run(self, sinks: "tuple[Sink, ...] | list[Sink]" = ()) -> list[Diagnostic]:
+        """The whole pass: every diagnostic of the file; each sink sees every parsed record."""
+        for s in sinks:
+            s.start_file(self)
         diags: list[Diagnostic] = []
         for ev in self.events():
             diags.extend(ev.diagnostics)
+            if sinks and ev.record is not None:
+                for s in sinks:
+                    s.record(ev.record, self)
         diags.extend(self.finish())
         return diags
 
@@ -410,6 +416,7 @@ class PartState:
     dataset state, in the run's order, and the part's counts."""
     checks: list[Check]
     stats: FileStats
+    sinks: list = field(default_factory=list)  # the part's own sinks (Sink.fork), merged in file order
 
 
 @dataclass
@@ -431,13 +438,25 @@ class Sink:
     def end(self) -> None:
         """After the last file."""
 
+    #: True when :meth:`fork` and :meth:`merge` work: a split file (``jobs > 1``) then feeds one
+    #: fork per part, merged in file order; else the file is read in one process
+    splittable = False
+
+    def fork(self) -> "Sink":
+        """An empty sink of the same kind for one part of a split file (picklable)."""
+        raise NotImplementedError
+
+    def merge(self, other: "Sink") -> None:
+        """Fold a part's fork (parts in file order) into this sink."""
+        raise NotImplementedError
+
 
 def lint(sources: list[str], config: Config, jobs: int = 1, sinks: "tuple[Sink, ...] | list[Sink]" = (),
          progress=None, engine: str = "local", address: str | None = None) -> Result:
     """Check every input (files, directories, ``-`` for stdin), one pass per file.
 
-    ``jobs > 1`` splits large JSONL files over processes (same results as ``jobs=1``); a file
-    is read in one process when ``sinks`` are given. ``progress``, if given, is an object with
+    ``jobs > 1`` splits large JSONL files over processes (same results as ``jobs=1``; with
+    ``sinks``, only when every sink is ``splittable``). ``progress``, if given, is an object with
     ``update(path, done_bytes, total_bytes)`` called every few thousand records (see
     tunelint.progress). ``engine="ray"`` checks the byte ranges on Ray (``tunelint.rayengine``;
     ``address`` joins a cluster) with the same output as the local engine. Diagnostics are
@@ -461,16 +480,13 @@ def _check_all(paths, config: Config, jobs: int, progress, mapper, sinks=()) -> 
     all_diags: list[Diagnostic] = []
     stats: list[FileStats] = []
     for p in paths:
-        if jobs > 1 and p != "-" and not sinks:
+        if jobs > 1 and p != "-" and all(s.splittable for s in sinks):
             from .parallel import run_parallel
 
-            diags, st = run_parallel(p, config, jobs, progress=progress, mapper=mapper)
+            diags, st = run_parallel(p, config, jobs, progress=progress, mapper=mapper, sinks=sinks)
         else:
             run = FileRun(p, config, progress=progress)
-            if sinks:
-                diags = _run_with_sinks(run, sinks)
-            else:
-                diags = run.run()
+            diags = run.run(sinks)
             st = run.stats
         diags.sort(key=Diagnostic.sort_key)
         all_diags.extend(diags)
@@ -478,19 +494,6 @@ def _check_all(paths, config: Config, jobs: int, progress, mapper, sinks=()) -> 
     for s in sinks:
         s.end()
     return Result(all_diags, stats)
-
-
-def _run_with_sinks(run: FileRun, sinks) -> list[Diagnostic]:
-    for s in sinks:
-        s.start_file(run)
-    diags: list[Diagnostic] = []
-    for ev in run.events():
-        diags.extend(ev.diagnostics)
-        if ev.record is not None:
-            for s in sinks:
-                s.record(ev.record, run)
-    diags.extend(run.finish())
-    return diags
 
 
 check_paths = lint  # the older name

@@ -169,6 +169,11 @@ class FeatureCollector:
     def end(self) -> None:
         self.settle()
 
+    splittable = True  # merge() gives what one pass would (duplicate flags included)
+
+    def fork(self) -> "FeatureCollector":
+        return FeatureCollector(self.target, tokens=self.want_tokens, style=self.want_style)
+
     def add(self, rec, path: str | None = None) -> dict[str, Any]:
         from .checks.duplicates import prompt_answer
 
@@ -358,10 +363,12 @@ class FeatureCollector:
 PARALLEL_BYTES = 8 << 20  # inputs this large count tokens in a worker process
 
 
-def collect(paths: list[str], config, tokens: bool = True, style: bool = True, parallel: bool | None = None):
+def collect(paths: list[str], config, tokens: bool = True, style: bool = True, parallel: bool | None = None,
+            jobs: int = 1):
     """(FeatureCollector, Result) for the inputs: one engine pass gives both the findings and
     the feature table. ``parallel`` (default: inputs over 8 MB) counts tokens in a worker
-    process while the engine runs; the counts are identical."""
+    process while the engine runs; ``jobs > 1`` splits large JSONL files as ``check --jobs``
+    does (each part fills its own table, merged in file order); the results are identical."""
     import os
 
     from .engine import lint
@@ -374,7 +381,7 @@ def collect(paths: list[str], config, tokens: bool = True, style: bool = True, p
         parallel = size >= PARALLEL_BYTES
     if parallel:
         fc.parallel()
-    result = lint(paths, config, sinks=[fc])
+    result = lint(paths, config, jobs=jobs, sinks=[fc])
     return fc, result
 
 

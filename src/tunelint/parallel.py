@@ -117,42 +117,56 @@ class _ParentProgress(_SharedProgress):
 
 
 def work_part(args, progress=None):
-    """Check one byte range of a file: (its diagnostics, its PartState). What every executor runs."""
-    path, config, rng, fmt, display = args
+    """Check one byte range of a file: (its diagnostics, its PartState). What every executor runs.
+    ``args``: (path, config, byte range, format, display path[, the part's sinks])."""
+    path, config, rng, fmt, display, *more = args
+    sinks = more[0] if more else ()
     run = FileRun(path, config, display_path=display, byte_range=rng, fmt=fmt, progress=progress or _SharedProgress())
+    for s in sinks:
+        s.start_file(run)
     diags = []
     for ev in run.events():
         diags.extend(ev.diagnostics)
-    return diags, run.state()
+        if sinks and ev.record is not None:
+            for s in sinks:
+                s.record(ev.record, run)
+    return diags, run.state(sinks)
 
 
-def run_parallel(path: str, config, jobs: int, progress=None, mapper=None):
+def run_parallel(path: str, config, jobs: int, progress=None, mapper=None, sinks=()):
     """Check ``path`` in byte ranges. ``mapper(args, probe, progress) -> parts`` runs ``work_part`` on
     every range's args and returns the parts in file order: local processes by default
     (:func:`map_local`), or another executor (``tunelint.rayengine``). The parts' dataset state
-    is then merged in file order and finished here, so every executor gives the same output."""
+    is then merged in file order and finished here, so every executor gives the same output.
+    Each part feeds its own fork of every sink (``Sink.fork``); they are merged in file order."""
     probe = FileRun(path, config, progress=progress)
     if not _splittable(path) or not probe.mergeable:
-        diags = probe.run()
+        diags = probe.run(sinks)
         return diags, probe.stats
     fmt = probe.forced_format or _sniff_format(path)
     # One range per worker: every part's dataset state is pickled back and merged by the parent,
     # so more parts cost more than the balance they buy (records of one file cost about the same).
     ranges = _ranges(path, jobs)
     if len(ranges) < 2:
-        return probe.run(), probe.stats
+        return probe.run(sinks), probe.stats
     import pickle
 
     from . import forkmap
 
-    args = [(path, config, r, fmt, probe.display) for r in ranges]
+    args = [(path, config, r, fmt, probe.display) + ((tuple(s.fork() for s in sinks),) if sinks else ())
+            for r in ranges]
     forkmap.set_workers(jobs)  # the finish may split its heaviest loop over as many processes
     try:
         parts = (mapper or map_local)(args, probe, progress)
     except (pickle.PicklingError, TypeError, AttributeError, OSError):
         # a check whose state cannot cross processes, or no process support: same result, serially
         probe = FileRun(path, config)
-        return probe.run(), probe.stats
+        return probe.run(sinks), probe.stats
+    for s in sinks:
+        s.start_file(probe)
+    for _, part in parts:
+        for mine, theirs in zip(sinks, part.sinks):
+            mine.merge(theirs)
     try:
         return _combine(probe, parts, fmt, config)
     finally:

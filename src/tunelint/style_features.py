@@ -257,20 +257,27 @@ def rows(rec, count_tokens=None) -> Iterable[dict[str, Any]]:
                "branch": t.branch, **f}
 
 
-def token_counter(config):
-    """A function text -> tokens under the configured target's encoding (None if unavailable)."""
-    try:
+class _TokenCount:
+    """text -> tokens under one encoding (picklable, so a sink holding it can cross processes)."""
+
+    def __init__(self, enc: str):
+        self.enc = enc
+
+    def __call__(self, text: str) -> int:
         from .tokens import count_text
-    except ImportError:  # pragma: no cover - tokens module missing
-        return None
+
+        return count_text(text, self.enc)
+
+
+def token_counter(config):
+    """A function text -> tokens under the configured target's encoding."""
     target = getattr(config, "target", None)
     from .tokens import chat_model
 
     model = chat_model(target) if target is not None else None
     if model is not None:  # the model's own tokenizer (--tokenizer)
         return model.count_text
-    enc = getattr(target, "encoding", None) or "o200k_base"
-    return lambda text: count_text(text, enc)
+    return _TokenCount(getattr(target, "encoding", None) or "o200k_base")
 
 
 class StyleRows:
@@ -299,6 +306,17 @@ class StyleRows:
 
     def end(self) -> None:
         pass
+
+    splittable = True
+
+    def fork(self) -> "StyleRows":
+        new = StyleRows.__new__(StyleRows)
+        new.turn_rows, new.rec_rows, new.counter = [], [], self.counter
+        return new
+
+    def merge(self, other: "StyleRows") -> None:
+        self.turn_rows += other.turn_rows
+        self.rec_rows += other.rec_rows
 
 
 def record_token_counter(config):

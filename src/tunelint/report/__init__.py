@@ -121,7 +121,10 @@ def report(paths, config_path, isolated, select, extend_select, ignore, target, 
     cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
                start=paths[0] if paths[0] != "-" else ".")
     prices = load_price_table(price_table) if price_table else dict(EXAMPLE_PRICES)
-    fc, result = collect(list(paths), cfg)
+    from ..forkmap import cpus
+
+    # large JSONL files are split over processes as `check` does (same table, same findings)
+    fc, result = collect(list(paths), cfg, jobs=min(cpus(), 8))
     if not len(fc):
         click.echo("tunelint: warning: no records were read", err=True)
     wrote = []
