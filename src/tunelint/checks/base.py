@@ -36,6 +36,7 @@ this page, its own code and a YAML entry.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from ..diagnostic import Fix
@@ -137,6 +138,10 @@ class Param:
     doc: str = ""
     optional: bool = False  # None is accepted as well (a None default implies it)
 
+    @cached_property
+    def _kind(self) -> Any:
+        return self.kind_of()
+
     def kind_of(self) -> Any:
         if self.type is not _ANY:
             return self.type
@@ -165,7 +170,9 @@ class Param:
             if self.choices is not None:
                 out = "list of " + ", ".join(map(repr, self.choices))
             elif self.items is not None:
-                out = "list of " + names.get(self.items, "value") + "s"
+                out = "list of " + self.describe_items()
+        elif t is dict and self.items is not None:
+            out = "table of strings to " + self.describe_items()
         if self.min is not None and self.max is not None:
             out += f" from {self.min} to {self.max}"
         elif self.min is not None:
@@ -176,15 +183,25 @@ class Param:
             out += " (or none)"
         return out
 
+    def describe_items(self) -> str:
+        return {bool: "true or false", int: "integers", float: "numbers", str: "strings"}.get(self.items, "values")
+
     def check(self, name: str, v: Any) -> None:
         """Raise :class:`ParamError` unless ``v`` fits."""
-        t = self.kind_of()
+        t = self._kind
+        if t is type(v) and t in (bool, str, dict) and self.choices is None and self.items is None:
+            return  # the common case: a plain value of the declared type
         if v is None and (self.optional or self.default is None):
             return
         if t is None:
             return
         if not _is(v, t):
             raise ParamError(f"parameter {name!r} must be a {self.describe()}, got {_show(v)}")
+        if isinstance(v, dict) and self.items is not None:
+            for k, x in v.items():
+                if not isinstance(k, str) or not _is(x, self.items):
+                    raise ParamError(f"parameter {name!r} must map strings to {self.describe_items()}, got {_show(k)}: {_show(x)}")
+            return
         if isinstance(v, list):
             for x in v:
                 if self.items is not None and not _is(x, self.items):

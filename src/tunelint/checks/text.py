@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..diagnostic import Edit, Fix
-from .base import Finding, TurnCheck, count, kind, strings
+from .base import Finding, Param, TurnCheck, count, kind, strings
 
 
 def _compile(tokens, regex: bool, ignorecase: bool, word: bool) -> re.Pattern:
@@ -80,7 +80,7 @@ def match_case(src: str, repl: str) -> str:
 class Substitution(TurnCheck):
     """``swap: {pattern: preferred}``; each match becomes a finding with an (unsafe) replace fix."""
 
-    defaults = {"swap": {}, "regex": False, "ignorecase": True, "word": True, "keep-case": False}
+    defaults = {"swap": Param({}, dict, items=str, doc="pattern -> preferred spelling"), "regex": False, "ignorecase": True, "word": True, "keep-case": False}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -127,7 +127,7 @@ class WholeValue(TurnCheck):
     ``drop: true`` offers an unsafe fix that drops the record instead.
     """
 
-    defaults = {"values": [], "replace-with": None, "drop": False}
+    defaults = {"values": strings(), "replace-with": Param(None, str), "drop": False}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
