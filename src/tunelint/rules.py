@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostic import SEVERITIES
-from .model.errors import RuleError  # noqa: F401 - re-exported (defined with the other user errors)
+from .model.errors import RuleError, did_you_mean  # noqa: F401 - re-exported (defined with the other user errors)
 
 CODE_RE = re.compile(r"^[A-Z]{1,3}\d{3}$")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -129,13 +129,6 @@ def check_params(cls, params: dict, where: str) -> None:
         cls.validate_params(params)
     except ParamError as e:
         raise RuleError(f"{where}: {e}") from None
-
-
-def did_you_mean(word: str, choices) -> str:
-    import difflib
-
-    m = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {m[0]!r}?)" if m else ""
 
 
 def rules_dir() -> Path:

@@ -53,7 +53,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .rules import RuleError
+from .model.errors import RuleError
 
 if TYPE_CHECKING:  # pragma: no cover
     import tiktoken

@@ -40,6 +40,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from ..diagnostic import Fix
+from ..model.errors import did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..formats import Record, Turn
@@ -217,7 +218,7 @@ class Param:
 
     def _choose(self, name: str, v) -> None:
         if self.choices is not None and v not in self.choices:
-            raise ParamError(f"parameter {name!r}: unknown value {_show(v)}{_close(v, self.choices)}; "
+            raise ParamError(f"parameter {name!r}: unknown value {_show(v)}{did_you_mean(v, self.choices)}; "
                              f"allowed: {', '.join(map(str, self.choices))}")
 
 
@@ -236,13 +237,6 @@ def _is(v, t) -> bool:
 def _show(v) -> str:
     r = repr(v)
     return r if len(r) <= 60 else r[:57] + "..."
-
-
-def _close(v, choices) -> str:
-    import difflib
-
-    m = difflib.get_close_matches(str(v), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {m[0]!r}?)" if m else ""
 
 
 def share(default: float, doc: str = "") -> Param:

@@ -90,7 +90,7 @@ class TruncateAt(TurnCheck):
     def __init__(self, rule, params):
         super().__init__(rule, params)
         if not params["pattern"]:
-            from ..rules import RuleError
+            from ..model.errors import RuleError
 
             raise RuleError(f"rule {rule.code}: kind 'truncate-at' needs a 'pattern'")
         self.rx = re.compile(params["pattern"], re.MULTILINE | (re.IGNORECASE if params["ignorecase"] else 0))

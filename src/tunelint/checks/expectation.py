@@ -48,7 +48,7 @@ _CONDITION_WORDS = {"and", "or", "not", "in", "True", "False"}
 
 def safe_condition(cond, columns, where: str) -> str:
     """``cond`` if it is a row condition in the safe grammar over ``columns``; else RuleError."""
-    from ..rules import RuleError, did_you_mean
+    from ..model.errors import RuleError, did_you_mean
 
     if not isinstance(cond, str) or not cond.strip() or len(cond) > 1000:
         raise RuleError(f"{where}: row_condition must be a non-empty string of at most 1000 characters")
@@ -77,7 +77,7 @@ def condition_columns(cond: str) -> list[str]:
 
 def check_kwargs(kw: dict, columns, where: str) -> None:
     """Raise RuleError unless every argument is allow-listed and plain JSON (see ALLOWED_KWARGS)."""
-    from ..rules import RuleError, did_you_mean
+    from ..model.errors import RuleError, did_you_mean
 
     for k, v in kw.items():
         if k not in ALLOWED_KWARGS:
@@ -90,7 +90,7 @@ def check_kwargs(kw: dict, columns, where: str) -> None:
 
 
 def _plain(v, where: str, depth: int = 0) -> None:
-    from ..rules import RuleError
+    from ..model.errors import RuleError
 
     if depth > 20:
         raise RuleError(f"{where}: nested too deeply")
@@ -155,7 +155,7 @@ class Expectation(DatasetCheck):
     def __init__(self, rule, params):
         super().__init__(rule, params)
         from ..features import COLUMNS
-        from ..rules import RuleError, did_you_mean
+        from ..model.errors import RuleError, did_you_mean
 
         where = f"{rule.source}: rule {rule.code}"
         exp = params.get("expect")
@@ -197,7 +197,7 @@ class Expectation(DatasetCheck):
         if not len(self.fc):
             return
         from .. import gx
-        from ..rules import RuleError
+        from ..model.errors import RuleError
 
         exp, kw = self.p["expect"], dict(self.p["kwargs"])
         if "row_condition" in kw:

@@ -1046,7 +1046,7 @@ def _spelling_fix(form: str, target: str, dforms, pointer: str) -> Fix | None:
 
 # -- T002 glossary ------------------------------------------------------------------
 def _glossary_entries(entries, where="glossary"):
-    from ..config import ConfigError
+    from ..model.errors import ConfigError
 
     out = []
     for i, e in enumerate(entries or []):

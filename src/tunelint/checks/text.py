@@ -44,7 +44,7 @@ class Existence(TurnCheck):
     def __init__(self, rule, params):
         super().__init__(rule, params)
         if not params["tokens"]:
-            from ..rules import RuleError
+            from ..model.errors import RuleError
 
             raise RuleError(f"rule {rule.code}: kind 'existence' needs a non-empty 'tokens' list")
         rx = _compile(params["tokens"], params["regex"], params["ignorecase"], params["word"])
@@ -86,7 +86,7 @@ class Substitution(TurnCheck):
         super().__init__(rule, params)
         swap = params["swap"]
         if not isinstance(swap, dict) or not swap:
-            from ..rules import RuleError
+            from ..model.errors import RuleError
 
             raise RuleError(f"rule {rule.code}: kind 'substitution' needs a 'swap' mapping of pattern: preferred")
         self.pairs = []
