@@ -20,7 +20,7 @@ BYTES_FACTOR = 4
 BYTES_SLACK = 64
 
 
-def _n(x: int) -> str:
+def thousands(x: int) -> str:
     return f"{x:,}"
 
 
@@ -28,18 +28,18 @@ def limit_phrase(t, ctx, own: int | None = None) -> str:
     """Who sets the per-example limit, for messages: "qwen3 allows 32,768", "the sequence length
     (axolotl.yaml sequence_len) is 4,096", "the default limit is 131,072 (...)"."""
     if own:
-        return f"the limit (max-tokens) is {_n(own)}"
+        return f"the limit (max-tokens) is {thousands(own)}"
     src = getattr(t, "limit_source", "")
     if src == "max-tokens":
-        return f"the limit (max-tokens) is {_n(t.max_tokens or 0)}"
+        return f"the limit (max-tokens) is {thousands(t.max_tokens or 0)}"
     if src:
-        return f"the sequence length ({src}) is {_n(t.max_tokens or 0)}"
+        return f"the sequence length ({src}) is {thousands(t.max_tokens or 0)}"
     preset = ctx.config.targets.get(t.name) if getattr(ctx.config, "targets", None) else None
     if preset is None or preset.max_tokens != t.max_tokens:
-        return f"the limit (max-tokens) is {_n(t.max_tokens or 0)}"
+        return f"the limit (max-tokens) is {thousands(t.max_tokens or 0)}"
     if t.name == "generic":
-        return f"the default limit is {_n(t.max_tokens or 0)} (the largest common context window; set --max-seq-len)"
-    return f"{t.name} allows {_n(t.max_tokens or 0)}"
+        return f"the default limit is {thousands(t.max_tokens or 0)} (the largest common context window; set --max-seq-len)"
+    return f"{t.name} allows {thousands(t.max_tokens or 0)}"
 
 
 @kind("token-limit")
@@ -76,8 +76,8 @@ class TokenLimit(RecordCheck):
         per_turn = tokens.turn_tokens(rec, self.target)
         if len(per_turn) > 1:
             t, k = max(per_turn, key=lambda x: x[1])
-            detail = f"; the longest turn ({t.pointer}) has {_n(k)}" + detail
-        yield Finding(args={"tokens": _n(n), "allowed": self.who, "over": _n(n - self.limit), "limit": _n(self.limit),
+            detail = f"; the longest turn ({t.pointer}) has {thousands(k)}" + detail
+        yield Finding(args={"tokens": thousands(n), "allowed": self.who, "over": thousands(n - self.limit), "limit": thousands(self.limit),
                             "encoding": self.target.encoding, "detail": detail},
                       fix=Fix("unsafe", "drop the example", (Edit("drop"),)))
 
@@ -103,7 +103,7 @@ class MinExamples(DatasetCheck):
         # a file without a single valid record is reported by the F rules that say why
         if 0 < self.count < need:
             who = f"{t.name} fine-tuning needs" if not self.p.get("min-examples") and t.name != "generic" else "the minimum (min-examples) is"
-            yield Finding(line=0, args={"count": _n(self.count), "min": _n(need), "who": who, "target": t.name})
+            yield Finding(line=0, args={"count": thousands(self.count), "min": thousands(need), "who": who, "target": t.name})
 
 
 #: an answer that is only invisible characters, or one punctuation character repeated ("." "..." "?????")

@@ -13,7 +13,7 @@ import re
 
 from ..diagnostic import Edit, Fix
 from .base import Finding, RecordCheck, kind
-from .length import _n, limit_phrase
+from .length import limit_phrase, thousands
 
 _ITEM = re.compile(r"^(/(?:[^/]+/)*?[^/]+)/(\d+)(?:/[^/]+)?$")
 
@@ -114,7 +114,7 @@ class AnswerTruncated(_TrainerCheck):
             answer = sum(end - start for _, start, end in spans)
             first_cut = next(i for i, start, end in spans if end > L)
             yield Finding(pointer=_answer_pointer(side, first_cut),
-                          args={"lost": _n(lost), "answer": _n(answer), "tokens": _n(side.count()), "allowed": self.who,
+                          args={"lost": thousands(lost), "answer": thousands(answer), "tokens": thousands(side.count()), "allowed": self.who,
                                 "branch": f" ({side.conv.branch} answer)" if side.conv.branch else ""},
                           fix=self._fix(rec, side, spans, L))
             return
@@ -170,7 +170,7 @@ class NoTrainableTokens(_TrainerCheck):
             if spans and all(start >= L for _, start, _ in spans):
                 i, start, _ = spans[0]
                 yield Finding(pointer=_answer_pointer(side, i),
-                              args={"start": _n(start), "allowed": self.who, "tokens": _n(side.count()),
+                              args={"start": thousands(start), "allowed": self.who, "tokens": thousands(side.count()),
                                     "branch": f" ({side.conv.branch} answer)" if side.conv.branch else ""},
                               fix=Fix("unsafe", "drop the example", (Edit("drop"),)))
                 return
