@@ -249,7 +249,17 @@ class KeyedExistence(Existence):
         return super().check_text(t, rec)
 
 
-_TAIL_SEP = re.compile(r"(?:\s|###|-->|->)*\Z")
+_SEPARATORS = ("###", "-->", "->")  # what may follow the marker (a prompt/completion separator)
+
+
+def _without_separator(text: str) -> str:
+    """``text`` without the whitespace and separators at its end (string methods: a regex anchored
+    at the end would be tried at every position)."""
+    body = text.rstrip()
+    while body.endswith(_SEPARATORS):
+        body = body[:-3] if body.endswith(("###", "-->")) else body[:-2]
+        body = body.rstrip()
+    return body
 _LAST_LINE = re.compile(r"\n[ \t]*(?:#{1,4}[ \t]*)?(?:(?P<label>input|context)[ \t]*:[ \t]*\n?[ \t]*)?(?P<value>[^\n]{1,40})\Z", re.I)
 
 
@@ -279,15 +289,14 @@ class TrailingPlaceholder(TurnCheck):
 
     def check_text(self, t, rec):
         text = t.text
-        sep = _TAIL_SEP.search(text, max(0, len(text) - 200))
-        body = text[:sep.start()]
+        body = _without_separator(text)
         m = _LAST_LINE.search(body, max(0, len(body) - 120))
         if m is None or not body[:m.start()].strip():
             return
         v = self.norm(m.group("value"))
         if not v or v not in (self.labeled if m.group("label") else self.values):
             return
-        tail = text[sep.start():]
+        tail = text[len(body):]
         fixed = body[:m.start()].rstrip() + (tail if tail.strip() else "")
         yield Finding(pointer=t.pointer, args={"value": m.group().strip(), "field": t.field, "role": t.role,
                                                "offset": m.start() + 1},
