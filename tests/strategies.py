@@ -354,12 +354,40 @@ def write_array(path: Path, lines: list[bytes]) -> Path:
     return path
 
 
+def write_array_oneline(path: Path, lines: list[bytes]) -> Path:
+    """A JSON array on one line, as ``json.dump(records, f)`` writes it."""
+    if path.suffix != ".json":
+        path = path.with_suffix(".json")
+    path.write_bytes(b"[" + b", ".join(ln for ln in lines if ln.strip()) + b"]")
+    return path
+
+
+def write_array_pretty(path: Path, lines: list[bytes]) -> Path:
+    """A pretty-printed JSON array (``json.dump(records, f, indent=2)``); elements that are not
+    JSON stay raw."""
+    if path.suffix != ".json":
+        path = path.with_suffix(".json")
+    parts = []
+    for ln in lines:
+        if not ln.strip():
+            continue
+        try:
+            parts.append(json.dumps(json.loads(ln.decode("utf-8")), indent=2, ensure_ascii=False).encode())
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            parts.append(ln)
+    body = b",\n".join(b"\n".join(b"  " + x for x in p.split(b"\n")) for p in parts)
+    path.write_bytes(b"[\n" + body + b"\n]\n")
+    return path
+
+
 #: container name -> (file suffix, writer(path, lines) -> actual path written)
 CONTAINERS: dict[str, tuple[str, Callable[[Path, list[bytes]], Path]]] = {
     "jsonl": (".jsonl", write_jsonl),
     "jsonl-crlf": (".jsonl", write_crlf),
     "jsonl.gz": (".jsonl.gz", write_gzip),
     "json-array": (".json", write_array),
+    "json-array-oneline": (".json", write_array_oneline),
+    "json-array-pretty": (".json", write_array_pretty),
 }
 
 
@@ -378,7 +406,7 @@ def dataset_files(draw, fmt: str | None = None, containers: list[str] | None = N
     """(container name, lines): write with ``write(container, tmpdir, lines)``. Kept as data so
     hypothesis can shrink it and a test can use its own temporary directory per example."""
     container = draw(st.sampled_from(containers) if containers else container_names())
-    lines = draw(datasets(fmt, mutate=mutate, max_size=max_size, blank_lines=container != "json-array"))
+    lines = draw(datasets(fmt, mutate=mutate, max_size=max_size, blank_lines=not container.startswith("json-array")))
     return container, lines
 
 

@@ -118,3 +118,55 @@ def test_promise_check_fix_replaces_nothing_when_an_output_file_cannot_be_writte
     assert data.read_bytes() == before
     r = run_cli("check", "--isolated", str(data), "-o", "jsn:x.json")
     assert "unknown output format" in _one_error_line(r) and r.stdout == ""
+
+
+# -- found by the fix property suite (tests/test_promise_fix_properties.py) -------------------
+def _fix_cli(tmp_path, name: str, data: bytes, *extra):
+    src = tmp_path / name
+    src.write_bytes(data)
+    out = tmp_path / ("out-" + name)
+    r = run_cli("fix", str(src), "-o", str(out), "--rejects", str(tmp_path / "rej.jsonl"), "--isolated", *extra)
+    assert r.returncode in (0, 1), r.stderr
+    rej = tmp_path / "rej.jsonl"
+    return out.read_bytes(), (_entries(rej) if rej.exists() else [])
+
+
+def test_promise_fix_one_line_json_array_keeps_its_other_records(tmp_path):
+    """`json.dump(records, f)` writes every element on line 1: a finding about one element
+    dropped all of them (they share the line)."""
+    data = b'[{"prompt": "a", "completion": "b"}, {"prompt": "a", "completion": "b"}, {"prompt": "c", "completion": "d"}]'
+    out, rejects = _fix_cli(tmp_path, "one.json", data, "--unsafe-fixes")
+    kept = orjson.loads(out)
+    assert {"prompt": "c", "completion": "d"} in kept and {"prompt": "a", "completion": "b"} in kept
+    assert len(kept) + len(rejects) == 3
+
+
+def test_promise_fix_applies_fixes_inside_pretty_printed_arrays(tmp_path):
+    data = b'[\n  {\n    "instruction": "Say hi ",\n    "input": "",\n    "output": "Hi!"\n  }\n]\n'
+    out, _ = _fix_cli(tmp_path, "pretty.json", data)
+    assert orjson.loads(out) == [{"instruction": "Say hi", "input": "", "output": "Hi!"}]
+
+
+def test_promise_fix_unsafe_output_is_valid_utf8(tmp_path):
+    data = b'{"prompt": "caf\xe9", "completion": " ok"}\n{"prompt": "tea", "completion": " ok"}\n'
+    for name, body in (("u.jsonl", data), ("u.json", b"[\n" + data.replace(b"}\n{", b"},\n{") + b"]\n")):
+        out, rejects = _fix_cli(tmp_path, name, body, "--unsafe-fixes")
+        out.decode("utf-8")
+        assert b"tea" in out and len(rejects) >= 1 and "text_base64" in rejects[-1]
+
+
+def test_promise_fix_drops_an_unparseable_multiline_array_element(tmp_path):
+    data = b'[\n  {"prompt": "a", "completion": "b"},\n  {"prompt": "x", "completion": "y"\n,\n  {"prompt": "c", "completion": "d"}\n]\n'
+    out, rejects = _fix_cli(tmp_path, "t.json", data, "--unsafe-fixes")
+    assert orjson.loads(out) == [{"prompt": "a", "completion": "b"}]
+    assert '"prompt": "c"' in rejects[0]["text"], "the swallowed records are in the rejects, verbatim"
+
+
+def test_promise_fix_twice_changes_nothing_when_a_fix_creates_an_error(tmp_path):
+    """Stripping the trailing space of a DPO rejected answer made it equal to the preferred one
+    (F-rule error): the second fix rejected it."""
+    dpo = (b'{"input": {"messages": [{"role": "user", "content": "q"}]}, "preferred_output": [{"role": "assistant", '
+           b'"content": "same"}], "non_preferred_output": [{"role": "assistant", "content": "same \xc2\xa0"}]}\n')
+    out, _ = _fix_cli(tmp_path, "d.jsonl", dpo + dpo.replace(b'"q"', b'"q2"').replace(b"same \xc2\xa0", b"other"), "--unsafe-fixes")
+    again, rejects2 = _fix_cli(tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path, "again.jsonl", out, "--unsafe-fixes")
+    assert again == out

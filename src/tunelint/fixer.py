@@ -549,6 +549,7 @@ class Fixer:
         self._err_lines = sorted(self._errs)
         src = Source(path)
         table = src.unit == "row"
+        starts: Counter | None = None  # JSON arrays: how many elements start on each line
         st.out = out = None  # type: ignore[assignment]
         indents: dict[int, bytes] = {}
         self._recheck = None
@@ -579,8 +580,10 @@ class Fixer:
                     indent = b""
             data = chunk.data
             ds = by_line.get(line)
-            if src.mode == "json" and b"\n" in data:
-                ds = self._inner_diags(ds, by_line, line, data)
+            if src.mode == "json":
+                if starts is None:
+                    starts = Counter(c.line for c in Source(path) if isinstance(c, Chunk))
+                ds = self._element_diags(by_line, chunk, starts)
             had_bom = line == 1 and data.startswith(BOM)
             body = data[3:] if had_bom else data
             if not body.strip():  # a blank line: not a record
@@ -618,17 +621,35 @@ class Fixer:
             st.out = out = _TableOut(f, container, src) if container in TABLE_MODES else _Out(f, container)
         out.close()
 
-    def _inner_diags(self, ds, by_line: dict, line: int, data: bytes):
-        """An unparseable array element spanning lines is reported where the parser stopped
-        (F001 at a later line), not where it starts: those findings belong to this element."""
-        if _parses(data):
-            return ds
+    def _element_diags(self, by_line: dict, chunk: Chunk, starts: Counter):
+        """The diagnostics of one JSON array element. Record rules locate a finding inside the
+        element (a pretty-printed element spans lines; ``json.dump`` writes every element on one
+        line), dataset rules report the line where the record starts: a finding belongs to the
+        element whose text holds its position, or, placed before it on its first line, to the
+        only element starting on that line. An unparseable element also owns the parser's
+        findings on its lines (F001 is reported where the parser stopped)."""
+        line, data = chunk.line, chunk.data
+        nl = data.count(b"\n")
+        end = (line + nl, chunk.column + len(data) if not nl else len(data) - data.rfind(b"\n"))
+        broken = None
+        out = []
+        for k in range(line, end[0] + 1):
+            for d in by_line.get(k, ()):
+                if (line, chunk.column) <= (d.line, d.column) <= end or (
+                        d.line == line and d.column < chunk.column and starts[line] == 1):
+                    out.append(d)
+                    continue
+                if broken is None:
+                    broken = not _parses(data)
+                if broken and hasattr(self._kind_class(d.code), "check_unparsed"):
+                    out.append(d)
+        return out or None
+
+    def _kind_class(self, code: str):
         from .checks import KINDS, load_all
 
         load_all()
-        inner = [d for k in range(line + 1, line + data.count(b"\n") + 1) for d in by_line.get(k, ())
-                 if hasattr(KINDS.get(self.policy.kinds.get(d.code, "")), "check_unparsed")]
-        return (list(ds or ()) + inner) or ds
+        return KINDS.get(self.policy.kinds.get(code, ""))
 
     def _record(self, chunk: Chunk, data: bytes, body: bytes, had_bom: bool, ds, st: "_RoundState", res: FileFix,
                 container: str, mode: str, indent: bytes) -> bytes | None:
@@ -636,13 +657,16 @@ class Fixer:
         A record that had an error is checked again once fixed: if an error is left that the
         policy lets the fixer act on, the record goes to the rejects file with the reason."""
         out = self._fixed_record(chunk, data, body, had_bom, ds, st, res, container, mode, indent)
-        errs = self._err_lines
-        if out is None or not errs:
+        if out is None:
             return out
+        errs = self._err_lines
         a = bisect.bisect_left(errs, chunk.line)
         b = bisect.bisect_right(errs, chunk.line + data.count(b"\n"))
-        if a == b:
+        if a == b and (out is data or not self.policy.unsafe):
             return out
+        # a fixed record is checked again too: a fix can make an error (two answers of a
+        # preference pair that only differed by trailing space are now identical), and the
+        # next fix would reject it (found by the fix property suite: fixing twice changed more)
         before = [d for ln in errs[a:b] for d in self._errs[ln]]
         left = self._errors_left(chunk, out, before)
         if not left:  # fixed: its errors are not "left that fix did not repair"
@@ -800,13 +824,13 @@ class Fixer:
 
     def _recheck_record(self, chunk: Chunk, obj, fmt: str | None) -> list[Diagnostic]:
         from .engine import FileRun
-        from .formats import Record, detect
+        from .formats import Record, detect, dumps_sorted
 
         rc = self._recheck
         if rc is None:
             rc = self._recheck = FileRun(os.devnull, replace(self.cfg, enabled=self._rules, per_file_ignores={}), display_path="<recheck>")
             rc.start(fmt or "unknown", "jsonl", observe=False)  # no dataset state for single records
-        data = orjson.dumps(obj)
+        data = dumps_sorted(obj, sort=False)  # orjson refuses values nested past 255 levels
         phys = PhysLine(chunk.line, data, b"\n")
         diags = rc.check_line(phys)
         rec = Record("<recheck>", chunk.line, chunk.column, 0, obj, data, detected=detect(obj))
