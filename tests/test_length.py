@@ -85,7 +85,7 @@ def test_l002_counts_and_merges(tmp_path):
     recs = [chat(f"q{i}", f"a{i}") for i in range(4)]
     diags = run(tmp_path, recs, target="gpt-4o")
     (d,) = [d for d in diags if d.code == "L002"]
-    assert d.line == 0 and d.message == "file has 4 example(s); gpt-4o fine-tuning needs at least 10"
+    assert d.line == 0 and d.message == "file has 4 examples; gpt-4o fine-tuning needs at least 10"
     assert not [d for d in run(tmp_path, recs * 3, target="gpt-4o") if d.code == "L002"]
 
     from tunelint.checks.length import MinExamples

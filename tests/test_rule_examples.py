@@ -27,7 +27,13 @@ def run_example(rule, ex, data: bytes, tmp_path):
     cfg = load_config(data={"select": [rule.code], **overrides, **(ex.get("config") or {})})
     path = tmp_path / ex.get("path", "example.jsonl")
     path.write_bytes(data)
-    return FileRun(str(path), cfg, display_path=path.name).run()
+    diags = FileRun(str(path), cfg, display_path=str(path)).run()
+    if "ignore" in ex:  # the data file's ignore file (tunelint.suppress): F040 and suppression
+        from tunelint.suppress import SUFFIX, filter_file
+
+        (tmp_path / (path.name + SUFFIX)).write_text(ex["ignore"] + "\n", encoding="utf-8")
+        diags = filter_file(str(path), diags, cfg)
+    return diags
 
 
 def test_every_rule_has_pass_and_fail_examples():

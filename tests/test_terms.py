@@ -286,7 +286,7 @@ def test_template_variants(tmp_path):
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     diags = [d for d in run(p, ["T004"]) if d.code == "T004"]
     assert [(d.line, d.pointer) for d in diags] == [(7, "/prompt")]
-    assert diags[0].message.startswith("prompt template 'Instruction: / Response:' here (1 records) but '### Instruction: / ### Response:' in 6")
+    assert diags[0].message.startswith("prompt template 'Instruction: / Response:' here (1 record) but '### Instruction: / ### Response:' in 6")
     rows[0] = rows[1] = rows[2] = rows[6]
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert [d for d in run(p, ["T004"]) if d.code == "T004"] == []  # 3 against 3: no dominant template

@@ -193,6 +193,10 @@ def _matches(selector: str, rule: Rule) -> bool:
     return rule.code.startswith(selector) or rule.name == selector
 
 
+#: public name: does a selector (code, prefix, name or ALL) pick ``rule``?
+rule_matches = _matches
+
+
 def _specificity(selector: str, rule: Rule) -> int:
     if selector == "ALL":
         return 0

@@ -91,9 +91,18 @@ def explain_rule(rule: Rule, enabled: bool = True) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def list_rules(cfg, show_all: bool = True, fmt: str = "text") -> str:
+def _fit(text: str, room: int | None) -> str:
+    """``text`` cut to ``room`` characters with an ellipsis when it does not fit (None: whole)."""
+    if room is None or len(text) <= room:
+        return text
+    return text[:max(room - 1, 0)].rstrip() + "…"
+
+
+def list_rules(cfg, show_all: bool = True, fmt: str = "text", only=None, width: int | None = None) -> str:
+    """The rule table. ``only``: the rules to list (default every rule); ``width``: the
+    terminal's width, summaries are cut to fit with an ellipsis (None: never cut, for pipes)."""
     enabled = {r.code for r in cfg.enabled}
-    rows = sorted(cfg.rules, key=lambda r: (list(FAMILIES).index(r.family) if r.family in FAMILIES else 99, r.code))
+    rows = sorted(cfg.rules if only is None else only, key=lambda r: (list(FAMILIES).index(r.family) if r.family in FAMILIES else 99, r.code))
     if fmt == "json":
         return orjson.dumps([
             {"code": r.code, "name": r.name, "severity": r.severity, "kind": r.kind, "enabled": r.code in enabled,
@@ -112,7 +121,8 @@ def list_rules(cfg, show_all: bool = True, fmt: str = "text") -> str:
     for r in rows:
         mark = "✓" if r.code in enabled else " "
         fix = {"safe": "[*]", "unsafe": "[!]"}.get((r.fix or {}).get("applicability"), "   ")
-        out.append(f"{mark} {r.code}  {fix} {r.name:<32} {r.severity:<8} {r.summary[:70]}")
+        head = f"{mark} {r.code}  {fix} {r.name:<32} {r.severity:<8} "
+        out.append(head + _fit(" ".join(r.summary.split()), width - len(head) if width else None))
     out.append("")
     out.append("✓ enabled   [*] safe fix   [!] unsafe fix (needs --unsafe-fixes)   `tunelint explain CODE` for details")
     return "\n".join(out) + "\n"

@@ -27,8 +27,9 @@ from .checks.base import (KINDS, Check, DatasetCheck, FileContext, FileProblemCh
 from .config import Config
 from .diagnostic import Diagnostic, Fix, row_wording
 from .formats import Normalizer, Record, detect, record_format
-from .locate import line_column_of
+from .locate import line_column_in_string, line_column_of, value_at
 from .reader import BOM, Chunk, FileProblem, PhysLine, Source, split_ending
+from .words import format_message
 
 DETECT_SAMPLE = 64
 
@@ -85,7 +86,7 @@ class FileRun:
         msg = f.message
         if msg is None:
             try:
-                msg = r.message.format(**f.args)
+                msg = format_message(r.message, f.args) if ":~" in r.message else r.message.format(**f.args)
             except (KeyError, IndexError, ValueError):
                 msg = r.message
         fix = f.fix
@@ -103,9 +104,11 @@ class FileRun:
                 pointer=f.pointer, message=msg, fix=fix, unit="row",
                 record_hash=f.record_hash or (rec.hash if rec is not None else None), related=f.related,
             )
-        if f.pointer and column == 1 and rec is not None and not f.line and f.path is None:
-            # a record-level finding: point at where the value starts in the source text
-            line, column = line_column_of(rec.data, f.pointer, rec.line, rec.column)
+        if f.pointer and rec is not None and not f.line and f.path is None:
+            if f.offset is not None:  # a span inside a string: point at the span itself
+                line, column = line_column_in_string(rec.data, f.pointer, f.offset, rec.line, rec.column)
+            elif column == 1:  # a record-level finding: point at where the value starts
+                line, column = line_column_of(rec.data, f.pointer, rec.line, rec.column)
         return Diagnostic(
             code=r.code, name=r.name, severity=r.severity, path=f.path or self.display,
             line=line, column=column, pointer=f.pointer, message=msg, fix=fix,
@@ -367,11 +370,17 @@ class FileRun:
         if self.ctx is None:
             return out
         self.ctx.format = self.stats.format
+        spans: list[tuple[int, str]] = []
         for c in self.checks if checks is None else checks:
             if not isinstance(c, DatasetCheck):
                 continue
             for f in c.finish(self.ctx):
-                out.append(self._diag(c, f, f.line))
+                d = self._diag(c, f, f.line)
+                if f.span and f.pointer and f.line >= 1 and f.path is None:
+                    spans.append((len(out), f.span))
+                out.append(d)
+        if spans:
+            self._locate_spans(out, spans)
         return out
 
     def run(self, sinks: "tuple[Sink, ...] | list[Sink]" = ()) -> list[Diagnostic]:
@@ -384,8 +393,64 @@ class FileRun:
             if sinks and ev.record is not None:
                 for s in sinks:
                     s.record(ev.record, self)
-        diags.extend(self.finish())
+        diags.extend(self.finish_shown())
+    def _locate_spans(self, out: list[Diagnostic], spans: list[tuple[int, str]]) -> None:
+        """Dataset checks hold no text: the records their findings name are read again (one
+        pass, only those lines) and each finding points at its span's first whole-word
+        occurrence in the string at its pointer."""
+        import re
+        from dataclasses import replace
+
+        if self.path == "-":
+            return
+        want: dict[int, list[int]] = {}
+        for i, _ in spans:
+            want.setdefault(out[i].line, []).append(i)
+        span_of = dict(spans)
+        last = max(want)
+        try:
+            for item in Source(self.path, mode=None):
+                if not isinstance(item, Chunk) or item.line not in want:
+                    if isinstance(item, Chunk) and item.line > last:
+                        break
+                    continue
+                data = item.data[3:] if item.line == 1 and item.data.startswith(BOM) else item.data
+                try:
+                    obj = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    continue
+                for i in want.pop(item.line):
+                    d = out[i]
+                    text = value_at(obj, d.pointer)
+                    if not isinstance(text, str):
+                        continue
+                    m = re.search(r"(?<!\w)" + re.escape(span_of[i]) + r"(?!\w)", text) or re.search(re.escape(span_of[i]), text)
+                    if m is not None:
+                        ln, col = line_column_in_string(data, d.pointer, m.start(), item.line, item.column)
+                        out[i] = replace(d, line=ln, column=col)
+                if not want:
+                    break
+        except (OSError, EOFError, ValueError):
+            return
+
+    def run(self) -> list[Diagnostic]:
+        diags: list[Diagnostic] = []
+        for ev in self.events():
+            diags.extend(ev.diagnostics)
+        diags.extend(self.finish_shown())
         return diags
+
+    def finish_shown(self) -> list[Diagnostic]:
+        """:meth:`finish`, with the progress bar (if it names steps) saying "dataset rules"
+        meanwhile: the dataset-level rules may take a while after the bar reached 100%."""
+        label = getattr(self.progress, "label", None)
+        if label is None:
+            return self.finish()
+        self.progress.phase("dataset rules")
+        try:
+            return self.finish()
+        finally:
+            self.progress.label = label
 
 
 _FAILED = object()

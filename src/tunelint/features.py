@@ -364,7 +364,7 @@ PARALLEL_BYTES = 8 << 20  # inputs this large count tokens in a worker process
 
 
 def collect(paths: list[str], config, tokens: bool = True, style: bool = True, parallel: bool | None = None,
-            jobs: int = 1):
+            jobs: int = 1, progress=None):
     """(FeatureCollector, Result) for the inputs: one engine pass gives both the findings and
     the feature table. ``parallel`` (default: inputs over 8 MB) counts tokens in a worker
     process while the engine runs; ``jobs > 1`` splits large JSONL files as ``check --jobs``
@@ -381,7 +381,7 @@ def collect(paths: list[str], config, tokens: bool = True, style: bool = True, p
         parallel = size >= PARALLEL_BYTES
     if parallel:
         fc.parallel()
-    result = lint(paths, config, jobs=jobs, sinks=[fc])
+    result = lint(paths, config, jobs=jobs, sinks=[fc], progress=progress)
     return fc, result
 
 

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .cli import UsageFailure, common_options, load
+from .cli import UsageFailure, apply_fix_options, common_options, fix_options, fix_policy, load, make_progress
 
 
 @click.command("fix")
@@ -27,15 +27,18 @@ from .cli import UsageFailure, common_options, load
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--changes", "changes", type=click.Path(dir_okay=False), help="Write one JSONL entry per edit (line, code, op, pointer, before, after).")
 @click.option("--to", "to", type=click.Choice(["chat", "prompt-completion"]), help="Convert records to OpenAI chat messages (or to prompt/completion where lossless).")
+@fix_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only on a terminal, on stderr).")
 def fix(paths, config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
-        output, in_place, rejects, unsafe_fixes, show_diff, dry_run, changes, to, quiet):
+        output, in_place, rejects, unsafe_fixes, show_diff, dry_run, changes, to, fixable, unfixable,
+        extend_fixable, quiet, no_progress):
     """Fix dataset files: safe fixes by default, --unsafe-fixes for the rest.
 
     Every input record ends up in the output or in the rejects file; records are never
     reordered and records no fix touches are written byte for byte.
     """
-    from .fixer import FixError, Fixer, FixPolicy
+    from .fixer import FixError, Fixer
     from .reader import iter_input_paths
 
     for p in paths:
@@ -75,12 +78,8 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
         preflight(files, output, rejects, changes, in_place, dry_run)
     except Unwritable as e:
         raise UsageFailure(str(e)) from None
-    from .config import ConfigError
-
-    try:
-        policy = FixPolicy.from_config(cfg, unsafe_fixes)
-    except ConfigError as e:
-        raise UsageFailure(str(e)) from None
+    apply_fix_options(cfg, fixable, unfixable, extend_fixable)
+    policy = fix_policy(cfg, unsafe_fixes)
     container = None
     if output and output != "-":
         name = output[:-3] if output.endswith(".gz") else output
@@ -93,6 +92,7 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
 
             container = table_mode(name)
     fixer = Fixer(cfg, policy, to=to)
+    fixer.progress = progress = make_progress(no_progress, "fixing")
     diff_out = sys.stdout.buffer if show_diff else None
     ch = None
     if changes:
@@ -107,9 +107,13 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
                 r = fixer.fix_file(p, output, rejects=rejects, changes=ch, container=container, dry_run=dry_run,
                                    diff=diff_out, in_place=in_place, display=p)
             except FixError as e:
+                if progress is not None:
+                    progress.close()
                 click.echo(f"tunelint: {p}: {e}", err=True)
                 status = max(status, 1)
                 continue
+            if progress is not None:
+                progress.close()
             if r.skipped:
                 status = max(status, 1)
             elif r.remaining_errors:

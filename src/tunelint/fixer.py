@@ -399,6 +399,7 @@ class Fixer:
         self.policy = policy
         self.to = to
         self.run_id = run_stamp()
+        self.progress = None  # a tunelint.progress.Progress for the check pass (terminal only)
 
     # one file, end to end ------------------------------------------------------------------
     def fix_file(self, path: str, output: str | None, *, rejects: str | None = None, changes: BinaryIO | None = None,
@@ -410,8 +411,16 @@ class Fixer:
         res = FileFix(display, output)
         rules = self.cfg.rules_for(path)
         cfg = replace(self.cfg, enabled=rules, per_file_ignores={})
-        run = FileRun(path, cfg, display_path=display)
+        if self.progress is not None:
+            self.progress.label = "fixing"
+        run = FileRun(path, cfg, display_path=display, progress=self.progress)
         diags = run.run()
+        if path != "-":  # findings suppressed in the file's ignore file are not fixed either
+            from .suppress import filter_file
+
+            diags = filter_file(path, diags, report_unused=False)
+        if self.progress is not None:
+            self.progress.phase("writing fixes")
         fatal = [d for d in diags if d.line <= 1 and _is_fatal(d, run)]
         if fatal:
             res.skipped = fatal[0].message
@@ -1124,12 +1133,14 @@ def _write_diff(out: BinaryIO, a_path: str, b_path: str, a_name: str, b_name: st
 
 
 # -- entry points -------------------------------------------------------------------------------
-def fix_in_place_for_check(paths: list[str], cfg: Config, unsafe: bool = False) -> list[FileFix]:
+def fix_in_place_for_check(paths: list[str], cfg: Config, unsafe: bool = False, policy: FixPolicy | None = None,
+                           progress=None) -> list[FileFix]:
     """``tunelint check --fix``: fix every input in place (atomically); print one line per changed file."""
     import click
 
-    pol = FixPolicy.from_config(cfg, unsafe)
+    pol = policy or FixPolicy.from_config(cfg, unsafe)
     fx = Fixer(cfg, pol)
+    fx.progress = progress
     results = []
     files = list(iter_input_paths(paths, cfg))
     if "-" in files:
@@ -1145,4 +1156,6 @@ def fix_in_place_for_check(paths: list[str], cfg: Config, unsafe: bool = False) 
         results.append(r)
         if r.changed:
             click.echo(f"tunelint: fixed {r.summary()}", err=True)
+    if progress is not None:
+        progress.close()
     return results

@@ -15,6 +15,7 @@ import orjson
 from functools import lru_cache
 
 from .diagnostic import pointer as _pointer
+from .words import article
 
 
 @lru_cache(maxsize=4096)
@@ -345,7 +346,7 @@ class Normalizer:
             allowed = {"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call", "refusal"}
             for k in m:
                 if k not in allowed:
-                    rec.problems.append(_unknown_key(m, k, allowed, mp, f"unrecognized key {k!r} in a {role} message"))
+                    rec.problems.append(_unknown_key(m, k, allowed, mp, f"unrecognized key {k!r} in {article(str(role))} message"))
             if "content" not in m:
                 if not (role == "assistant" and has_calls):
                     rec.problems.append(Problem("missing-key", mp, f"{role} message is missing 'content'"))
@@ -378,7 +379,7 @@ class Normalizer:
             if "weight" in m:
                 w = m["weight"]
                 if role != "assistant":
-                    rec.problems.append(Problem("weight-invalid", mp + "/weight", f"'weight' is only allowed on assistant messages, found on a {role} message"))
+                    rec.problems.append(Problem("weight-invalid", mp + "/weight", f"'weight' is only allowed on assistant messages, found on {article(str(role))} message"))
                 elif isinstance(w, bool) or w not in (0, 1):
                     rec.problems.append(Problem("weight-invalid", mp + "/weight", f"'weight' must be 0 or 1, got {orjson.dumps(w).decode()}"))
             if "tool_calls" in m:
@@ -393,13 +394,13 @@ class Normalizer:
             return
         for i, r in enumerate(roles):
             if r in ("system", "developer") and i > 0 and roles[i - 1] not in ("system", "developer"):
-                rec.problems.append(Problem("system-not-first", base + P(i), f"{r} message at position {i} comes after a {roles[i - 1]} message; system messages must come first"))
+                rec.problems.append(Problem("system-not-first", base + P(i), f"{r} message at position {i} comes after {article(str(roles[i - 1]))} message; system messages must come first"))
                 break
         if require_answer:
             if "assistant" not in roles:
                 rec.problems.append(Problem("no-assistant", base, "conversation has no assistant turn: nothing to train on"))
             elif roles[-1] != "assistant":
-                rec.problems.append(Problem("not-ending-assistant", base + P(len(roles) - 1), f"conversation ends with a {roles[-1]} turn, not an assistant turn"))
+                rec.problems.append(Problem("not-ending-assistant", base + P(len(roles) - 1), f"conversation ends with {article(str(roles[-1]))} turn, not an assistant turn"))
         if alternation:
             body = [r for r in roles if r not in ("system", "developer")]
             for i in range(1, len(body)):

@@ -202,6 +202,53 @@ def line_column_of(data: bytes, pointer: str, line: int = 1, column: int = 1) ->
     return line, column + len(head.decode("utf-8", errors="replace"))
 
 
+def line_column_in_string(data: bytes, pointer: str, char_offset: int, line: int = 1, column: int = 1) -> tuple[int, int]:
+    """(line, column) of the character at ``char_offset`` of the *decoded* JSON string at
+    ``pointer`` (a Python ``str`` index): the raw string is walked so escapes (``\\n``,
+    ``\\u00e9``, surrogate pairs) and multi-byte UTF-8 count as they appear in the file. Falls
+    back to the value's start, then to ``(line, column)``."""
+    off = offset_of(data, pointer)
+    ln, col = line_column_of(data, pointer, line, column)
+    if off is None or data[off:off + 1] != b'"' or char_offset < 0:
+        return ln, col
+    b = data
+    i, n, raw = off + 1, 0, 1  # raw: characters walked in the file, the opening quote included
+    try:
+        while n < char_offset:
+            c = b[i]
+            if c == 0x22:  # the closing quote: the offset is past the end
+                return ln, col
+            if c == 0x5C:  # backslash escape
+                if b[i + 1] == 0x75:  # \uXXXX, maybe a surrogate pair (one Python character)
+                    cp = int(b[i + 2:i + 6], 16)
+                    i, raw = i + 6, raw + 6
+                    if 0xD800 <= cp < 0xDC00 and b[i:i + 2] == b"\\u":
+                        i, raw = i + 6, raw + 6
+                else:
+                    i, raw = i + 2, raw + 2
+            else:
+                i += 1 if c < 0x80 else 2 if c < 0xE0 else 3 if c < 0xF0 else 4
+                raw += 1
+            n += 1
+    except (IndexError, ValueError):
+        return ln, col
+    return ln, col + raw
+
+
+def value_at(obj, pointer: str):
+    """The value at an RFC 6901 ``pointer`` in a parsed record, or None."""
+    from .diagnostic import split_pointer
+
+    for tok in split_pointer(pointer):
+        if isinstance(obj, dict):
+            obj = obj.get(tok)
+        elif isinstance(obj, list) and tok.isdigit() and int(tok) < len(obj):
+            obj = obj[int(tok)]
+        else:
+            return None
+    return obj
+
+
 def relative_path(path: str, base: str | None = None) -> str:
     """``path`` relative to ``base`` (default: the current directory) with ``/`` separators,
     for machine outputs (SARIF, GitLab, JUnit); absolute when it lies outside ``base``."""

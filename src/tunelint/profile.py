@@ -160,11 +160,17 @@ def render_profile(paths: list[str], cfg, out: TextIO) -> None:
     render_rows(*collect(paths, cfg, tokens=True), cfg, out)
 
 
-def render_rows(turn_rows: list[dict], rec_rows: list[dict], cfg, out: TextIO) -> None:
-    """Print the profile of rows collected in a check's own pass (``style_features.StyleRows``)."""
+def render_rows(turn_rows: list[dict], rec_rows: list[dict], cfg, out: TextIO, progress=None) -> None:
+    """Print the profile of rows collected in a check's own pass (``style_features.StyleRows``).
+    ``progress``: the run's bar, shown as "profile: summarizing" until the profile is ready."""
+    if progress is not None:
+        progress.phase("profile: summarizing")
     has_tokens = bool(turn_rows) and "tokens" in turn_rows[0]
     target = getattr(cfg, "target", None)
     enc = getattr(target, "tokenizer", None) or getattr(target, "encoding", None) or "o200k_base"
     if getattr(target, "tokenizer", None):
         enc += " with its chat template"
-    render_summary(summarize(turn_rows, rec_rows), out, enc if has_tokens else None)
+    summaries = summarize(turn_rows, rec_rows)
+    if progress is not None:
+        progress.close()
+    render_summary(summaries, out, enc if has_tokens else None)

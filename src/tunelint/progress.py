@@ -1,7 +1,8 @@
 """A one-line progress bar on stderr for long runs.
 
 ``Progress(stream)``: ``update(path, done_bytes, total_bytes)`` redraws at most ~10 times a
-second; ``close()`` erases the line. Nothing is ever written when ``stream`` is not a
+second; ``phase(label)`` names the step shown in front of the bar ("checking", "dataset rules",
+"writing fixes", "profiling") and redraws at once; ``close()`` erases the line. Nothing is ever written when ``stream`` is not a
 terminal (CI logs, pipes, files), so machine outputs and logs stay clean.
 """
 from __future__ import annotations
@@ -25,6 +26,15 @@ class Progress:
         self._last = float("-inf")
         self._shown = False
         self._start = clock()
+        self.label = ""
+        self._last_args: tuple | None = None
+
+    def phase(self, label: str) -> None:
+        """Name the current step; the bar is redrawn at once with it (a long step after the
+        bar reached 100% is never silent)."""
+        self.label = label
+        if self._last_args is not None:
+            self.update(*self._last_args, force=True)
 
     def _width(self) -> int:
         return max(40, min(shutil.get_terminal_size((80, 24)).columns, 160)) - 1
@@ -45,17 +55,20 @@ class Progress:
         else:
             head = "[working] "
             tail = f" {done / 1e6:,.1f} MB{speed}"
+        if self.label:
+            head = f"{self.label}: " + head
         room = width - len(head) - len(tail)
         name = os.path.basename(path) if len(path) > room else path
         if len(name) > room:
             name = "…" + name[-(room - 1):] if room > 1 else ""
         return head + name + tail
 
-    def update(self, path: str, done: int, total: int) -> None:
+    def update(self, path: str, done: int, total: int, force: bool = False) -> None:
         if not self.enabled:
             return
+        self._last_args = (path, done, total)
         now = self._clock()
-        if now - self._last < MIN_INTERVAL:
+        if now - self._last < MIN_INTERVAL and not force:
             return
         self._last = now
         try:

@@ -74,6 +74,9 @@ class Finding:
     related: tuple[int, ...] = ()
     record_hash: str | None = None
     path: str | None = None  # another file's path (e.g. an --against file); None = the checked file
+    offset: int | None = None  # where the span starts in the string at ``pointer`` (a str index)
+    span: str | None = None  # dataset checks: the text the finding is about; the engine finds its
+    #                          first whole-word occurrence in the string at ``pointer`` for the column
 
 
 class FileContext:

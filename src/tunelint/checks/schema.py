@@ -9,7 +9,7 @@ from ..diagnostic import Edit, Fix
 
 from ..formats import PROBLEMS
 from ..reader import FILE_PROBLEMS
-from .base import DatasetCheck, FileProblemCheck, Finding, Param, ProblemCheck, UnparsedCheck, kind, share
+from .base import Check, DatasetCheck, FileProblemCheck, Finding, Param, ProblemCheck, UnparsedCheck, kind, share
 
 
 @kind("json-syntax")
@@ -111,3 +111,9 @@ class MixedFormats(DatasetCheck):
             message=f"file mixes record formats: {n_main} {main} records and {parts}; split the file or convert with `tunelint fix --to chat`",
             related=tuple(self.first[f] for f, _ in others),
         )
+
+
+@kind("unused-ignore")
+class UnusedIgnore(Check):
+    """F040: reported by :mod:`tunelint.suppress` once every other finding of a file is known
+    (an ignore-file entry that matched none of them); the engine's pass calls nothing here."""

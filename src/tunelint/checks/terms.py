@@ -960,12 +960,12 @@ class TermVariants(DatasetCheck):
             where = "" if len(lines) < 2 else f"; lines {', '.join(map(str, lines[:20]))}{', ...' if len(lines) > 20 or cut else ''}"
             why_once = ("neither spelling dominates: choose one" if split
                         else "not rewritten automatically: a standard spelling or a name")
-            yield Finding(line=ln, pointer=ptr, related=tuple(lines[1:]),
+            yield Finding(line=ln, pointer=ptr, span=f, related=tuple(lines[1:]),
                           args={**args, "form": f, "more": f"; {why_once} (reported once){where}"})
             return
         for i, ((ln, ptr, f), fix) in enumerate(zip(occ, fixes)):
             extra = f" (first {len(occ)} occurrences shown)" if cut and i == len(occ) - 1 else ""
-            yield Finding(line=ln, pointer=ptr, fix=fix, args={**args, "form": f, "more": extra})
+            yield Finding(line=ln, pointer=ptr, span=f, fix=fix, args={**args, "form": f, "more": extra})
 
     def _fuzzy(self, groups, known):
         from rapidfuzz.distance import DamerauLevenshtein
@@ -1196,7 +1196,7 @@ class GlossaryTerms(TurnCheck):
         fixed = "".join(pieces)
         n = 0
         for m, pref in hits:
-            yield Finding(pointer=t.pointer, column=1,
+            yield Finding(pointer=t.pointer, offset=m.start(),
                           args={"match": m.group(), "preferred": pref, "count": len(hits), "offset": m.start(),
                                 "count_note": f" ({len(hits)} variants in this turn)" if len(hits) > 1 else ""},
                           fix=Fix("unsafe", f"replace {m.group()!r} with {pref!r}", (Edit("set", t.pointer, fixed),)))
@@ -1267,7 +1267,7 @@ class PlaceholderVariants(_CountedVariants):
         shown = 8
         summary = ", ".join(f"{v!r} ({n})" for v, n in ranked[:shown]) + (f", and {len(ranked) - shown} more" if len(ranked) > shown else "")
         value = next(v for v, _ in ranked[1:] if first in self.locs.get(v, ())[:1])
-        yield Finding(line=first[0], pointer=first[1], args={
+        yield Finding(line=first[0], pointer=first[1], span=value if isinstance(value, str) and value.strip() else None, args={
             "value": value, "count": self.counts[value], "dominant": dom, "dominant_count": dn, "markers": len(ranked),
             "records": sum(n for _, n in ranked[1:]), "summary": summary, "more": ""})
 

@@ -18,8 +18,22 @@ def _safe(d) -> bool:
     return d.fix is not None and d.fix.applicability == "safe"
 
 
+def _fix_kinds(opts):
+    """d -> "safe" | "unsafe" | None: the fix `--fix` would apply (with --unsafe-fixes for
+    "unsafe"), after --fixable/--unfixable and extend-safe/unsafe-fixes (opts["policy"])."""
+    policy = opts.get("policy")
+    if policy is None:
+        return lambda d: d.fix.applicability if d.fix is not None else None
+    from dataclasses import replace
+
+    selected = replace(policy, unsafe=True, _cache={})
+    return lambda d: policy.applicability(d) if selected.allows(d) else None
+
+
 def render(result, config, out, opts) -> None:
     color = opts.get("color", False)
+    kind_of = _fix_kinds(opts)
+    show_fixes = opts.get("show_fixes")
 
     def c(s: str, code: str) -> str:
         return f"\x1b[{code}m{s}\x1b[0m" if color and s else s
@@ -27,11 +41,17 @@ def render(result, config, out, opts) -> None:
     if opts.get("statistics"):
         statistics(result, out)
         return
+    safe = unsafe = 0
     for d in result.diagnostics:
-        mark = " [*]" if _safe(d) else ""
+        kind = kind_of(d)
+        safe += kind == "safe"
+        unsafe += kind == "unsafe"
+        mark = " [*]" if kind == "safe" else ""
         where = f" [{d.pointer}]" if d.pointer else ""
         sev = c(d.severity + ":", SEV_COLOR[d.severity] + ";1")
         out.write(f"{c(d.path, '1')}:{d.where}: {sev} {c(d.code, '1')}{mark} {d.message}{c(where, '2')}\n")
+        if show_fixes and kind:
+            out.write(f"    {c('fix (' + kind + '):', '32')} {d.fix.description}\n")
     if opts.get("quiet"):
         return
     s = summary(result)
@@ -46,9 +66,7 @@ def render(result, config, out, opts) -> None:
     hidden = opts.get("hidden")
     if hidden:
         out.write(f"{plural(hidden, 'finding')} below --min-severity not shown.\n")
-    if s["fixable"]:
-        safe = sum(1 for d in result.diagnostics if _safe(d))
-        unsafe = s["fixable"] - safe
+    if safe or unsafe:
         msg = f"[*] {safe:,} fixable with the `--fix` option" if safe else "No safe fixes available"
         if unsafe:
             msg += f" ({unsafe:,} more with `--fix --unsafe-fixes`)"

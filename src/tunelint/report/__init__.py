@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ..cli import check_paths_exist, common_options, fail, load
+from ..cli import check_paths_exist, common_options, fail, load, make_progress
 from ..tokens import counted_with
 
 #: USD per 1M training tokens. Examples only (OpenAI's published fine-tuning prices in 2025);
@@ -107,8 +107,9 @@ def write_features(df, path: str) -> None:
 @click.option("--price-table", "price_table", type=click.Path(dir_okay=False), help="Model -> USD per 1M training tokens (TOML, JSON or YAML). Default: example prices.")
 @click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True, help="Examples shown per rule in the HTML report.")
 @click.option("--tolerance", type=click.FloatRange(min=0), default=0.25, show_default=True, help="--gx-suite: relative slack around observed values (0.25 = ±25%).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only on a terminal, on stderr).")
 def report(paths, config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
-           html_path, gx_path, features_path, epochs, price_table, examples, tolerance):
+           html_path, gx_path, features_path, epochs, price_table, examples, tolerance, no_progress):
     """Profile dataset files: HTML report, Great Expectations suite, feature table.
 
     Without --html, --gx-suite or --features a short text summary (records, tokens per role,
@@ -120,11 +121,22 @@ def report(paths, config_path, isolated, select, extend_select, ignore, target, 
     check_paths_exist(paths)
     cfg = load(config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,
                start=paths[0] if paths[0] != "-" else ".")
+    from ..fsutil import Unwritable, check_writable
+
+    try:
+        for what, out_path in (("HTML report", html_path), ("GX suite", gx_path), ("feature table", features_path)):
+            if out_path:
+                check_writable(out_path, what)
+    except Unwritable as e:
+        fail(str(e))
     prices = load_price_table(price_table) if price_table else dict(EXAMPLE_PRICES)
     from ..forkmap import cpus
 
     # large JSONL files are split over processes as `check` does (same table, same findings)
-    fc, result = collect(list(paths), cfg, jobs=min(cpus(), 8))
+    progress = make_progress(no_progress, "reading")
+    fc, result = collect(list(paths), cfg, jobs=min(cpus(), 8), progress=progress)
+    if progress is not None:
+        progress.phase("building the report")
     if not len(fc):
         click.echo("tunelint: warning: no records were read", err=True)
     wrote = []
@@ -146,6 +158,8 @@ def report(paths, config_path, isolated, select, extend_select, ignore, target, 
     if features_path:
         write_features(fc.frame(), features_path)
         wrote.append(f"feature table {features_path} ({len(fc):,} rows)")
+    if progress is not None:
+        progress.close()
     if not wrote:
         text_summary(fc, result, cfg, epochs, prices, sys.stdout)
     for x in wrote:
