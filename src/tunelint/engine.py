@@ -394,6 +394,8 @@ class FileRun:
                 for s in sinks:
                     s.record(ev.record, self)
         diags.extend(self.finish_shown())
+        return diags
+
     def _locate_spans(self, out: list[Diagnostic], spans: list[tuple[int, str]]) -> None:
         """Dataset checks hold no text: the records their findings name are read again (one
         pass, only those lines) and each finding points at its span's first whole-word
@@ -432,13 +434,6 @@ class FileRun:
                     break
         except (OSError, EOFError, ValueError):
             return
-
-    def run(self) -> list[Diagnostic]:
-        diags: list[Diagnostic] = []
-        for ev in self.events():
-            diags.extend(ev.diagnostics)
-        diags.extend(self.finish_shown())
-        return diags
 
     def finish_shown(self) -> list[Diagnostic]:
         """:meth:`finish`, with the progress bar (if it names steps) saying "dataset rules"
