@@ -3,6 +3,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are reproducible in CI: a fixed derivation of the seed from each test, no example
+# database carried between runs (a longer random search: see benchmarks/README and scripts/).
+settings.register_profile("tunelint-ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("TUNELINT_HYPOTHESIS_PROFILE", "tunelint-ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -274,7 +274,7 @@ def test_fix_arrow_stream(tmp_path):
     assert after.schema.equals(before.schema) and after.num_rows == 2
 
 
-FIX_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+FIX_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
                                                                                HealthCheck.function_scoped_fixture])
 
 
