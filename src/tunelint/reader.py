@@ -21,6 +21,17 @@ from typing import BinaryIO, Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
 LFS_MAGIC = b"version https://git-lfs.github.com/spec/"
+
+
+def head_problem(head: bytes) -> "FileProblem | None":
+    """What a file's first bytes already say is wrong with it as a whole: empty, only
+    whitespace, or a Git LFS pointer instead of the data (every container checks this)."""
+    if not head.strip():
+        return FileProblem("empty-file", 0, 1, "file is empty" if not head else "file holds only whitespace")
+    if head.startswith(LFS_MAGIC):
+        return FileProblem("lfs-pointer", 1, 1,
+                           "file is a Git LFS pointer, not the dataset; run `git lfs pull` to fetch the real file")
+    return None
 BOM = b"\xef\xbb\xbf"
 # what a broken gzip stream raises while it is read (truncated, corrupt, garbage between members)
 GZIP_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
@@ -125,14 +136,9 @@ class Source:
             except GZIP_ERRORS as e:
                 yield FileProblem("gzip-error", 0, 1, f"cannot decompress: {e}")
                 return
-            if not head.strip():
-                yield FileProblem("empty-file", 0, 1, "file is empty" if not head else "file holds only whitespace")
-                return
-            if head.startswith(LFS_MAGIC):
-                yield FileProblem(
-                    "lfs-pointer", 1, 1,
-                    "file is a Git LFS pointer, not the dataset; run `git lfs pull` to fetch the real file",
-                )
+            problem = head_problem(head)
+            if problem is not None:
+                yield problem
                 return
             if b"\x00" in head:
                 yield FileProblem(

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, Iterable, Iterator
 
 import orjson
 
-from .reader import LFS_MAGIC, Chunk, FileProblem, Source
+from .reader import Chunk, FileProblem, Source, head_problem
 
 BATCH_ROWS = 1024
 #: file name ending -> container
@@ -105,12 +105,9 @@ class TableSource(Source):
         except OSError as e:
             yield FileProblem("io-error", 0, 1, f"cannot open: {e.strerror or e}")
             return
-        if not head.strip():
-            yield FileProblem("empty-file", 0, 1, "file is empty" if not head else "file holds only whitespace")
-            return
-        if head.startswith(LFS_MAGIC):
-            yield FileProblem("lfs-pointer", 1, 1,
-                              "file is a Git LFS pointer, not the dataset; run `git lfs pull` to fetch the real file")
+        problem = head_problem(head)
+        if problem is not None:
+            yield problem
             return
         if self.mode in ("csv", "tsv"):
             yield from self._iter_csv()

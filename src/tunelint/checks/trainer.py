@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ..diagnostic import Edit, Fix
+from ..locate import value_at
 from .base import Finding, RecordCheck, kind
 from .length import limit_phrase, thousands
 
@@ -29,6 +30,14 @@ class _TrainerCheck(RecordCheck):
         own = self.p.get("max-tokens")
         self.limit = own or t.max_tokens
         self.who = limit_phrase(t, ctx, own)
+
+    def _cut_sides(self, rec):
+        """(side, answer spans) of each rendered side longer than the sequence length."""
+        if self.model is None or not self.limit:
+            return
+        for side in self._view(rec).sides:
+            if _over(side, self.limit):
+                yield side, side.spans()
 
     def _view(self, rec):
         from .. import chat
@@ -99,13 +108,8 @@ class AnswerTruncated(_TrainerCheck):
         self.mode = mode
 
     def check_record(self, rec, ctx):
-        if self.model is None or not self.limit:
-            return
         L = self.limit
-        for side in self._view(rec).sides:
-            if not _over(side, L):
-                continue
-            spans = side.spans()
+        for side, spans in self._cut_sides(rec):
             if not spans or all(start >= L for _, start, _ in spans):
                 continue  # nothing trainable survives: the no-trainable-tokens rule's
             lost = sum(max(0, end - max(start, L)) for _, start, end in spans)
@@ -135,24 +139,11 @@ class AnswerTruncated(_TrainerCheck):
             lm = _ITEM.match(later or "")
             if lm is None or lm.group(1) != container:
                 return drop
-        value = _resolve(rec.obj, container)
+        value = value_at(rec.obj, container)
         if not isinstance(value, list) or idx + 1 >= len(value):
             return drop
         return Fix("unsafe", f"truncate after the last answer that fits ({container}/{idx})",
                    (Edit("set", container, value[:idx + 1]),))
-
-
-def _resolve(obj, pointer: str):
-    cur = obj
-    for part in pointer.split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(cur, dict):
-            cur = cur.get(part)
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        else:
-            return None
-    return cur
 
 
 @kind("no-trainable-tokens")
@@ -160,13 +151,8 @@ class NoTrainableTokens(_TrainerCheck):
     """Every answer starts at or past the sequence length: all trainable tokens are cut."""
 
     def check_record(self, rec, ctx):
-        if self.model is None or not self.limit:
-            return
         L = self.limit
-        for side in self._view(rec).sides:
-            if not _over(side, L):
-                continue
-            spans = side.spans()
+        for side, spans in self._cut_sides(rec):
             if spans and all(start >= L for _, start, _ in spans):
                 i, start, _ = spans[0]
                 yield Finding(pointer=_answer_pointer(side, i),
