@@ -73,3 +73,45 @@ def test_llamafactory_v1_text_parts_are_read_and_reported():
     assert [(t.kind, t.text) for t in rec.turns] == [("prompt", "hi"), ("answer", "I am {{name}}.")]
     for t in rec.turns:
         assert resolve(obj, t.pointer) == t.text
+
+
+# -- null means absent (JSONL exported by pandas / datasets fills every absent column with null) --
+NULL_FILLED = {
+    "chat": {"messages": [{"role": "user", "content": "u", "name": None, "weight": None, "tool_call_id": None, "function_call": None},
+                          {"role": "assistant", "content": "a", "tool_calls": None, "weight": None, "refusal": None}],
+             "tools": None, "functions": None, "metadata": None, "instruction": None, "chosen": None},
+    "alpaca": {"instruction": "i", "input": None, "output": "o", "system": None, "history": None, "messages": None},
+    "sharegpt": {"conversations": [{"from": "human", "value": "u", "weight": None}, {"from": "gpt", "value": "a", "loss": None}],
+                 "system": None, "tools": None, "id": None},
+    "dpo": {"input": {"messages": [{"role": "user", "content": "u", "name": None}], "tools": None},
+            "preferred_output": [{"role": "assistant", "content": "good", "tool_calls": None}],
+            "non_preferred_output": [{"role": "assistant", "content": "bad", "weight": None}]},
+    "prompt-completion": {"prompt": "p", "completion": " c", "messages": None, "instruction": None},
+}
+
+
+@pytest.mark.parametrize("fmt", list(NULL_FILLED))
+def test_null_optional_keys_are_absent(fmt):
+    obj = NULL_FILLED[fmt]
+    assert detect(obj) == fmt  # a null column of another format does not change the guess
+    rec = Record("x", 1, 1, 0, obj, b"")
+    Normalizer().normalize(rec, fmt)
+    assert rec.problems == []
+    assert any(t.kind == "answer" for t in rec.turns)
+
+
+def test_null_required_key_is_still_reported_as_null():
+    rec = Record("x", 1, 1, 0, {"prompt": "p", "completion": None}, b"")
+    Normalizer().normalize(rec, "prompt-completion")
+    assert [(p.problem, p.pointer) for p in rec.problems] == [("wrong-type", "/completion")]
+    rec = Record("x", 1, 1, 0, {"messages": [{"role": "user", "content": None}, {"role": "assistant", "content": "a"}]}, b"")
+    Normalizer().normalize(rec, "chat")
+    assert [(p.problem, p.pointer) for p in rec.problems] == [("wrong-type", "/messages/0/content")]
+    assert detect({"messages": None}) == "chat"  # nothing fits without it: the null key still names the format
+
+
+def test_null_filled_export_checks_clean():
+    from conftest import FIXTURES, run_cli
+
+    p = run_cli("check", str(FIXTURES / "formats" / "nulls_chat.jsonl"), "--isolated")
+    assert p.returncode == 0 and "All checks passed" in p.stdout, p.stdout + p.stderr

@@ -39,6 +39,13 @@ SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", "system": "system",
                   # OpenAI-style role names inside ShareGPT are common too
                   "user": "user", "assistant": "assistant", "tool": "tool"}
 
+#: keys each format requires: a null one is reported as null; every other null key is absent
+REQUIRED = {
+    "chat": ("messages",), "prompt-completion": ("prompt", "completion"), "alpaca": ("instruction", "output"),
+    "sharegpt": ("conversations",), "dpo": ("input", "preferred_output", "non_preferred_output"),
+    "preference": ("chosen", "rejected"),
+}
+
 KIND_OF_ROLE = {
     "system": "system", "developer": "system", "user": "prompt", "assistant": "answer",
     "tool": "tool", "function": "tool", "tool_call": "tool",
@@ -98,6 +105,15 @@ def _unknown_key(obj: dict, k: str, allowed, base: str, message: str) -> Problem
     if meant is None:
         return Problem("unknown-key", base + P(k), message)
     return Problem("unknown-key", base + P(k), f"{message}; did you mean {meant!r}?", repair=(base, _renamed(obj, k, meant)))
+
+
+def without_nulls(d: dict, keep: tuple = ()) -> dict:
+    """``d`` without its null-valued keys: null means absent (pandas' and ``datasets``'
+    ``to_json`` fill every column a record lacks with null). Keys in ``keep`` stay, so a
+    required key given as null is still reported as null."""
+    if None not in d.values():
+        return d
+    return {k: v for k, v in d.items() if v is not None or k in keep}
 
 
 def _message_list(obj) -> bool:
@@ -224,9 +240,17 @@ def record_format(detected: str, file_format: str, forced: str | None) -> str:
 
 
 def detect(obj: Any) -> str:
-    """Guess the format of one parsed record ("unknown" when nothing fits)."""
+    """Guess the format of one parsed record ("unknown" when nothing fits). Null-valued keys
+    count as absent (a column the record lacks); when nothing fits without them, they count."""
     if not isinstance(obj, dict):
         return "unknown"
+    if None in obj.values():
+        fmt = _detect(without_nulls(obj))
+        return fmt if fmt != "unknown" else _detect(obj)
+    return _detect(obj)
+
+
+def _detect(obj: dict) -> str:
     if "preferred_output" in obj or "non_preferred_output" in obj:
         return "dpo"
     if "chosen" in obj and "rejected" in obj:
@@ -274,6 +298,7 @@ class Normalizer:
             rec.problems.append(Problem("not-object", "", f"record is a JSON {_type_name(obj)}, expected an object{hint}",
                                         repair=wrap))
             return
+        obj = without_nulls(obj, REQUIRED.get(fmt, ()))
         getattr(self, "_" + fmt.replace("-", "_"))(rec, obj)
 
     # -- helpers --------------------------------------------------------------
@@ -328,6 +353,7 @@ class Normalizer:
             if not isinstance(m, dict):
                 rec.problems.append(Problem("wrong-type", mp, f"message must be an object, got {_type_name(m)}"))
                 continue
+            m = without_nulls(m, ("role", "content"))
             role = m.get("role")
             if role is None:
                 rec.problems.append(Problem("missing-key", mp, "message is missing 'role'"))
@@ -509,6 +535,7 @@ class Normalizer:
             if not isinstance(m, dict):
                 rec.problems.append(Problem("wrong-type", mp, f"turn must be an object, got {_type_name(m)}"))
                 continue
+            m = without_nulls(m, ("from", "value"))
             frm = m.get("from")
             if not isinstance(frm, str):
                 rec.problems.append(Problem("missing-key" if frm is None else "wrong-type", mp, "turn needs a string 'from'"))
@@ -567,7 +594,7 @@ class Normalizer:
     def _dpo(self, rec: Record, obj: dict) -> None:
         self._unknown_keys(rec, obj, {"input", "preferred_output", "non_preferred_output"}, "dpo")
         if self._require(rec, obj, "input", (dict,), "dpo"):
-            inp = obj["input"]
+            inp = without_nulls(obj["input"], ("messages",))
             tools = self._declared_tools(rec, inp)
             if "messages" not in inp:
                 rec.problems.append(Problem("missing-key", "/input", f"DPO 'input' needs 'messages'{_did_you_mean('messages', inp)}"))
