@@ -214,7 +214,7 @@ def _internal_imports(path: Path) -> set[str]:
 def test_contract_modules_import_no_cycle():
     """checks/base.py and the diagnostic model import only the model: nothing can import them
     back into a cycle."""
-    assert _internal_imports(SRC / "diagnostic.py") == set()
+    assert _internal_imports(SRC / "diagnostic.py") <= {"tunelint.model.diagnostic"}
     assert _internal_imports(SRC / "checks" / "base.py") == {"tunelint.diagnostic", "tunelint.model.errors"}
     for path in (SRC / "model").glob("*.py"):
         assert _internal_imports(path) == set(), path

@@ -224,7 +224,7 @@ def fix(data: Any, config: ConfigLike = None, *, unsafe: bool = False, to: str |
     ``data`` is what :func:`check` takes. Nothing given is modified. Without ``output`` the
     kept records come back in ``records`` (in memory); with it they are written there
     (atomically; a table keeps its container and schema) and ``records`` is None."""
-    from .fixer import FixError, Fixer, FixPolicy
+    from .fixes import FixError, Fixer, FixPolicy
 
     with tempfile.TemporaryDirectory(prefix="tunelint-fix-") as tmp:
         if _is_paths(data):

@@ -114,7 +114,7 @@ def apply_fix_options(cfg, fixable, unfixable, extend_fixable) -> None:
 
 def fix_policy(cfg, unsafe: bool):
     from .config import ConfigError
-    from .fixer import FixPolicy
+    from .fixes import FixPolicy
 
     try:
         return FixPolicy.from_config(cfg, unsafe)
@@ -292,7 +292,7 @@ def check(paths, config_path, isolated, select, extend_select, ignore, target, m
         show(cfg, list(paths), sys.stdout, settings=show_settings, files=show_files)
         sys.exit(0)
     if do_fix:
-        from .fixer import fix_in_place_for_check
+        from .fixes import fix_in_place_for_check
         from .fsutil import Unwritable
 
         try:

@@ -9,25 +9,25 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .model.diagnostic import EditOp
+
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """One edit of a fix.
+    """One edit of a fix: an :class:`EditOp` (a plain string such as ``"set"`` is converted;
+    an unknown op is a ValueError), the JSON pointer it applies to and its value. See
+    :class:`tunelint.model.diagnostic.EditOp` for what each op does with them."""
 
-    ``op`` is one of:
-      - ``"set"``: replace the value at ``pointer`` in the parsed record with ``value``;
-      - ``"drop"``: drop the whole record (sent to the rejects file);
-      - ``"line"``: replace the physical line's text with ``value`` (raw-level fixes such as BOM);
-      - ``"sub"``: ``value`` is ``(regex, replacement)`` applied to the string at ``pointer`` when
-        the fix runs (dataset-level rules that no longer hold the text, e.g. term variants).
-    """
-
-    op: str
+    op: EditOp
     pointer: str = ""
     value: Any = None
+
+    def __post_init__(self):
+        if type(self.op) is not EditOp:
+            object.__setattr__(self, "op", EditOp(self.op))
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
     Every input record ends up in the output or in the rejects file; records are never
     reordered and records no fix touches are written byte for byte.
     """
-    from .fixer import FixError, Fixer
+    from .fixes import FixError, Fixer
     from .reader import iter_input_paths
 
     for p in paths:
@@ -71,7 +71,7 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
         raise UsageFailure(f"{output} is a directory; give a file name")
     if output and output != "-" and os.path.exists(output) and os.path.samefile(output, files[0]):
         raise UsageFailure("the output is the input file; use --in-place to overwrite it")
-    from .fixer import preflight
+    from .fixes import preflight
     from .fsutil import Unwritable
 
     try:
@@ -127,7 +127,7 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
                 click.echo(f"tunelint fix: {msg}", err=True)
     finally:
         if ch is not None:
-            from .fixer import normal_mode
+            from .fixes import normal_mode
 
             existed = os.path.exists(changes)
             ch_cm.__exit__(*sys.exc_info())

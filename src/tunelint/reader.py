@@ -60,6 +60,8 @@ class Chunk:
 
 #: every kind a :class:`FileProblem` may have (what the file-problem kind's ``problem`` may name)
 FILE_PROBLEMS = ("empty-file", "lfs-pointer", "binary-file", "gzip-error", "io-error", "json-array")
+#: the file problems that keep a file's records from being read at all (fixing it would lose them)
+UNREADABLE = frozenset(("lfs-pointer", "binary-file", "gzip-error", "io-error"))
 
 
 @dataclass(slots=True)

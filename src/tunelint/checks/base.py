@@ -294,6 +294,9 @@ class Check:
     #: modules a large input will make this check import (its batch path): with --jobs they
     #: are imported once before the workers fork, not again in every worker
     warm_imports: tuple[str, ...] = ()
+    #: True when a finding of this rule means the file cannot be read as a dataset: the fixer
+    #: then leaves the file as it is (it would lose the records it cannot read)
+    halts_fix = False
 
     #: name -> :class:`Param`, made from ``defaults`` (whose values become plain defaults)
     params: dict[str, Param] = {}

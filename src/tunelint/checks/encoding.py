@@ -57,7 +57,7 @@ class LineEndings(LineCheck, DatasetCheck):
     def finish(self, ctx):
         if self.count:
             yield Finding(line=self.first, args={"count": self.count},
-                          fix=Fix("safe", "convert line endings to LF"))
+                          fix=Fix("safe", "convert line endings to LF", (Edit("line-endings", "", ("\r\n", "\n")),)))
 
 
 @kind("blank-line")

@@ -8,7 +8,7 @@ import orjson
 from ..diagnostic import Edit, Fix
 
 from ..formats import PROBLEMS
-from ..reader import FILE_PROBLEMS
+from ..reader import FILE_PROBLEMS, UNREADABLE
 from .base import Check, DatasetCheck, FileProblemCheck, Finding, Param, ProblemCheck, UnparsedCheck, kind, share
 
 
@@ -46,6 +46,10 @@ class FileProblems(FileProblemCheck):
 
     defaults = {"problem": Param("", (str, list), choices=FILE_PROBLEMS, items=str,
                                  doc="the reader's file problem id(s) this rule reports")}
+
+    @property
+    def halts_fix(self) -> bool:  # a file the reader cannot read is not fixed (its records would be lost)
+        return bool(UNREADABLE.intersection(_as_list(self.p["problem"])))
 
     def check_file_problem(self, problem, ctx):
         if problem.kind in _as_list(self.p["problem"]):
