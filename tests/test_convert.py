@@ -93,3 +93,10 @@ def test_to_chat_strips_placeholders_and_separators():
     assert [m["content"] for m in got["messages"]] == ["Tell a story", "They lived. THE END"]
     got = convert({"instruction": "Translate.", "input": "Hola", "output": "Hi"}, "chat")
     assert got["messages"][0]["content"] == "Translate.\n\nHola"
+
+
+def test_trl_conversational_prompt_completion_to_chat_and_other_shapes_refused():
+    obj = {"prompt": [{"role": "user", "content": "hi"}], "completion": [{"role": "assistant", "content": "yo"}]}
+    assert convert(obj, "chat") == {"messages": obj["prompt"] + obj["completion"]}
+    with pytest.raises(ConvertError, match="text records do not convert"):
+        convert({"text": "abc"}, "chat")

@@ -52,7 +52,7 @@ def common_options(f):
         click.option("--ignore", multiple=True, help="Rules to disable (codes, prefixes or names)."),
         click.option("--target", help="Token-limit preset from rules/targets.yaml (see `tunelint targets`)."),
         click.option("--max-tokens", type=click.IntRange(min=1), help="Override the target's per-example token limit."),
-        click.option("--format", "fmt", help="Force the record format: chat, prompt-completion, alpaca, sharegpt, dpo, preference."),
+        click.option("--format", "fmt", help="Force the record format: chat, prompt-completion, prompt-only, kto, stepwise, text, alpaca, sharegpt, dpo, preference, gemini, bedrock, claude, rft."),
         click.option("--exclude", multiple=True, expose_value=False, callback=_discovery_option,
                      help="Paths to skip when walking directories (globs, comma-separated; replaces the default and the configured list)."),
         click.option("--extend-exclude", multiple=True, expose_value=False, callback=_discovery_option,

@@ -7,7 +7,7 @@ import orjson
 
 from ..diagnostic import Edit, Fix
 
-from ..formats import PROBLEMS
+from ..formats import PROBLEMS, family
 from ..reader import FILE_PROBLEMS, UNREADABLE
 from .base import Check, DatasetCheck, FileProblemCheck, Finding, Param, ProblemCheck, UnparsedCheck, kind, share
 
@@ -92,7 +92,7 @@ class MixedFormats(DatasetCheck):
         self.first: dict[str, int] = {}
 
     def observe(self, rec, ctx):
-        f = rec.detected
+        f = family(rec.detected, ctx.format)  # a prompt-only record of a prompt/completion file is one of them
         if f == "unknown":
             return
         self.counts[f] += 1

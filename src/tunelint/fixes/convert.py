@@ -41,8 +41,10 @@ def convert(obj: Any, to: str, input_separator: str = "\n\n") -> Any:
     if fmt == "unknown":
         raise ConvertError("the record matches no known format")
     if to == "chat":
-        return {"alpaca": _alpaca_to_chat, "sharegpt": _sharegpt_to_chat,
-                "prompt-completion": _pc_to_chat}[fmt](obj, input_separator)
+        conv = {"alpaca": _alpaca_to_chat, "sharegpt": _sharegpt_to_chat, "prompt-completion": _pc_to_chat}.get(fmt)
+        if conv is None:
+            raise ConvertError(f"{fmt} records do not convert to chat")
+        return conv(obj, input_separator)
     if to == "prompt-completion":
         return _to_pc(obj, fmt)
     raise ConvertError(f"unknown target format {to!r}")
@@ -105,6 +107,8 @@ def _alpaca_to_chat(obj: dict, sep: str) -> dict:
 
 
 def _pc_to_chat(obj: dict, sep: str) -> dict:
+    if isinstance(obj.get("prompt"), list) and isinstance(obj.get("completion"), list):  # TRL conversational
+        return _finish({"messages": obj["prompt"] + obj["completion"]}, obj, {"prompt", "completion"})
     prompt, completion = _str(obj, "prompt"), _str(obj, "completion")
     prompt = prompt[:_PROMPT_SEP.search(prompt).start()]
     completion = completion[:_STOP.search(completion).start()].lstrip()
