@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tunelint.checks.base import KINDS, DatasetCheck, FileProblemCheck, Finding, LineCheck
+from tunelint.checks.base import KINDS, DatasetCheck, FileProblemCheck, Finding, FixOffer, LineCheck, RecordCheck
 from tunelint.config import load_config
 from tunelint.diagnostic import Edit, Fix
+from tunelint.engine import FileRun
 from tunelint.fixes import EDIT_APPLIERS, Fixer, FixPolicy
 from tunelint.model.diagnostic import SCOPES, EditOp
 
@@ -82,8 +83,8 @@ def test_a_plugin_kinds_file_scope_edit_is_applied(tmp_path, plugin_kinds):
             return ()
 
         def finish(self, ctx):
-            if self.first:  # the check may say any applicability: the rule's YAML decides
-                yield Finding(line=self.first, fix=Fix("unsafe", "to LF", (Edit(EditOp.LINE_ENDINGS, "", ("\r\n", "\n")),)))
+            if self.first:
+                yield Finding(line=self.first, fix=FixOffer("to LF", (Edit(EditOp.LINE_ENDINGS, "", ("\r\n", "\n")),)))
 
     cfg = _plugin(tmp_path, "test-crlf", Crlf)
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
@@ -117,3 +118,49 @@ def test_the_fix_package_does_not_shadow_the_api_function():
     import tunelint.fixes  # noqa: F401
 
     assert callable(tunelint.fix)
+
+
+class _Upper(RecordCheck):
+    defaults: dict = {}
+
+    def check_record(self, rec, ctx):
+        if isinstance(rec.obj.get("completion"), str) and rec.obj["completion"] != rec.obj["completion"].upper():
+            yield Finding(pointer="/completion", fix=FixOffer("upper-case", (Edit("set", "/completion", rec.obj["completion"].upper()),)))
+
+
+@pytest.mark.parametrize("applicability", ["safe", "unsafe"])
+def test_applicability_comes_from_the_rules_yaml_alone(tmp_path, plugin_kinds, applicability):
+    cfg = _plugin(tmp_path, "test-upper", _Upper, fix=applicability)
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"prompt": "a", "completion": " b"}\n')
+    (d,) = FileRun(str(src), cfg).run()
+    assert d.fix == Fix(applicability, "upper-case", (Edit("set", "/completion", " B"),))
+    cfg = _plugin(tmp_path, "test-upper", _Upper, fix=None)
+    (d,) = FileRun(str(src), cfg).run()
+    assert d.fix is None  # a rule without a declared fix offers none
+
+
+def test_a_check_that_sets_applicability_is_an_error(tmp_path, plugin_kinds):
+    class Sets(RecordCheck):
+        defaults: dict = {}
+
+        def check_record(self, rec, ctx):
+            yield Finding(fix=Fix("safe", "says it is safe", (Edit("drop"),)))
+
+    cfg = _plugin(tmp_path, "test-sets", Sets)
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"prompt": "a", "completion": " b"}\n')
+    with pytest.raises(TypeError, match="applicability"):
+        FileRun(str(src), cfg).run()
+
+
+def test_no_check_kind_says_how_safe_its_fix_is():
+    """Built-in kinds offer edits (FixOffer); none builds a Fix (which carries applicability)."""
+    bad = []
+    for path in (FIX_PKG.parent / "checks").glob("*.py"):
+        for n in ast.walk(ast.parse(path.read_text())):
+            if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "Fix":
+                bad.append(f"{path.name}:{n.lineno}")
+            if isinstance(n, ast.ImportFrom) and any(a.name == "Fix" for a in n.names):
+                bad.append(f"{path.name}:{n.lineno}: imports Fix")
+    assert bad == []

@@ -22,7 +22,7 @@ from typing import Iterator
 import orjson
 
 from .checks import load_all
-from .checks.base import (KINDS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, LineCheck,
+from .checks.base import (KINDS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LineCheck,
                           ProblemCheck, RecordCheck, TurnCheck, UnparsedCheck)
 from .config import Config
 from .diagnostic import Diagnostic, Fix, row_wording
@@ -89,11 +89,14 @@ class FileRun:
                 msg = format_message(r.message, f.args) if ":~" in r.message else r.message.format(**f.args)
             except (KeyError, IndexError, ValueError):
                 msg = r.message
-        fix = f.fix
-        if fix is not None and r.fix is None:
-            fix = None  # a rule without a declared fix never offers one
-        elif fix is not None and fix.applicability != r.fix["applicability"]:
-            fix = Fix(r.fix["applicability"], fix.description, fix.edits)
+        fix = None
+        offer = f.fix
+        if offer is not None:
+            if type(offer) is not FixOffer:
+                raise TypeError(f"{type(chk).__name__} ({r.code}) yields a fix that is not a checks.base.FixOffer: "
+                                "a check offers edits; the rule's YAML fix: gives the applicability")
+            if r.fix is not None:  # a rule without a declared fix never offers one
+                fix = Fix(r.fix["applicability"], offer.description, offer.edits)
         line = f.line or line
         column = f.column
         if self.unit == "row" and f.path is None:

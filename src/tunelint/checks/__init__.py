@@ -7,7 +7,7 @@ package registers its kinds with :func:`kind` when imported (:func:`load_all`).
 from __future__ import annotations
 
 from .base import (  # noqa: F401 - re-exported
-    KINDS, VIEWS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, LineCheck,
+    KINDS, VIEWS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LineCheck,
     ProblemCheck, RecordCheck, TurnCheck, UnparsedCheck, kind,
 )
 

@@ -23,7 +23,8 @@ view                   hook the engine calls                           when
 Every kind may also define ``begin(ctx)`` (once per file, before the first line or record).
 Hooks yield :class:`Finding` objects, the *reason* (datatrove-style); the engine turns them
 into :class:`tunelint.diagnostic.Diagnostic` with the rule's code, name, severity, message
-template and declared fix applicability.
+template and declared fix applicability (a check offers edits, :class:`FixOffer`; it never
+says whether they are safe).
 
 State shared by several rules of one file (one analysis feeding several codes) is asked for by
 key with :meth:`FileContext.shared`; the first rule to ask creates it. Dataset state must be
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
-from ..diagnostic import Fix
+from ..diagnostic import Edit
 from ..model.errors import did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,6 +64,17 @@ def kind(name: str):
     return deco
 
 
+@dataclass(frozen=True, slots=True)
+class FixOffer:
+    """What a check offers to fix a finding: a description and the edits
+    (:class:`tunelint.diagnostic.Edit`). How safe the fix is is not the check's to say: the
+    engine takes the applicability from the rule's YAML ``fix:`` (a rule without one offers
+    no fix), so the same kind can back a safe rule and an unsafe one."""
+
+    description: str
+    edits: tuple[Edit, ...] = ()
+
+
 @dataclass(slots=True)
 class Finding:
     line: int = 0  # 0 = the current record's / line's own line
@@ -70,7 +82,7 @@ class Finding:
     message: str | None = None  # full message; else the rule template is formatted with ``args``
     args: dict = field(default_factory=dict)
     column: int = 1
-    fix: Fix | None = None  # its applicability is replaced by the rule's declared one
+    fix: FixOffer | None = None  # the edits; the rule's YAML ``fix:`` gives the applicability
     related: tuple[int, ...] = ()
     record_hash: str | None = None
     path: str | None = None  # another file's path (e.g. an --against file); None = the checked file

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ..diagnostic import Edit, Fix
-from .base import Finding, TurnCheck, count, kind, strings
+from ..diagnostic import Edit
+from .base import Finding, FixOffer, TurnCheck, count, kind, strings
 from .encoding import edge_space
 from .text import Existence, prompt_before
 
@@ -72,7 +72,7 @@ class EmptyText(TurnCheck):
             if m is not None and (m.get("tool_calls") or m.get("function_call")):
                 return
         what = _WHAT.get(t.kind, t.kind)
-        fix = Fix("unsafe", "drop the record", (Edit("drop"),)) if self.p["drop"] else None
+        fix = FixOffer("drop the record", (Edit("drop"),)) if self.p["drop"] else None
         yield Finding(pointer=t.pointer, args={"what": what, "field": t.field, "role": t.role,
                                                "state": f"empty (only the stop sequence {text.strip()!r})" if stop else
                                                "empty" if not text else "whitespace-only"}, fix=fix)
@@ -110,7 +110,7 @@ class TruncateAt(TurnCheck):
             kept = self.trim.sub("", kept).rstrip()
         fix = None
         if len(kept) >= self.p["min-keep"]:
-            fix = Fix("unsafe", f"cut the {t.field} at offset {m.start()}", (Edit("set", t.pointer, kept),))
+            fix = FixOffer(f"cut the {t.field} at offset {m.start()}", (Edit("set", t.pointer, kept),))
         line = m.group().strip().splitlines()[0] if m.group().strip() else m.group()
         yield Finding(pointer=t.pointer, args={"match": line, "offset": m.start(), "field": t.field,
                                                "rest": len(text) - m.start()}, fix=fix)
@@ -201,7 +201,7 @@ class UnseenMedia(TurnCheck):
             m = self._link(text)  # with an input, the instruction's link is the input's (flagged there if bare)
         if m is not None:
             yield Finding(pointer=t.pointer, args={"match": m.group(), "field": t.field, "offset": m.start()},
-                          fix=Fix("unsafe", "drop the record (its prompt depends on content the model cannot see)", (Edit("drop"),)))
+                          fix=FixOffer("drop the record (its prompt depends on content the model cannot see)", (Edit("drop"),)))
 
 
     def _link(self, text):
@@ -300,7 +300,7 @@ class TrailingPlaceholder(TurnCheck):
         fixed = body[:m.start()].rstrip() + (tail if tail.strip() else "")
         yield Finding(pointer=t.pointer, args={"value": m.group().strip(), "field": t.field, "role": t.role,
                                                "offset": m.start() + 1},
-                      fix=Fix("unsafe", f"remove the placeholder {m.group().strip()!r}", (Edit("set", t.pointer, fixed),)))
+                      fix=FixOffer(f"remove the placeholder {m.group().strip()!r}", (Edit("set", t.pointer, fixed),)))
 
 
 # a sentence: from a visible character to its end mark, within a line (a line without one is

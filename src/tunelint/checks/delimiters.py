@@ -17,8 +17,8 @@ from collections import Counter
 from itertools import compress, repeat
 from operator import itemgetter
 
-from ..diagnostic import Edit, Fix
-from .base import DatasetCheck, Finding, Param, TurnCheck, count, kind, share, strings
+from ..diagnostic import Edit
+from .base import DatasetCheck, Finding, FixOffer, Param, TurnCheck, count, kind, share, strings
 
 OUTLIER_TEXTS = 10_000
 _CONTENT_EDGE = ".?!,;:'\")]"
@@ -289,7 +289,7 @@ class PcSuffix(DatasetCheck):
                 t = self.out_texts.get(ln) if texts_ok else None
                 fix = None
                 if t is not None:
-                    fix = Fix("unsafe", f"append the {self.what} '{show(final)}'", (Edit("set", self.pointer, t[0] + final),))
+                    fix = FixOffer(f"append the {self.what} '{show(final)}'", (Edit("set", self.pointer, t[0] + final),))
                 yield Finding(line=ln, pointer=self.pointer, fix=fix, record_hash=t[1] if t else None, args=args)
         else:
             if self.common is not None and final not in self.common:
@@ -341,7 +341,7 @@ class PcLeadingSpace(DatasetCheck):
         conv = f"{share:.0%} of completions start with whitespace" if not self.p["require"] else "completions must start with whitespace (configured)"
         for ln in self.lines:
             t = self.texts.get(ln)
-            fix = Fix("unsafe", "add a leading space", (Edit("set", "/completion", " " + t[0]),)) if t else None
+            fix = FixOffer("add a leading space", (Edit("set", "/completion", " " + t[0]),)) if t else None
             yield Finding(line=ln, pointer="/completion", fix=fix, record_hash=t[1] if t else None, args={"convention": conv})
 
 
@@ -387,4 +387,4 @@ class EdgeToken(TurnCheck):
                     break
         if found:
             yield Finding(pointer=t.pointer, args={"match": found[0], "tokens": ", ".join(found), "field": t.field},
-                          fix=Fix("unsafe", f"remove {', '.join(found)}", (Edit("set", t.pointer, s),)))
+                          fix=FixOffer(f"remove {', '.join(found)}", (Edit("set", t.pointer, s),)))

@@ -8,10 +8,10 @@ from __future__ import annotations
 from array import array
 
 
-from ..diagnostic import Edit, Fix
+from ..diagnostic import Edit
 from ..model.hashing import h64
 from ..formats import dumps_sorted
-from .base import DatasetCheck, Finding, count, kind
+from .base import DatasetCheck, Finding, FixOffer, count, kind
 
 NUMPY_FROM = 200_000  # group with numpy above this many records (pure Python below: no import cost)
 
@@ -92,7 +92,7 @@ class ExactDuplicate(DatasetCheck):
             first = self.lines[g[0]]
             for i in g[1:]:
                 yield Finding(line=self.lines[i], args={"first": first, "copies": len(g)}, related=(first,),
-                              fix=Fix("unsafe", f"drop this copy (keep line {first})", (Edit("drop"),)))
+                              fix=FixOffer(f"drop this copy (keep line {first})", (Edit("drop"),)))
 
 
 @kind("conflicting-answers")
@@ -132,4 +132,4 @@ class ConflictingAnswers(DatasetCheck):
                     continue
                 seen.add(a)
                 yield Finding(line=self.lines[i], args={"first": first_line, "answers": len(answers), "records": len(g)},
-                              related=(first_line,), fix=Fix("unsafe", "drop this conflicting record (keep the first)", (Edit("drop"),)))
+                              related=(first_line,), fix=FixOffer("drop this conflicting record (keep the first)", (Edit("drop"),)))

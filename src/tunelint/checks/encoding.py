@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..diagnostic import Edit, Fix
+from ..diagnostic import Edit
 from ..reader import BOM
-from .base import DatasetCheck, Finding, LineCheck, Param, TurnCheck, UnparsedCheck, kind
+from .base import DatasetCheck, Finding, FixOffer, LineCheck, Param, TurnCheck, UnparsedCheck, kind
 
 
 @kind("invalid-utf8")
@@ -19,7 +19,7 @@ class InvalidUtf8(UnparsedCheck):
         except UnicodeDecodeError as e:
             bad = data[e.start:e.end]
             yield Finding(column=e.start + 1, args={"offset": e.start, "bytes": bad.hex(" ")},
-                          fix=Fix("unsafe", "drop the record (its bytes go to the rejects file)", (Edit("drop"),)))
+                          fix=FixOffer("drop the record (its bytes go to the rejects file)", (Edit("drop"),)))
 
 
 @kind("bom")
@@ -28,7 +28,7 @@ class Bom(LineCheck):
 
     def check_line(self, phys, ctx):
         if phys.line == 1 and phys.data.startswith(BOM):
-            yield Finding(line=1, fix=Fix("safe", "remove the byte order mark", (Edit("line", "", phys.data[3:]),)))
+            yield Finding(line=1, fix=FixOffer("remove the byte order mark", (Edit("line", "", phys.data[3:]),)))
 
 
 @kind("line-endings")
@@ -57,7 +57,7 @@ class LineEndings(LineCheck, DatasetCheck):
     def finish(self, ctx):
         if self.count:
             yield Finding(line=self.first, args={"count": self.count},
-                          fix=Fix("safe", "convert line endings to LF", (Edit("line-endings", "", ("\r\n", "\n")),)))
+                          fix=FixOffer("convert line endings to LF", (Edit("line-endings", "", ("\r\n", "\n")),)))
 
 
 @kind("blank-line")
@@ -66,7 +66,7 @@ class BlankLine(LineCheck):
 
     def check_line(self, phys, ctx):
         if ctx.mode == "jsonl" and not phys.data.strip() and (phys.data or phys.ending):
-            yield Finding(line=phys.line, fix=Fix("safe", "remove the blank line", (Edit("line", "", None),)))
+            yield Finding(line=phys.line, fix=FixOffer("remove the blank line", (Edit("line", "", None),)))
 
 
 # C0 controls except tab/newline/CR, DEL, C1 controls
@@ -92,7 +92,7 @@ class ControlChars(TurnCheck):
             n = len(rx.findall(t.text))
             fixed = rx.sub(lambda m: "\n" if m.group() == "\r" else "", t.text.replace("\r\n", "\n"))
             yield Finding(pointer=t.pointer, args={"char": _char_name(m.group()), "offset": m.start(), "count": n},
-                          fix=Fix("safe", "remove control characters", (Edit("set", t.pointer, fixed),)))
+                          fix=FixOffer("remove control characters", (Edit("set", t.pointer, fixed),)))
 
 
 def _not_ascii(s: str) -> bool:
@@ -152,7 +152,7 @@ class InvisibleChars(TurnCheck):
             drop = set(bad)
             fixed = "".join(c for i, c in enumerate(text) if i not in drop)
             yield Finding(pointer=t.pointer, args={"char": _char_name(text[bad[0]]), "offset": bad[0], "count": len(bad)},
-                          fix=Fix("safe", "remove invisible characters", (Edit("set", t.pointer, fixed),)))
+                          fix=FixOffer("remove invisible characters", (Edit("set", t.pointer, fixed),)))
 
 
 @kind("replacement-char")
@@ -198,7 +198,7 @@ class Mojibake(TurnCheck):
             m = _MOJI_HINT.search(text)
             s = max(0, m.start() - 10)
             yield Finding(pointer=t.pointer, args={"sample": text[s:m.end() + 10], "fixed": fixed[s:m.end() + 8]},
-                          fix=Fix("safe", "repair mojibake (ftfy.fix_encoding)", (Edit("set", t.pointer, fixed),)))
+                          fix=FixOffer("repair mojibake (ftfy.fix_encoding)", (Edit("set", t.pointer, fixed),)))
 
 
 @kind("not-nfc")
@@ -216,7 +216,7 @@ class NotNfc(TurnCheck):
             fixed = unicodedata.normalize(form, text)
             i = next((i for i, (a, b) in enumerate(zip(text, fixed)) if a != b), min(len(text), len(fixed)))
             yield Finding(pointer=t.pointer, args={"form": form, "offset": i},
-                          fix=Fix("safe", f"normalize to {form}", (Edit("set", t.pointer, fixed),)))
+                          fix=FixOffer(f"normalize to {form}", (Edit("set", t.pointer, fixed),)))
 
 
 @kind("edge-whitespace")
@@ -234,4 +234,4 @@ class EdgeWhitespace(TurnCheck):
             return  # empty turns are C001's
         where = "leading and trailing" if text[0].isspace() and text[-1].isspace() else "leading" if text[0].isspace() else "trailing"
         yield Finding(pointer=t.pointer, args={"where": where, "field": t.field},
-                      fix=Fix("safe", "strip whitespace at the turn's edges", (Edit("set", t.pointer, stripped),)))
+                      fix=FixOffer("strip whitespace at the turn's edges", (Edit("set", t.pointer, stripped),)))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..diagnostic import Edit, Fix
-from .base import DatasetCheck, Finding, RecordCheck, TurnCheck, count, kind
+from ..diagnostic import Edit
+from .base import DatasetCheck, Finding, FixOffer, RecordCheck, TurnCheck, count, kind
 
 #: JSON bytes -> token-bound factor. Every string costs at most its UTF-8 length in tokens and its
 #: JSON form is at least that long; per-message/per-tool overheads add at most ~2.7x the bytes of
@@ -79,7 +79,7 @@ class TokenLimit(RecordCheck):
             detail = f"; the longest turn ({t.pointer}) has {thousands(k)}" + detail
         yield Finding(args={"tokens": thousands(n), "allowed": self.who, "over": thousands(n - self.limit), "limit": thousands(self.limit),
                             "encoding": self.target.encoding, "detail": detail},
-                      fix=Fix("unsafe", "drop the example", (Edit("drop"),)))
+                      fix=FixOffer("drop the example", (Edit("drop"),)))
 
 
 @kind("min-examples")

@@ -42,10 +42,10 @@ from collections import OrderedDict
 
 import orjson
 
-from ..diagnostic import Edit, Fix
+from ..diagnostic import Edit
 from ..formats import FORMATS, Normalizer, Record, dumps_sorted, record_format
 from ..reader import BOM
-from .base import DatasetCheck, Finding, count, kind, share
+from .base import DatasetCheck, Finding, FixOffer, count, kind, share
 from .duplicates import h64, prompt_answer_keys
 
 BATCH = 4096  # records per hashing batch ...
@@ -705,7 +705,7 @@ class _NearBase(DatasetCheck):
         if other == rep:
             args["cluster"] = f"; cluster of {size} records" if size > 2 else ""
         return Finding(line=lines[m], args=args, related=tuple(sorted({lines[other], lines[rep]})),
-                       fix=Fix("unsafe", f"drop this record (keep line {lines[rep]})", (Edit("drop"),)))
+                       fix=FixOffer(f"drop this record (keep line {lines[rep]})", (Edit("drop"),)))
 
 
 @kind("near-duplicate")
@@ -750,7 +750,7 @@ class NearConflict(_NearBase):
 
     def finding(self, m, other, rep, size, ps, as_, lines):
         f = super().finding(m, other, rep, size, ps, as_, lines)
-        f.fix = Fix("unsafe", f"drop this conflicting record (keep line {lines[rep]})", (Edit("drop"),))
+        f.fix = FixOffer(f"drop this conflicting record (keep line {lines[rep]})", (Edit("drop"),))
         return f
 
 

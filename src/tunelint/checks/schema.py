@@ -5,11 +5,11 @@ from collections import Counter
 
 import orjson
 
-from ..diagnostic import Edit, Fix
+from ..diagnostic import Edit
 
 from ..formats import PROBLEMS, family
 from ..reader import FILE_PROBLEMS, UNREADABLE
-from .base import Check, DatasetCheck, FileProblemCheck, Finding, Param, ProblemCheck, UnparsedCheck, kind, share
+from .base import Check, DatasetCheck, FileProblemCheck, Finding, FixOffer, Param, ProblemCheck, UnparsedCheck, kind, share
 
 
 @kind("json-syntax")
@@ -37,7 +37,7 @@ class JsonSyntax(UnparsedCheck):
         elif b"'" in data.lstrip()[:2]:
             hint = " (JSON needs double quotes)"
         yield Finding(line=chunk.line + line_off, column=col, args={"reason": reason, "hint": hint},
-                      fix=Fix("unsafe", "drop the unparseable record", (Edit("drop"),)))
+                      fix=FixOffer("drop the unparseable record", (Edit("drop"),)))
 
 
 @kind("file-problem")
@@ -77,7 +77,7 @@ class Schema(ProblemCheck):
                 fix = None
                 if pr.repair is not None:  # the one clear repair the normalizer found
                     ptr, value = pr.repair
-                    fix = Fix("unsafe", f"set {ptr or 'the record'} to the repaired value", (Edit("set", ptr, value),))
+                    fix = FixOffer(f"set {ptr or 'the record'} to the repaired value", (Edit("set", ptr, value),))
                 yield Finding(pointer=pr.pointer, message=pr.message, fix=fix)
 
 

@@ -59,10 +59,10 @@ import re
 from collections import Counter, defaultdict
 from typing import NamedTuple
 
-from ..diagnostic import Edit, Fix
+from ..diagnostic import Edit
 from ..minhash import mix, np_module, power_tables, pymix
 from ..model.hashing import h64_personal
-from .base import DatasetCheck, Finding, Param, TurnCheck, count, kind, number, strings
+from .base import DatasetCheck, Finding, FixOffer, Param, TurnCheck, count, kind, number, strings
 from .text import match_case, normalize_value
 
 # A word: letters/digits with inner hyphens; not part of an identifier, path, URL, e-mail,
@@ -1028,7 +1028,7 @@ def _rewritable(form: str, target: str, known) -> bool:
     return not (form[:1].isupper() and form[1:].islower() and _caps_rest(body))
 
 
-def _spelling_fix(form: str, target: str, dforms, pointer: str) -> Fix | None:
+def _spelling_fix(form: str, target: str, dforms, pointer: str) -> FixOffer | None:
     """Write ``target`` (a dominant spelling of the same word form) for ``form``, word-bounded; a
     spaced form matches any run of spaces or tabs between its parts. The target is taken as
     written mid-sentence ("pre-trained" even when most records start a sentence with
@@ -1041,7 +1041,7 @@ def _spelling_fix(form: str, target: str, dforms, pointer: str) -> Fix | None:
         pat = r"(?<![\w'\u2019-])" + r"[ \t]+".join(map(re.escape, form.split(" "))) + r"(?![\w'\u2019-])"
     else:
         pat = rf"(?<![\w-]){re.escape(form)}(?![\w-])"
-    return Fix("unsafe", f"write {new!r} instead of {form!r}", (Edit("sub", pointer, (pat, new)),))
+    return FixOffer(f"write {new!r} instead of {form!r}", (Edit("sub", pointer, (pat, new)),))
 
 
 # -- T002 glossary ------------------------------------------------------------------
@@ -1199,7 +1199,7 @@ class GlossaryTerms(TurnCheck):
             yield Finding(pointer=t.pointer, offset=m.start(),
                           args={"match": m.group(), "preferred": pref, "count": len(hits), "offset": m.start(),
                                 "count_note": f" ({len(hits)} variants in this turn)" if len(hits) > 1 else ""},
-                          fix=Fix("unsafe", f"replace {m.group()!r} with {pref!r}", (Edit("set", t.pointer, fixed),)))
+                          fix=FixOffer(f"replace {m.group()!r} with {pref!r}", (Edit("set", t.pointer, fixed),)))
             n += 1
             if n >= self.p["max-per-turn"]:
                 break

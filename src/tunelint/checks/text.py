@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from ..diagnostic import Edit, Fix
-from .base import Finding, Param, TurnCheck, count, kind, strings
+from ..diagnostic import Edit
+from .base import Finding, FixOffer, Param, TurnCheck, count, kind, strings
 
 
 def _compile(tokens, regex: bool, ignorecase: bool, word: bool) -> re.Pattern:
@@ -60,7 +60,7 @@ class Existence(TurnCheck):
             fix = None
             if self.p["remove"]:
                 cleaned = self.rx.sub("", t.text).strip()
-                fix = Fix("unsafe", f"remove {m.group()!r}", (Edit("set", t.pointer, cleaned),))
+                fix = FixOffer(f"remove {m.group()!r}", (Edit("set", t.pointer, cleaned),))
             yield Finding(pointer=t.pointer, args={"match": m.group(), "offset": m.start(), "field": t.field, "role": t.role}, fix=fix)
             n += 1
             if n >= self.p["max-per-turn"]:
@@ -110,7 +110,7 @@ class Substitution(TurnCheck):
             else:
                 new = rx.sub(good, text) if not self.p["regex"] else rx.sub(lambda mm: good, text)
             yield Finding(pointer=t.pointer, args={"match": m.group(), "expected": good, "count": len(hits), "offset": m.start()},
-                          fix=Fix("unsafe", f"replace {m.group()!r} with {good!r}", (Edit("set", t.pointer, new),)))
+                          fix=FixOffer(f"replace {m.group()!r} with {good!r}", (Edit("set", t.pointer, new),)))
 
 
 def normalize_value(s: str) -> str:
@@ -142,7 +142,7 @@ class WholeValue(TurnCheck):
         if normalize_value(text) in self.values:
             fix = None
             if self.p["drop"]:
-                fix = Fix("unsafe", "drop the record", (Edit("drop"),))
+                fix = FixOffer("drop the record", (Edit("drop"),))
             elif self.p["replace-with"] is not None:
-                fix = Fix("unsafe", f"replace with {self.p['replace-with']!r}", (Edit("set", t.pointer, self.p["replace-with"]),))
+                fix = FixOffer(f"replace with {self.p['replace-with']!r}", (Edit("set", t.pointer, self.p["replace-with"]),))
             yield Finding(pointer=t.pointer, args={"value": text, "field": t.field, "role": t.role}, fix=fix)

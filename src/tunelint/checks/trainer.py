@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from ..diagnostic import Edit, Fix
+from ..diagnostic import Edit
 from ..locate import value_at
-from .base import Finding, RecordCheck, kind
+from .base import Finding, FixOffer, RecordCheck, kind
 from .length import limit_phrase, thousands
 
 _ITEM = re.compile(r"^(/(?:[^/]+/)*?[^/]+)/(\d+)(?:/[^/]+)?$")
@@ -124,7 +124,7 @@ class AnswerTruncated(_TrainerCheck):
             return
 
     def _fix(self, rec, side, spans, L):
-        drop = Fix("unsafe", "drop the example", (Edit("drop"),))
+        drop = FixOffer("drop the example", (Edit("drop"),))
         if self.mode == "drop" or side.conv.branch or not side.conv.origin:
             return drop
         keep = [i for i, start, end in spans if end <= L]
@@ -142,7 +142,7 @@ class AnswerTruncated(_TrainerCheck):
         value = value_at(rec.obj, container)
         if not isinstance(value, list) or idx + 1 >= len(value):
             return drop
-        return Fix("unsafe", f"truncate after the last answer that fits ({container}/{idx})",
+        return FixOffer(f"truncate after the last answer that fits ({container}/{idx})",
                    (Edit("set", container, value[:idx + 1]),))
 
 
@@ -158,5 +158,5 @@ class NoTrainableTokens(_TrainerCheck):
                 yield Finding(pointer=_answer_pointer(side, i),
                               args={"start": thousands(start), "allowed": self.who, "tokens": thousands(side.count()),
                                     "branch": f" ({side.conv.branch} answer)" if side.conv.branch else ""},
-                              fix=Fix("unsafe", "drop the example", (Edit("drop"),)))
+                              fix=FixOffer("drop the example", (Edit("drop"),)))
                 return
