@@ -66,6 +66,9 @@ class Target:
     own_tokenizer: bool = False  # tunelint cannot ship this model's tokenizer (licence): bring yours
     closed_from: str | None = None  # the service takes no new fine-tuning jobs from this date
     limit_source: str = ""  # where max_tokens came from when not the target (for messages)
+    #: whether the target takes image parts: None (not known: not checked), False, or the
+    #: limits it sets ({max_count: images per example, max_bytes: per image})
+    images: Any = None
 
 
 def _where(src: str, i: int | None = None) -> str:

@@ -1,0 +1,72 @@
+"""Conversation-structure rules (checks/structure.py, F024-F028) beyond their YAML examples."""
+from __future__ import annotations
+
+import base64
+import json
+
+import tunelint
+
+
+def codes(tmp_path, obj, select, **cfg):
+    p = tmp_path / "x.jsonl"
+    p.write_text(json.dumps(obj) + "\n")
+    return [(d.code, d.pointer) for d in tunelint.check(str(p), {"select": [select], **cfg}).diagnostics]
+
+
+def chat_with_image(url):
+    return {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
+                                                      {"type": "image_url", "image_url": {"url": url}}]},
+                         {"role": "assistant", "content": "A cat."}]}
+
+
+def test_tool_result_matched_by_name_when_calls_have_no_ids(tmp_path):
+    msgs = [{"role": "user", "content": "x"},
+            {"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": {}}}]},
+            {"role": "tool", "name": "f", "content": "1"}, {"role": "assistant", "content": "done"}]
+    assert codes(tmp_path, {"messages": msgs}, "F026") == []
+    msgs[2]["name"] = "g"
+    assert codes(tmp_path, {"messages": msgs}, "F026") == [("F026", "/messages/2/name")]
+
+
+def test_first_user_in_a_dpo_input_and_a_trl_prompt(tmp_path):
+    dpo = {"input": {"messages": [{"role": "assistant", "content": "Hi!"}, {"role": "user", "content": "2+2?"}]},
+           "preferred_output": [{"role": "assistant", "content": "4"}], "non_preferred_output": [{"role": "assistant", "content": "5"}]}
+    assert codes(tmp_path, dpo, "F024") == [("F024", "/input/messages/0/role")]  # once, not once per answer
+    pc = {"prompt": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}], "completion": [{"role": "assistant", "content": "a"}]}
+    assert codes(tmp_path, pc, "F024") == []
+
+
+def test_image_limits_only_where_the_target_sets_them(tmp_path):
+    big = "data:image/png;base64," + base64.b64encode(b"\x89PNG" + b"\0" * (11 << 20)).decode()
+    assert codes(tmp_path, chat_with_image(big), "F028") == []  # generic target: well formed, no limit
+    assert codes(tmp_path, chat_with_image(big), "F028", target="gpt-4o") == [("F028", "/messages/0/content/1/image_url/url")]
+    small = "data:image/png;base64," + base64.b64encode(b"\x89PNG").decode()
+    assert codes(tmp_path, chat_with_image(small), "F028", target="gpt-4o") == []
+    assert codes(tmp_path, chat_with_image(small), "F028", target="gpt-3.5-turbo") == [("F028", "/messages/0/content/1")]
+    many = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": small}}] * 11},
+                         {"role": "assistant", "content": "Cats."}]}
+    assert codes(tmp_path, many, "F028", target="gpt-4o") == [("F028", "")]
+
+
+def test_images_column_and_vendor_image_blocks(tmp_path):
+    vision = {"images": [{"bytes": None, "path": None}], "messages": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "?"}]},
+                                                                       {"role": "assistant", "content": "A cat."}]}
+    assert codes(tmp_path, vision, "F028") == [("F028", "/images/0")]
+    bedrock = {"schemaVersion": "bedrock-conversation-2024",
+               "messages": [{"role": "user", "content": [{"text": "What is this?"}, {"image": {"format": "bmp", "source": {"bytes": "AA=="}}}]},
+                            {"role": "assistant", "content": [{"text": "A cat."}]}]}
+    assert codes(tmp_path, bedrock, "F028") == [("F028", "/messages/0/content/1/image")]
+    bedrock["messages"][0]["content"][1]["image"]["format"] = "png"
+    assert codes(tmp_path, bedrock, "F028") == []
+    gemini = {"contents": [{"role": "user", "parts": [{"text": "?"}, {"inlineData": {"mimeType": "image/tiff", "data": "AA=="}}]},
+                           {"role": "model", "parts": [{"text": "A cat."}]}]}
+    assert codes(tmp_path, gemini, "F028") == [("F028", "/contents/0/parts/1/inlineData/mimeType")]
+
+
+def test_tool_definitions_in_sharegpt_string_and_gemini(tmp_path):
+    sg = {"conversations": [{"from": "human", "value": "x"}, {"from": "gpt", "value": "y"}],
+          "tools": json.dumps([{"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}, {"description": "no name"}])}
+    assert codes(tmp_path, sg, "F027") == [("F027", "/tools")]
+    gem = {"contents": [{"role": "user", "parts": [{"text": "x"}]}, {"role": "model", "parts": [{"text": "y"}]}],
+           "tools": [{"functionDeclarations": [{"name": "f"}, {"description": "no name"}]}]}
+    assert codes(tmp_path, gem, "F027") == [("F027", "/tools/0/functionDeclarations/1")]
