@@ -13,14 +13,14 @@ import re
 
 from ..diagnostic import Edit
 from ..locate import value_at
-from .base import Finding, FixOffer, RecordCheck, kind
+from .base import Finding, FixOffer, RecordCheck, count, kind
 from .length import limit_phrase, thousands
 
 _ITEM = re.compile(r"^(/(?:[^/]+/)*?[^/]+)/(\d+)(?:/[^/]+)?$")
 
 
 class _TrainerCheck(RecordCheck):
-    defaults = {"max-tokens": None}
+    defaults = {"max-tokens": count(None, 1, "the sequence length in tokens (default: the target's or --max-seq-len)")}
 
     def begin(self, ctx):
         from .. import tokens
@@ -96,7 +96,7 @@ def _over(side, limit: int) -> bool:
 class AnswerTruncated(_TrainerCheck):
     """Answer tokens past the sequence length: the trainer cuts them (and learns a cut-off answer)."""
 
-    defaults = {"max-tokens": None, "fix-mode": "truncate"}
+    defaults = {"max-tokens": count(None, 1, "the sequence length in tokens (default: the target's or --max-seq-len)"), "fix-mode": "truncate"}
 
     def begin(self, ctx):
         super().begin(ctx)
