@@ -79,7 +79,7 @@ def fix_options(f):
 
 
 #: options naming what the trainer sees (kept in click's context, read by load())
-TRAINER_VIEW = ("tokenizer", "chat_template", "max_seq_len", "trainer_config")
+TRAINER_VIEW = ("tokenizer", "chat_template", "max_seq_len", "trainer_config", "mapping")
 
 
 def _remember(ctx, param, value):
@@ -95,6 +95,7 @@ def trainer_view_options():
         click.option("--chat-template", type=click.Path(dir_okay=False), help="A Jinja chat template file (or a tokenizer_config.json) replacing the tokenizer's own.", **kw),
         click.option("--max-seq-len", type=click.IntRange(min=1), help="The training sequence length (overrides the target's limit and --trainer-config).", **kw),
         click.option("--trainer-config", type=click.Path(dir_okay=False), help="Read the sequence length (and a local model folder) from an Axolotl, LLaMA-Factory or TRL YAML config.", **kw),
+        click.option("--mapping", type=click.Path(dir_okay=False), help="Column and role names of the data files: a LLaMA-Factory dataset_info.json or an Axolotl config's datasets: entries (see [tool.tunelint.mapping]).", **kw),
     ]
 
 
@@ -158,7 +159,7 @@ def load(config_path, isolated, select, extend_select, ignore, target, max_token
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx is not None else {}
     tv = dict(meta.get("tunelint.trainer_view", {}))
-    for k in ("chat_template", "trainer_config"):
+    for k in ("chat_template", "trainer_config", "mapping"):
         if tv.get(k) and not os.path.isfile(tv[k]):
             _fail(f"{tv[k]}: no such file (--{k.replace('_', '-')})")
     try:

@@ -18,7 +18,7 @@ TOP_KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "target", "max-tokens", "format",
     "rule-packs", "rules", "custom-rules", "against", "fix", "glossary", "strict", "preset",
     "exclude", "extend-exclude", "force-exclude", "respect-gitignore",
-    "tokenizer", "chat-template", "max-seq-len", "trainer-config",
+    "tokenizer", "chat-template", "max-seq-len", "trainer-config", "mapping",
 }
 
 #: sequence-length keys of trainer configs: Axolotl, LLaMA-Factory, TRL (SFTConfig; older name)
@@ -132,6 +132,8 @@ class Config:
     extend_exclude: list[str] = field(default_factory=list)
     force_exclude: bool = False
     respect_gitignore: bool = True
+    #: column and role mappings (tunelint.mapping.Mappings; None: none, not even dataset_info.json)
+    mappings: Any = None
 
     def rules_for(self, path: str) -> list[Rule]:
         if not self.per_file_ignores:
@@ -294,6 +296,7 @@ def load_config(
     chat_template: str | None = None,
     max_seq_len: int | None = None,
     trainer_config: str | None = None,
+    mapping: str | None = None,
 ) -> Config:
     """Build the effective configuration. ``data`` (a [tool.tunelint] table) replaces file lookup."""
     path = None if (isolated or data is not None) else (config_path or find_config(start))
@@ -394,7 +397,11 @@ def load_config(
     for key in ("force-exclude", "respect-gitignore"):
         if key in raw and not isinstance(raw[key], bool):
             raise ConfigError(f"{where}: {key} must be true or false")
+    from .mapping import build as build_mappings
+
+    mappings = build_mappings(raw.get("mapping"), mapping, where, base_dir)
     return Config(
+        mappings=mappings,
         rules=rules, enabled=enabled, targets=targets, target=tgt, per_file_ignores=pfi,
         format=f, source=path, base_dir=base_dir, against=against, fix=fixcfg,
         glossary=glossary, strict=bool(raw.get("strict", False)),

@@ -34,6 +34,7 @@ EXTENSIONS = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz
               ".parquet", ".arrow", ".csv", ".tsv")  # tables: tunelint.tables
 #: files a ``datasets.save_to_disk`` folder holds next to its ``.arrow`` data: metadata, not records
 ARROW_METADATA = ("dataset_info.json", "state.json", "dataset_dict.json")
+MAPPING_FILES = ("dataset_info.json",)  # LLaMA-Factory's column mappings (tunelint.mapping reads them)
 DEFAULT_EXCLUDE = (".*", "__pycache__", "node_modules", "site-packages", "venv")
 
 
@@ -238,7 +239,7 @@ def iter_input_paths(paths: list[str], config=None, notes: list[str] | None = No
                 continue
             yield p
             continue
-        found = list(_walk(p, excl, gitignore))
+        found = list(_walk(p, excl, gitignore, getattr(getattr(config, "mappings", None), "sources", None)))
         if not found:
             raise NoDatasetFiles(f"no dataset files found under {p} (looked for {', '.join(EXTENSIONS)}; "
                                  "excluded and .gitignore'd paths are skipped)")
@@ -254,7 +255,7 @@ class _Stderr(list):
         self.f.write(f"tunelint: {line}\n")
 
 
-def _walk(top: str, excl: Excluder, gitignore: bool) -> list[str]:
+def _walk(top: str, excl: Excluder, gitignore: bool, mapping_files=None) -> list[str]:
     root = _git_root(top) if gitignore else None
     gi = GitIgnore(root) if root else None
     found = []
@@ -276,6 +277,8 @@ def _walk(top: str, excl: Excluder, gitignore: bool) -> list[str]:
             if arrow is not None and (low in ARROW_METADATA or (low.endswith(".arrow") and f not in arrow)):
                 continue
             full = os.path.join(d, f)
+            if low in MAPPING_FILES or (mapping_files and os.path.abspath(full) in mapping_files):
+                continue  # column mappings (tunelint.mapping), not data
             if excl(full) or (gi is not None and gi.ignored(full, False)):
                 continue
             if low.endswith((".json", ".json.gz")) and not looks_like_dataset(full):

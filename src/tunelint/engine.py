@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import orjson
@@ -73,7 +73,12 @@ class FileRun:
         self.rules = config.rules_for(path)
         self.checks = build_checks(self.rules)
         self.stats = FileStats(self.display)
-        self.forced_format = fmt or config.format
+        ms = getattr(config, "mappings", None)
+        #: the column/role mapping of this file (tunelint.mapping), applied to each record before detection
+        self.mapping = ms.for_path(path) if ms is not None else None
+        #: the format every record is read as (``--format``, config, else the mapping's)
+        self.record_format = config.format or (self.mapping.format if self.mapping is not None else None)
+        self.forced_format = fmt or self.record_format
         self.byte_range = byte_range
         self.normalizer = Normalizer()
         self.ctx: FileContext | None = None
@@ -107,6 +112,8 @@ class FileRun:
                 pointer=f.pointer, message=msg, fix=fix, unit="row",
                 record_hash=f.record_hash or (rec.hash if rec is not None else None), related=f.related,
             )
+        if self.mapping is not None and f.path is None:
+            f, fix = self._unmapped(f, fix)
         if f.pointer and rec is not None and not f.line and f.path is None:
             if f.offset is not None:  # a span inside a string: point at the span itself
                 line, column = line_column_in_string(rec.data, f.pointer, f.offset, rec.line, rec.column)
@@ -117,6 +124,31 @@ class FileRun:
             line=line, column=column, pointer=f.pointer, message=msg, fix=fix,
             record_hash=f.record_hash or (rec.hash if rec is not None else None), related=f.related,
         )
+
+    # -- column and role mapping ------------------------------------------------------
+    def _map(self, rec: Record) -> None:
+        """The record as the mapping names it; its bytes no longer re-read as it (offset -1)."""
+        rec.obj = self.mapping.apply(rec.obj)
+        rec.mapped = True
+        rec.offset = -1
+
+    def _unmapped(self, f: Finding, fix: Fix | None) -> tuple[Finding, Fix | None]:
+        """``f`` pointing at the file's own keys; its fix when every edit still means the same
+        there (a text set or substituted, a record dropped), else no fix."""
+        unmap = self.mapping.unmap
+        if f.pointer:
+            f = replace(f, pointer=unmap(f.pointer))
+        if fix is not None:
+            edits = []
+            for e in fix.edits:
+                if e.op in ("drop", "line"):
+                    edits.append(e)
+                elif e.op == "sub" or (e.op == "set" and isinstance(e.value, str) and not e.pointer.endswith(("/role", "/from"))):
+                    edits.append(replace(e, pointer=unmap(e.pointer)))
+                else:  # a value in the mapping's names (a renamed object, a role): not the file's
+                    return f, None
+            fix = Fix(fix.applicability, fix.description, tuple(edits))
+        return f, fix
 
     # -- the pass ------------------------------------------------------------------
     def events(self) -> Iterator[Event]:
@@ -186,7 +218,9 @@ class FileRun:
             rec = Record(self.display, chunk.line, chunk.column, index, obj, chunk.data)
             rec.offset = chunk.offset
             index += 1
-            rec.detected = detect(obj)
+            if self.mapping is not None:
+                self._map(rec)
+            rec.detected = detect(rec.obj)
             self.stats.formats[rec.detected] += 1
             if fmt_decided is None:
                 buffered.append((chunk, rec, diags))
@@ -335,7 +369,14 @@ class FileRun:
             diags = []
         ctx = self.ctx or self.start(file_fmt, "jsonl")
         ctx.records_seen += 1
-        self.normalizer.normalize(rec, record_format(rec.detected, file_fmt, self.config.format))
+        if self.mapping is not None and not rec.mapped:  # a record fed from outside (the fixer's re-check)
+            self._map(rec)
+            rec.detected = detect(rec.obj)
+        self.normalizer.normalize(rec, record_format(rec.detected, file_fmt, self.record_format))
+        if rec.mapped:  # messages name the file's own keys
+            name = self.mapping.file_key
+            for t in rec.turns:
+                t.field = name(t.field)
         fmt = rec.format
         rec_checks, problem_checks, observers = self._by_format.get(fmt) or self._for_format(fmt)
         diag = self._diag

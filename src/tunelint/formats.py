@@ -285,6 +285,7 @@ class Record:
     offset: int = -1  # byte offset of ``data`` in a plain file (re-readable); -1 = unknown
     _key64: int | None = None
     pa_keys: Any = None  # (prompt hash, answer hash) or False, computed once (checks.duplicates)
+    mapped: bool = False  # ``obj`` is the record renamed by a column/role mapping (tunelint.mapping)
 
     @property
     def canonical(self) -> bytes:

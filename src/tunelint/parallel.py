@@ -66,14 +66,15 @@ def _ranges(path: str, parts: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def _sniff_format(path: str) -> str:
+def _sniff_format(path: str, mapping=None) -> str:
     counts: Counter = Counter()
     with open(path, "rb") as f:
         for raw in f:
             if sum(counts.values()) >= 64:
                 break
             try:
-                counts[detect(orjson.loads(raw))] += 1
+                obj = orjson.loads(raw)
+                counts[detect(mapping.apply(obj) if mapping is not None else obj)] += 1
             except orjson.JSONDecodeError:
                 continue
     counts.pop("unknown", None)
@@ -143,7 +144,7 @@ def run_parallel(path: str, config, jobs: int, progress=None, mapper=None, sinks
     if not _splittable(path) or not probe.mergeable:
         diags = probe.run(sinks)
         return diags, probe.stats
-    fmt = probe.forced_format or _sniff_format(path)
+    fmt = probe.forced_format or _sniff_format(path, probe.mapping)
     # One range per worker: every part's dataset state is pickled back and merged by the parent,
     # so more parts cost more than the balance they buy (records of one file cost about the same).
     ranges = _ranges(path, jobs)

@@ -550,6 +550,7 @@ def _read_against(path: str, ctx) -> _Store:
         return store
     norm = Normalizer()
     index = 0
+    ms = getattr(ctx.config, "mappings", None)
     for item in Source(path, mode=None):
         if not isinstance(item, Chunk):
             if isinstance(item, FileProblem) and store.error is None:
@@ -560,10 +561,13 @@ def _read_against(path: str, ctx) -> _Store:
         obj = _load(item.data, item.line == 1)
         if obj is None:
             continue
+        mapping = ms.for_path(path) if ms is not None else None
+        if mapping is not None:
+            obj = mapping.apply(obj)
         rec = Record(path, item.line, item.column, index, obj, item.data)
-        rec.offset = item.offset
+        rec.offset = item.offset if mapping is None else -1
         index += 1
-        norm.normalize(rec, record_format(detect(obj), ctx.format, ctx.config.format))
+        norm.normalize(rec, record_format(detect(obj), ctx.format, ctx.config.format or (mapping.format if mapping else None)))
         store.add(rec)
     return store  # analyze() hashes what is pending
 
