@@ -257,6 +257,11 @@ class _TiktokenEncoder:
 
         if not text.isascii():
             text = unicodedata.normalize("NFC", text)
+        from .tokens import encode_linear
+
+        return encode_linear(self._encode, text)
+
+    def _encode(self, text: str) -> list[int]:
         return self.enc.encode(text, allowed_special="all")
 
     def bound(self, text: str) -> int | None:

@@ -26,7 +26,7 @@ _ASCII_UPPER = bytes(range(65, 91))
 
 _SENT_END = re.compile(r"[.!?。！？][\s\"'”’)\]]|[.!?。！？]$")
 _HEADING = re.compile(r"^#{1,6} \S", re.M)
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*\|", re.M)
+_TABLE_SEP = re.compile(r"^[ \t]*+\|?[ \t]*+:?-{3,}+:?[ \t]*+\|", re.M)  # blanks, not \s: linear
 _LIST = re.compile(r"^(?:([-*•+])|\d+([.)]))[ \t]+\S", re.M)  # top-level items (nested lists may differ)
 _FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")

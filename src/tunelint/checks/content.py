@@ -81,11 +81,15 @@ class EmptyText(TurnCheck):
 @kind("truncate-at")
 class TruncateAt(TurnCheck):
     """``pattern`` marks where foreign text starts (e.g. a second numbered Alpaca example);
-    the unsafe fix keeps only what comes before it, minus what ``trim`` (a regex) matches
-    at its end (e.g. a divider line). ``prefilter`` is a plain substring that must occur
-    for the (slower) regex to run."""
+    the unsafe fix keeps only what comes before it, minus its last lines while ``trim-lines`` (a
+    regex) matches a whole line (divider lines, a stray number; never the first line).
+    ``prefilter`` is a plain substring that must occur for the (slower) regex to run.
 
-    defaults = {"pattern": "", "prefilter": "", "ignorecase": False, "min-keep": count(1), "trim": ""}
+    Lines are trimmed one at a time from the end, so the time is linear in the text: the former
+    ``trim`` (one regex of repeated lines anchored at the end of the text) was retried from
+    every newline and backtracked exponentially on a 2 KB answer of such lines."""
+
+    defaults = {"pattern": "", "prefilter": "", "ignorecase": False, "min-keep": count(1), "trim-lines": ""}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
@@ -95,7 +99,7 @@ class TruncateAt(TurnCheck):
             raise RuleError(f"rule {rule.code}: kind 'truncate-at' needs a 'pattern'")
         self.rx = re.compile(params["pattern"], re.MULTILINE | (re.IGNORECASE if params["ignorecase"] else 0))
         self.pre = params["prefilter"] or None
-        self.trim = re.compile(params["trim"]) if params["trim"] else None
+        self.trim = re.compile(params["trim-lines"]).fullmatch if params["trim-lines"] else None
         self.gate = re.compile(re.escape(self.pre)).search if self.pre else self.rx.search
 
     def check_text(self, t, rec):
@@ -107,7 +111,12 @@ class TruncateAt(TurnCheck):
             return
         kept = text[:m.start()].rstrip()
         if self.trim is not None:
-            kept = self.trim.sub("", kept).rstrip()
+            trim = self.trim
+            i = kept.rfind("\n")
+            while i >= 0 and trim(kept, i + 1):
+                kept = kept[:i]
+                i = kept.rfind("\n")
+            kept = kept.rstrip()
         fix = None
         if len(kept) >= self.p["min-keep"]:
             fix = FixOffer(f"cut the {t.field} at offset {m.start()}", (Edit("set", t.pointer, kept),))
@@ -305,7 +314,10 @@ class TrailingPlaceholder(TurnCheck):
 
 # a sentence: from a visible character to its end mark, within a line (a line without one is
 # no sentence); the group leaves the end mark out ("Go on!" and "Go on." are one sentence)
-_SENTENCE = re.compile(r"([^\s.!?][^.!?\n]*)[.!?]")
+# A stretch with no end mark is consumed as one match with an empty mark (and dropped), so the
+# search never restarts inside it: "([^\s.!?][^.!?\n]*)[.!?]" retried from every character of a
+# long unterminated line (quadratic: a 128k-character line did not finish).
+_SENTENCE = re.compile(r"([^\s.!?][^.!?\n]*+)([.!?]?)")
 
 
 @kind("repeated-sentence")
@@ -332,7 +344,7 @@ class RepeatedSentence(TurnCheck):
     def check_text(self, t, rec):
         text = t.text
         need, words, gap = self.need, int(self.p["min-words"]), int(self.p["max-gap"])
-        sents = _SENTENCE.findall(text.lower())
+        sents = [s for s, mark in _SENTENCE.findall(text.lower()) if mark]
         if len(sents) - len(set(sents)) < need - 1:
             return  # no sentence comes back often enough (C speed: most answers end here)
         cands = {k for k, n in Counter(sents).items() if n >= need and len(k.split()) >= words}

@@ -74,9 +74,12 @@ CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
 # Its parts: line-start keywords, markup tags, line-start assignments, a line ending in { } ;
 _KW = (r"(?:def|class|import|from \w+ import|public|private|function|const|let|var|#include|return|if\s*\(|"
        r"for\s*\(|SELECT|CREATE)\b")
-_TAG_RX = r"</?[a-zA-Z][\w-]*[^<>\n]*>"
-_ASSIGN = r"[\w.]+\s*[:=]\s*[\w'\"\[{(]"
-CODEISH = re.compile(r"[{};]\s*$|^\s*" + _KW + "|" + _TAG_RX + r"|^\s*" + _ASSIGN, re.M)
+_TAG_RX = r"</?[a-zA-Z][^<>\n]*+>"  # [\w-]* then [^<>\n]* backtracked: quadratic on "<" + 128k letters
+_ASSIGN = r"[\w.]++[^\S\n]*+[:=][^\S\n]*+[\w'\"\[{(]"
+# Line-anchored parts take blanks other than "\n" ([^\S\n]), not \s: \s ran across every following
+# blank line from each line start (quadratic on a run of newlines: 32k took 10 s); a keyword after
+# blank lines is still found from its own line's start, so the matches are the same.
+CODEISH = re.compile(r"[{};][^\S\n]*$|^[^\S\n]*" + _KW + "|" + _TAG_RX + r"|^[^\S\n]*" + _ASSIGN, re.M)
 
 
 def prose(text: str) -> str:
@@ -296,12 +299,12 @@ def spaced_forms(text: str, forms: set[str]) -> set[str]:
 # set (re then skips ahead to it instead of trying every position, ~3x cheaper on prompts that
 # all hold a newline): ``^`` (re.M) is the start or a "\n"; ``[{};]\s*$`` is such a character,
 # blanks other than "\n", then a "\n" or the end. A test keeps codeish equal to CODEISH.
-_START_KW = re.compile(r"\s*" + _KW)
-_LINE_KW = re.compile(r"\n\s*" + _KW)
+_START_KW = re.compile(r"[^\S\n]*" + _KW)
+_LINE_KW = re.compile(r"\n[^\S\n]*" + _KW)
 _CODE_END = re.compile(r"[{};][^\S\n]*(?:\n|\Z)")
 _TAG = re.compile(_TAG_RX)
-_START_ASSIGN = re.compile(r"\s*" + _ASSIGN)
-_LINE_ASSIGN = re.compile(r"\n\s*" + _ASSIGN)
+_START_ASSIGN = re.compile(r"[^\S\n]*" + _ASSIGN)
+_LINE_ASSIGN = re.compile(r"\n[^\S\n]*" + _ASSIGN)
 
 
 def codeish(text: str) -> bool:

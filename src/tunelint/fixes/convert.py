@@ -74,8 +74,33 @@ def _finish(out: dict, obj: dict, used: set[str]) -> dict:
 NO_INPUT = frozenset(("noinput", "no input", "noinputs", "no inputs", "no input required", "no input needed",
                       "no input necessary", "input not required", "no input provided", "none", "n a", "na",
                       "not applicable", "null", "nil", "empty", "blank", "no input required for this task"))
-_PROMPT_SEP = re.compile(r"\s*(?:###|-{1,2}>|=>)?\s*\Z")
-_STOP = re.compile(r"\s*(?:(?<!\bTHE)(?<!\bThe)\s+END|###|</s>|<\|endoftext\|>|<\|im_end\|>|<\|eot_id\|>)?\s*\Z")
+# The separator a prompt ends with and the stop sequence a completion ends with, cut from the
+# right end in Python (the equivalent patterns, "\s*(?:###|...)?\s*\Z", were tried from every
+# position and took quadratic time on long runs of blanks).
+_PROMPT_SEPS = ("###", "-->", "->", "=>")
+_STOPS = ("###", "</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>")
+
+
+def _cut_prompt_sep(s: str) -> str:
+    t = s.rstrip()
+    for sep in _PROMPT_SEPS:
+        if t.endswith(sep):
+            return t[:-len(sep)].rstrip()
+    return t
+
+
+def _cut_stop(s: str) -> str:
+    """``s`` without its trailing stop sequence and blanks; " END" counts unless it ends "THE END"."""
+    t = s.rstrip()
+    for stop in _STOPS:
+        if t.endswith(stop):
+            return t[:-len(stop)].rstrip()
+    if t.endswith("END") and len(t) > 3 and t[-4].isspace():
+        head = t[:-3].rstrip()
+        the_end = head.endswith(("THE", "The")) and (len(head) == 3 or not (head[-4].isalnum() or head[-4] == "_"))
+        if not the_end:
+            return head
+    return t
 
 
 def _placeholder(s: str) -> bool:
@@ -110,8 +135,8 @@ def _pc_to_chat(obj: dict, sep: str) -> dict:
     if isinstance(obj.get("prompt"), list) and isinstance(obj.get("completion"), list):  # TRL conversational
         return _finish({"messages": obj["prompt"] + obj["completion"]}, obj, {"prompt", "completion"})
     prompt, completion = _str(obj, "prompt"), _str(obj, "completion")
-    prompt = prompt[:_PROMPT_SEP.search(prompt).start()]
-    completion = completion[:_STOP.search(completion).start()].lstrip()
+    prompt = _cut_prompt_sep(prompt)
+    completion = _cut_stop(completion).lstrip()
     msgs = [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}]
     return _finish({"messages": msgs}, obj, {"prompt", "completion"})
 
