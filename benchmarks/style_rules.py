@@ -42,7 +42,7 @@ def main() -> None:
         print(f"{name:18s} cpu {cpu:6.2f} s   wall {wall:6.2f} s   diagnostics {found[name]}")
     (c0, w0), (c1, w1) = best.values()
     print(f"S rules add        cpu {c1 - c0:6.2f} s   wall {w1 - w0:6.2f} s   (best of {rounds}, {os.cpu_count()} cores, shared machine: noisy)")
-    from tunelint.style_features import collect
+    from tunelint.profile import collect
 
     c0, w0 = time.process_time(), time.perf_counter()
     turn_rows, _ = collect([path], load_config(data={"select": ["F001"]}))

@@ -274,3 +274,85 @@ def test_sinks_give_the_same_rows_with_jobs(monkeypatch, tmp_path):
         lint([str(big)], cfg, jobs=jobs, sinks=[s])
         rows.append((s.turn_rows, s.rec_rows))
     assert rows[0] == rows[1] and rows[0][0]
+
+
+def _module_names() -> dict[str, Path]:
+    out = {}
+    for p in SRC.rglob("*.py"):
+        parts = p.relative_to(SRC.parent).with_suffix("").parts
+        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = p
+    return out
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the tunelint modules it imports anywhere in its code (functions included; not
+    under ``if TYPE_CHECKING:``). ``from pkg import sub`` is an edge to the submodule; a parent
+    package that Python imports implicitly is not an edge. The kind registry's table of kind
+    modules counts as imports (it imports them by name)."""
+    mods = _module_names()
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        tree = ast.parse(path.read_text())
+        pkg = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        skip = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                for n in ast.walk(node)}
+        edges = set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("tunelint")):
+                base = ".".join(pkg[: len(pkg) - node.level + 1] + ([node.module] if node.module else [])) \
+                    if node.level else node.module
+                for a in node.names:
+                    edges.add(f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base)
+            elif isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names if a.name in mods}
+        graph[name] = {e for e in edges if e in mods and e != name}
+    from tunelint.checks.registry import KIND_MODULES
+
+    graph["tunelint.checks.registry"] |= {f"tunelint.checks.{m}" for m in KIND_MODULES.values()}
+    return graph
+
+
+def test_the_internal_import_graph_has_no_cycle():
+    """No module of tunelint imports, directly or through others (lazily inside functions
+    too), a module that imports it back: the layers are model < reader/formats/checks.base <
+    kinds < config/rules < engine < parallel/fixes/report/cli."""
+    graph = _import_graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(v):
+        state[v] = 1
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if state.get(w) == 1:
+                cycles.append(stack[stack.index(w):] + [w])
+            elif w not in state:
+                visit(w)
+        stack.pop()
+        state[v] = 2
+
+    for v in sorted(graph):
+        if v not in state:
+            visit(v)
+    assert cycles == [], "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_kind_registry_names_every_kind_and_imports_lazily():
+    import subprocess
+    import sys
+
+    from tunelint.checks.base import KINDS
+    from tunelint.checks.registry import KIND_MODULES, load_all
+
+    load_all()
+    builtin = {k: c.__module__.rsplit(".", 1)[1] for k, c in KINDS.items() if c.__module__.startswith("tunelint.checks.")}
+    assert KIND_MODULES == builtin
+    # importing the package, the registry or the engine imports no kind module
+    code = ("import sys, tunelint.checks, tunelint.engine; "
+            "print(sorted(m for m in sys.modules if m.startswith('tunelint.checks.') and m not in "
+            "('tunelint.checks.base', 'tunelint.checks.registry')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from tunelint.cli import cli
 from tunelint.config import load_config
 from tunelint.engine import FileRun
-from tunelint.style_features import features, frame, turn_features
+from tunelint.profile import frame
+from tunelint.style_features import features, turn_features
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "style"
 HARDWARE = FIX / "hardware_chat.jsonl"

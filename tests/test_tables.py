@@ -143,6 +143,7 @@ def test_csv_and_tsv(tmp_path):
 
 
 def test_batches_are_bounded_and_give_the_same_findings(tmp_path, monkeypatch):
+    import tunelint.reader as reader
     import tunelint.tables as tables
 
     rows = [{"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i % 7}"}]}
@@ -150,14 +151,14 @@ def test_batches_are_bounded_and_give_the_same_findings(tmp_path, monkeypatch):
     p = write_parquet(tmp_path / "t.parquet", rows, row_group_size=16)
     full = codes_rows(check_paths([str(p)], _cfg()).diagnostics)
     sizes = []
-    orig = tables.TableSource._rows
+    orig = reader.TableSource._rows
 
     def spy(self, batch):
         sizes.append(len(batch))
         return orig(self, batch)
 
     monkeypatch.setattr(tables, "BATCH_ROWS", 5)
-    monkeypatch.setattr(tables.TableSource, "_rows", spy)
+    monkeypatch.setattr(reader.TableSource, "_rows", spy)
     assert codes_rows(check_paths([str(p)], _cfg()).diagnostics) == full
     assert sizes and max(sizes) <= 5 and sum(sizes) == len(rows)
 

@@ -131,7 +131,8 @@ def _engine_check(data: Any, cfg: Config, jobs: int, name: str | None, progress=
     if _is_paths(data):
         res = lint(_paths(data), cfg, jobs=jobs, sinks=sinks, progress=progress, engine=engine, address=address)
         return CheckResult(res.diagnostics, res.files)
-    from .tables import RecordsSource, iter_rows
+    from .reader import RecordsSource
+    from .tables import iter_rows
 
     label = _name_of(data, name)
     run = FileRun(label, cfg, display_path=label, source=RecordsSource(iter_rows(data), label))
@@ -172,7 +173,7 @@ class _RecordChecker:
 
     def __init__(self, cfg: Config, fmt: str | None):
         from .engine import FileRun
-        from .tables import RecordsSource
+        from .reader import RecordsSource
 
         rules = [r for r in cfg.enabled if _scope(r) != "dataset"]
         rcfg = replace(cfg, enabled=rules, per_file_ignores={})
@@ -193,10 +194,9 @@ class _RecordChecker:
 
 
 def _scope(rule) -> str:
-    from .checks import KINDS, load_all
+    from .checks.registry import kind_class
 
-    load_all()
-    cls = KINDS.get(rule.kind)
+    cls = kind_class(rule.kind)
     return getattr(cls, "scope", "record")
 
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .rules import RuleError
+from .model.errors import RuleError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .formats import Record
@@ -483,7 +483,7 @@ def _load_builtin(name: str) -> ChatModel:
     vocab, special, tpl, eos = BUILTIN[name]
     import tiktoken
 
-    from .tokens import load_ranks
+    from .bpe import load_ranks
 
     ranks = _qwen_ranks(load_ranks) if vocab == "qwen" else None
     base = len(ranks)

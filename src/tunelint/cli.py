@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from . import __version__
+from .version import __version__
 from .model.errors import UserError
 from .words import plural
 

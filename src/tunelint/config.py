@@ -104,12 +104,11 @@ def _merge(base: dict, top: dict) -> dict:
 
 def _check_params(rule, given: dict, where: str, key: str) -> None:
     """A wrongly typed or out-of-range rule parameter is a config error naming the file and key."""
-    from .checks import KINDS, load_all
     from .checks.base import ParamError
+    from .checks.registry import kind_class
 
-    load_all()
     try:
-        KINDS[rule.kind].validate_params(given)
+        kind_class(rule.kind).validate_params(given)
     except ParamError as e:
         raise ConfigError(f"{where}: [rules.{key}] {e} (rule {rule.code}, {rule.name}; see `tunelint explain {rule.code}`)") from None
 

@@ -60,10 +60,9 @@ def explain_rule(rule: Rule, enabled: bool = True) -> str:
     if rule.doc:
         lines += [rule.doc, ""]
     if rule.params:
-        from .checks import KINDS, load_all
+        from .checks.registry import kind_class
 
-        load_all()
-        cls = KINDS.get(rule.kind)
+        cls = kind_class(rule.kind)
         lines.append("Parameters (set under [tool.tunelint.rules." + rule.code + "]; checked when the config loads):")
         for k, v in rule.params.items():
             val = orjson.dumps(v).decode()

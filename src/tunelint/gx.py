@@ -132,7 +132,7 @@ def profile_expectations(df, target=None, tolerance: float = 0.25) -> list[dict]
 
 def build_suite(df, name: str = "tunelint", target=None, tolerance: float = 0.25):
     """An ``ExpectationSuite`` capturing the profile of the feature table ``df``."""
-    from . import __version__
+    from .version import __version__
 
     gx = _gx()
     meta = {"tunelint": {"version": __version__, "records": int(len(df)), "tolerance": tolerance,

@@ -15,7 +15,7 @@ from collections import Counter
 import orjson
 
 from .checks.base import DatasetCheck
-from .engine import FileRun, FileStats
+from .engine.filerun import FileRun, FileStats
 from .formats import detect
 
 MIN_PARALLEL_BYTES = int(os.environ.get("TUNELINT_MIN_PARALLEL_BYTES", 4 << 20))  # below this, workers cost more than they save

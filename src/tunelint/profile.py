@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from .style_features import collect
+from .style_features import StyleRows
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 KIND_ORDER = ("answer", "prompt", "input", "system")
@@ -153,6 +153,24 @@ def render_summary(summaries: list[dict], out: TextIO, encoding: str | None = No
             out.write(f"  suggested sequence length       {td['cutoff']:,} keeps {td['cover']:.0%} of records whole "
                       f"({td['longer']:,} longer)\n")
         out.write("\n")
+
+
+def collect(paths: list[str], config, tokens: bool = False) -> tuple[list[dict], list[dict]]:
+    """Run files through the engine; return (turn rows, record rows) with a ``path`` column.
+    ``tokens=True`` adds a ``tokens`` column (the target's encoding; slower)."""
+    from .engine import lint
+
+    sink = StyleRows(config, tokens)
+    lint(paths, config, sinks=[sink])
+    return sink.turn_rows, sink.rec_rows
+
+
+def frame(paths: str | list[str], config):
+    """pandas DataFrame with one row per text turn of the file(s) (see :func:`tunelint.style_features.rows`)."""
+    import pandas as pd
+
+    turn_rows, _ = collect([paths] if isinstance(paths, str) else list(paths), config)
+    return pd.DataFrame(turn_rows)
 
 
 def render_profile(paths: list[str], cfg, out: TextIO) -> None:

@@ -10,6 +10,7 @@ Git LFS pointer, binary data, gzip errors) are reported as :class:`FileProblem`.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import os
@@ -17,7 +18,12 @@ import re
 import sys
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
+
+import orjson
+
+from . import tables
+from .tables import CONTAINER_NAMES, EXTRA_KEY, pyarrow, row_json, table_mode
 
 GZIP_MAGIC = b"\x1f\x8b"
 LFS_MAGIC = b"version https://git-lfs.github.com/spec/"
@@ -99,14 +105,12 @@ class Source:
     """Iterate the record candidates of one input.
 
     A path naming a table (``.parquet``, ``.arrow``, ``.csv``, ``.tsv``) gives a
-    :class:`tunelint.tables.TableSource` (records are rows; ``unit == "row"``)."""
+    :class:`TableSource` (records are rows; ``unit == "row"``)."""
 
     unit = "line"  # what a Chunk's ``line`` counts: physical lines here, rows for tables
 
     def __new__(cls, path: str = "-", mode: str | None = None, *args, **kwargs):
         if cls is Source and isinstance(path, str) and path != "-" and path.lower().endswith(TABLE_EXTS):
-            from .tables import TableSource
-
             return super().__new__(TableSource)
         return super().__new__(cls)
 
@@ -250,6 +254,126 @@ class Source:
             yield FileProblem("json-array", n, 1, "the JSON array is not closed: file ends inside a record")
         elif started and not ended:
             yield FileProblem("json-array", n, 1, "the JSON array is not closed: missing final ']'")
+
+
+# -- tables (the containers' own helpers are tunelint.tables) ---------------------------------------
+class TableSource(Source):
+    """Rows of a Parquet, Arrow or CSV/TSV file as :class:`Chunk` records (``line`` = row)."""
+
+    unit = "row"
+
+    def __init__(self, path: str, mode: str | None = None):
+        super().__init__(path, None)
+        self.mode = table_mode(path) or "parquet"
+        self.schema = None  # pyarrow schema (Parquet/Arrow), header list (CSV) once read
+        self.dialect: str = "," if self.mode == "csv" else "\t"
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[Chunk | FileProblem]:
+        kind = CONTAINER_NAMES[self.mode]
+        try:
+            self.total_bytes = os.path.getsize(self.path)
+            with open(self.path, "rb") as f:
+                head = f.read(64)
+        except OSError as e:
+            yield FileProblem("io-error", 0, 1, f"cannot open: {e.strerror or e}")
+            return
+        problem = head_problem(head)
+        if problem is not None:
+            yield problem
+            return
+        if self.mode in ("csv", "tsv"):
+            yield from self._iter_csv()
+            return
+        pa = pyarrow()
+        try:
+            for batch in self._batches(pa):
+                yield from self._rows(batch.to_pylist())
+        except (pa.ArrowException, OSError, ValueError) as e:
+            # line 0: a file-level problem (fix refuses the file: its rows cannot all be read)
+            yield FileProblem("io-error", 0, 1, f"cannot read {kind} file{f' after row {self.rows}' if self.rows else ''}: {e}")
+
+    def _rows(self, rows: list) -> Iterator[Chunk]:
+        for row in rows:
+            self.rows += 1
+            self.lines_seen = self.rows
+            yield Chunk(self.rows, 1, row_json(row), None)
+
+    def _batches(self, pa) -> Iterator[Any]:
+        if self.mode == "parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(self.path)
+            self.schema = pf.schema_arrow
+            total = pf.metadata.num_rows or 1
+            for b in pf.iter_batches(batch_size=tables.BATCH_ROWS):
+                yield b
+                self.bytes_read = self.total_bytes * min(self.rows + b.num_rows, total) // total
+            return
+        src = pa.memory_map(self.path, "r")
+        try:
+            try:
+                reader = pa.ipc.open_stream(src)  # datasets' save_to_disk writes the stream format
+                batches: Iterable = reader
+            except pa.ArrowInvalid:
+                src.seek(0)
+                fr = pa.ipc.open_file(src)
+                reader = fr
+                batches = (fr.get_batch(i) for i in range(fr.num_record_batches))
+            self.schema = reader.schema
+            for b in batches:
+                for off in range(0, b.num_rows, tables.BATCH_ROWS):
+                    yield b.slice(off, tables.BATCH_ROWS)
+                self.bytes_read = src.tell()
+        finally:
+            src.close()
+
+    def _iter_csv(self) -> Iterator[Chunk | FileProblem]:
+        csv.field_size_limit(min(sys.maxsize, 1 << 31))
+        try:
+            with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as f:
+                rd = csv.reader(f, delimiter=self.dialect)
+                header = next(rd, None)
+                if header is None:
+                    yield FileProblem("empty-file", 0, 1, "file is empty")
+                    return
+                self.schema = header
+                n = len(header)
+                for fields in rd:
+                    if not fields:
+                        continue  # a blank line is not a row
+                    rec = {header[i]: v for i, v in enumerate(fields[:n])}
+                    if len(fields) > n:
+                        rec[EXTRA_KEY] = fields[n:]
+                    self.rows += 1
+                    self.lines_seen = rd.line_num
+                    yield Chunk(self.rows, 1, orjson.dumps(rec), None)
+        except (OSError, csv.Error) as e:
+            yield FileProblem("io-error", 0, 1, f"cannot read {CONTAINER_NAMES[self.mode]} file after row {self.rows}: {e}")
+
+
+class RecordsSource(Source):
+    """Records from Python objects (an iterable of dicts, a pandas DataFrame, a ``datasets``
+    Dataset) as :class:`Chunk` records; ``line`` is the 1-based position."""
+
+    unit = "row"
+
+    def __init__(self, rows: Iterable[Any], name: str = "<records>"):
+        super().__init__(name, None)
+        self.mode = "records"
+        self._rows = rows
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[Chunk | FileProblem]:
+        for row in self._rows:
+            self.rows += 1
+            self.lines_seen = self.rows
+            try:
+                data = row_json(row)
+            except (TypeError, orjson.JSONEncodeError) as e:
+                yield FileProblem("io-error", self.rows, 1, f"record {self.rows} cannot be read as JSON: {e}")
+                data = orjson.dumps(repr(row))
+            yield Chunk(self.rows, 1, data, None)
 
 
 def _guess_mode(path: str, head: bytes) -> str:

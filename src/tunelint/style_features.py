@@ -326,21 +326,3 @@ def record_token_counter(config):
 
     target = config.target
     return lambda rec: count_record(rec, target)
-
-
-def collect(paths: list[str], config, tokens: bool = False) -> tuple[list[dict], list[dict]]:
-    """Run files through the engine; return (turn rows, record rows) with a ``path`` column.
-    ``tokens=True`` adds a ``tokens`` column (the target's encoding; slower)."""
-    from .engine import lint
-
-    sink = StyleRows(config, tokens)
-    lint(paths, config, sinks=[sink])
-    return sink.turn_rows, sink.rec_rows
-
-
-def frame(paths: str | list[str], config):
-    """pandas DataFrame with one row per text turn of the file(s) (see :func:`rows`)."""
-    import pandas as pd
-
-    turn_rows, _ = collect([paths] if isinstance(paths, str) else list(paths), config)
-    return pd.DataFrame(turn_rows)

@@ -1,8 +1,9 @@
 """Generic check kinds. A rule in a YAML pack names a kind and gives it parameters.
 
-The plug-in contract (input views, hooks, ``Finding``, ``FileContext``) is declared in
-:mod:`tunelint.checks.base`; this package re-exports it for older imports. Each module of the
-package registers its kinds with :func:`kind` when imported (:func:`load_all`).
+The plug-in contract (input views, hooks, ``Finding``, ``FixOffer``, ``FileContext``) is
+declared in :mod:`tunelint.checks.base`; :mod:`tunelint.checks.registry` maps kind names to
+the modules that define them and imports those lazily (:func:`kind_class`). This package
+re-exports both for older imports; importing it imports no kind module.
 """
 from __future__ import annotations
 
@@ -10,22 +11,4 @@ from .base import (  # noqa: F401 - re-exported
     KINDS, VIEWS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LineCheck,
     ProblemCheck, RecordCheck, TurnCheck, UnparsedCheck, kind,
 )
-
-_loaded = False
-
-
-def load_all() -> None:
-    """Import every module of this package: each registers its kinds with :func:`kind`.
-
-    Modules must keep heavy imports (spaCy, pandas, GX, numpy) inside functions.
-    """
-    global _loaded
-    if _loaded:
-        return
-    import importlib
-    import pkgutil
-
-    for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if m.name != "base":
-            importlib.import_module(f"{__name__}.{m.name}")
-    _loaded = True
+from .registry import KIND_MODULES, kind_class, kind_names, load_all  # noqa: F401 - re-exported

@@ -154,7 +154,7 @@ class Expectation(DatasetCheck):
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
-        from ..features import COLUMNS
+        from ..feature_table import COLUMNS
         from ..model.errors import RuleError, did_you_mean
 
         where = f"{rule.source}: rule {rule.code}"
@@ -182,7 +182,7 @@ class Expectation(DatasetCheck):
         self.columns = cols
 
     def begin(self, ctx):
-        from ..features import FeatureCollector, groups_for
+        from ..feature_table import FeatureCollector, groups_for
 
         tok, style = groups_for(self.columns)
         self.fc = FeatureCollector(ctx.target, tokens=tok, style=style)

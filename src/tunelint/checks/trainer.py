@@ -102,7 +102,7 @@ class AnswerTruncated(_TrainerCheck):
         super().begin(ctx)
         mode = self.p.get("fix-mode") or "truncate"
         if mode not in ("truncate", "drop"):
-            from ..rules import RuleError
+            from ..model.errors import RuleError
 
             raise RuleError(f"{self.rule.code}: fix-mode must be 'truncate' (at a turn boundary) or 'drop', got {mode!r}")
         self.mode = mode

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import orjson
 
-from .. import __version__
+from ..version import __version__
 from ..baseline import fingerprints
 from ..locate import relative_path
 

@@ -197,7 +197,7 @@ def style_outliers(df, col: str, k: float = 3.0):
 # -- page ----------------------------------------------------------------------------------------
 def render(fc, result, config, opts) -> str:
     from . import plots
-    from .. import __version__
+    from ..version import __version__
 
     df = fc.frame()
     diags = result.diagnostics

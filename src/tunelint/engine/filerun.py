@@ -1,17 +1,6 @@
-"""The streaming engine: one pass per file, record checks as lines arrive, dataset checks at the end.
-
-The public API (what the CLI, the fixer, ``--jobs``, ``--profile``, the report and the Python
-API use; nothing else of this module is meant to be called from outside):
-
-- :func:`lint` ``(sources, config, jobs=1, sinks=(), progress=None) -> Result``: every input
-  file, one pass each; each :class:`Sink` sees every parsed record of the pass.
-- :class:`FileRun`, one file: ``events()`` yields one :class:`Event` per record candidate (so
-  ``fix`` can rewrite records as they stream) and ``finish()`` the dataset-level diagnostics;
-  ``run()`` does both. For callers that feed records themselves: ``start(fmt)`` then
-  ``process(chunk, rec)`` and ``check_line(phys)`` per record. For split files: ``state()``
-  (a part's picklable result), ``adopt(first, stats)`` and ``merge(part, group)`` to fold
-  the parts' dataset state together before ``finish()``.
-"""
+"""One file's pass: :class:`FileRun`, its counts (:class:`FileStats`), a split file's part state
+(:class:`PartState`) and the :class:`Sink` protocol. The public API is :mod:`tunelint.engine`
+(which re-exports these); ``tunelint.parallel`` builds on this module."""
 from __future__ import annotations
 
 import os
@@ -21,15 +10,15 @@ from typing import Iterator
 
 import orjson
 
-from .checks import load_all
-from .checks.base import (KINDS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LineCheck,
+from ..checks.base import (Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LineCheck,
                           ProblemCheck, RecordCheck, TurnCheck, UnparsedCheck)
-from .config import Config
-from .diagnostic import Diagnostic, Fix, row_wording
-from .formats import Normalizer, Record, detect, record_format
-from .locate import line_column_in_string, line_column_of, value_at
-from .reader import BOM, Chunk, FileProblem, PhysLine, Source, split_ending
-from .words import format_message
+from ..checks.registry import kind_class
+from ..config import Config
+from ..diagnostic import Diagnostic, Fix, row_wording
+from ..formats import Normalizer, Record, detect, record_format
+from ..locate import line_column_in_string, line_column_of, value_at
+from ..reader import BOM, Chunk, FileProblem, PhysLine, Source, split_ending
+from ..words import format_message
 
 DETECT_SAMPLE = 64
 
@@ -57,8 +46,7 @@ class FileStats:
 
 
 def build_checks(rules) -> list[Check]:
-    load_all()
-    return [KINDS[r.kind](r, r.params) for r in rules]
+    return [kind_class(r.kind)(r, r.params) for r in rules]
 
 
 class FileRun:
@@ -496,7 +484,7 @@ _FAILED = object()
 
 
 def _unit_of(path: str) -> str:
-    from .reader import TABLE_EXTS
+    from ..reader import TABLE_EXTS
 
     return "row" if path != "-" and path.lower().endswith(TABLE_EXTS) else "line"
 
@@ -523,12 +511,6 @@ class PartState:
     sinks: list = field(default_factory=list)  # the part's own sinks (Sink.fork), merged in file order
 
 
-@dataclass
-class Result:
-    diagnostics: list[Diagnostic]
-    files: list[FileStats]
-
-
 class Sink:
     """Something that sees every parsed record of a :func:`lint` pass besides the checks (the
     report's feature table, ``--profile``'s style rows). Override what you need."""
@@ -553,51 +535,3 @@ class Sink:
     def merge(self, other: "Sink") -> None:
         """Fold a part's fork (parts in file order) into this sink."""
         raise NotImplementedError
-
-
-def lint(sources: list[str], config: Config, jobs: int = 1, sinks: "tuple[Sink, ...] | list[Sink]" = (),
-         progress=None, engine: str = "local", address: str | None = None) -> Result:
-    """Check every input (files, directories, ``-`` for stdin), one pass per file.
-
-    ``jobs > 1`` splits large JSONL files over processes (same results as ``jobs=1``; with
-    ``sinks``, only when every sink is ``splittable``). ``progress``, if given, is an object with
-    ``update(path, done_bytes, total_bytes)`` called every few thousand records (see
-    tunelint.progress). ``engine="ray"`` checks the byte ranges on Ray (``tunelint.rayengine``;
-    ``address`` joins a cluster) with the same output as the local engine. Diagnostics are
-    sorted per file."""
-    from .reader import iter_input_paths
-
-    mapper = None
-    if engine == "ray":
-        from .rayengine import RayMapper
-
-        mapper = RayMapper(jobs, address)
-        jobs = max(jobs, 2)
-    try:
-        return _check_all(iter_input_paths(sources, config), config, jobs, progress, mapper, sinks)
-    finally:
-        if mapper is not None:
-            mapper.close()
-
-
-def _check_all(paths, config: Config, jobs: int, progress, mapper, sinks=()) -> Result:
-    all_diags: list[Diagnostic] = []
-    stats: list[FileStats] = []
-    for p in paths:
-        if jobs > 1 and p != "-" and all(s.splittable for s in sinks):
-            from .parallel import run_parallel
-
-            diags, st = run_parallel(p, config, jobs, progress=progress, mapper=mapper, sinks=sinks)
-        else:
-            run = FileRun(p, config, progress=progress)
-            diags = run.run(sinks)
-            st = run.stats
-        diags.sort(key=Diagnostic.sort_key)
-        all_diags.extend(diags)
-        stats.append(st)
-    for s in sinks:
-        s.end()
-    return Result(all_diags, stats)
-
-
-check_paths = lint  # the older name

@@ -1,0 +1,2 @@
+"""The version of tunelint (one place; imports nothing)."""
+__version__ = "0.1.0"
