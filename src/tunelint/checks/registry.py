@@ -58,6 +58,8 @@ KIND_MODULES: dict[str, str] = {
     "schema": "schema",
     "mixed-formats": "schema",
     "unused-ignore": "schema",
+    # structure.py
+    "conversation": "structure",
     # style.py
     "length-outlier": "style",
     "uppercase-outlier": "style",
