@@ -257,7 +257,7 @@ class _TiktokenEncoder:
 
         if not text.isascii():
             text = unicodedata.normalize("NFC", text)
-        from .tokens import encode_linear
+        from .bpe import encode_linear
 
         return encode_linear(self._encode, text)
 

@@ -48,12 +48,13 @@ is never encoded; when no record needs encoding the BPE table is never loaded.
 """
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .bpe import TokenizerError, load_ranks  # noqa: F401 - re-exported
+from .bpe import (  # noqa: F401 - re-exported
+    CHUNK, FIXED_CUT, SAFE_CUT, TokenizerError, encode_linear, load_ranks, piece_cuts,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import tiktoken
@@ -127,59 +128,6 @@ def count_text(text: str, encoding_name: str) -> int:
     if not text:
         return 0
     return len(encode_linear(get_encoding(encoding_name).encode_ordinary, text))
-
-
-#: texts longer than this are encoded in pieces cut at :func:`piece_cuts`
-CHUNK = 4096
-#: where no space allows an exact cut, parts of this many characters (BPE time is quadratic in a
-#: piece's length: 4,096 CJK characters take ~38 ms, 1,024 ~4 ms, 256 ~0.3 ms)
-FIXED_CUT = 256
-
-
-def piece_cuts(text: str, chunk: int = CHUNK):
-    """Offsets that cut ``text`` into parts of at most ``chunk`` characters, each at a boundary
-    where tiktoken's pre-tokenizer (cl100k, o200k and Qwen's patterns alike) starts a new piece.
-
-    Why: tiktoken's byte-pair merge is quadratic in the length of one pre-token piece (measured:
-    32k newlines 0.6 s, 32k zero-width spaces 5.2 s; 64k newlines 18 s), so one long record could
-    stall a run. A single space between two non-space characters always starts a piece in those
-    patterns (no piece ends in a space unless it is all whitespace, and the piece that starts at
-    the space is matched the same whether or not the text before it is there: the patterns have no
-    look-behind), and BPE runs per piece, so encoding the parts and joining the ids gives exactly
-    the ids of the whole text (a property test checks this on generated text). Only where a
-    stretch of ``chunk // 2`` characters holds no such space (a run of one character, a base64
-    blob, Chinese without spaces) is the text cut after :data:`FIXED_CUT` characters, which may
-    shift the count by a token or two at that cut: the price of linear time, documented with L001."""
-    n = len(text)
-    start = 0
-    clear = 0  # no exact cut lies before this offset (searched already): each character is searched once
-    while n - start > chunk:
-        lo, hi = start + chunk // 2, start + chunk
-        m = None
-        if hi > clear:
-            m = SAFE_CUT.search(text, max(lo, clear), hi)
-            if m is None:
-                clear = hi
-        cut = m.start() if m is not None else start + min(FIXED_CUT, chunk // 2)
-        yield cut
-        start = cut
-
-
-#: a single space between two non-blank characters: where every supported pattern starts a piece
-SAFE_CUT = re.compile(r"(?<=\S) (?=\S)")
-
-
-def encode_linear(encode: Callable[[str], list], text: str, chunk: int = CHUNK) -> list:
-    """``encode(text)`` in time linear in ``len(text)`` (see :func:`piece_cuts`)."""
-    if len(text) <= chunk:
-        return encode(text)
-    out: list = []
-    prev = 0
-    for cut in piece_cuts(text, chunk):
-        out += encode(text[prev:cut])
-        prev = cut
-    out += encode(text[prev:])
-    return out
 
 
 def _utf8_len(text: str, encoding_name: str) -> int:
