@@ -199,3 +199,23 @@ def test_missing_spacy_names_its_extra(monkeypatch):
     with pytest.raises(MissingExtra, match=r"tunelint\[spacy\]"):
         lemmas._nlp()
     lemmas._nlp.cache_clear()
+
+
+def test_check_record_names_every_check_it_skips():
+    """The docstring's list of skipped checks is true and complete for the views it skips."""
+    import re
+
+    from tunelint.checks import KINDS, load_all
+    from tunelint.checks.base import DatasetCheck, FileProblemCheck, LineCheck, UnparsedCheck
+    from tunelint.rules import builtin_pack
+
+    load_all()
+    rules = builtin_pack().rules
+    doc = tunelint.check_record.__doc__
+    named = set(re.findall(r"\b[A-Z]\d{3}\b", doc))
+    for a, b in re.findall(r"\b([A-Z]\d{3})-([A-Z]\d{3})\b", doc):
+        named |= {f"{a[0]}{n:03d}" for n in range(int(a[1:]), int(b[1:]) + 1)}
+    skipped = {r.code for r in rules if issubclass(KINDS[r.kind], (LineCheck, UnparsedCheck, FileProblemCheck))}
+    dataset = {r.code for r in rules if issubclass(KINDS[r.kind], DatasetCheck)}
+    assert skipped <= named, skipped - named  # every raw-line, unparsed and file check is named
+    assert named <= skipped | dataset, named - skipped - dataset  # and nothing it does run

@@ -22,6 +22,7 @@ from tunelint.api import check  # noqa: E402
 from tunelint.config import load_config  # noqa: E402
 from tunelint.engine import check_paths  # noqa: E402
 from tunelint.reader import iter_input_paths  # noqa: E402
+from tunelint.tables import parquet_file  # noqa: E402
 
 GOOD = {"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]}
 TYPO = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assitant", "content": "Hello"}]}
@@ -304,7 +305,7 @@ def test_property_fix_loses_no_row(tmp_path_factory, data, kind):
     rejected = len(rej.read_bytes().splitlines()) if rej.exists() else 0
     assert n_in == written + rejected == r.output_records + r.rejected
     if kind == "parquet":
-        assert pq.read_schema(out).equals(pq.read_schema(src))
+        assert parquet_file(str(out)).schema_arrow.equals(parquet_file(str(src)).schema_arrow)
     again = d / ("again" + src.suffix)
     r2 = fx.fix_file(str(out), str(again), rejects=str(d / "rej2.jsonl"))
     assert not r2.changed and r2.rejected == 0
@@ -319,3 +320,23 @@ def test_api_fix_table_path(tmp_path):
     assert fr.input_records == len(fr.records) + len(fr.rejects)
     assert pq.read_table(src).num_rows == 3  # the input is never modified
     shutil.rmtree(tmp_path)
+
+
+def test_deeply_nested_parquet_is_read_and_fixed(tmp_path):
+    """A record nested deeper than pyarrow's default Parquet schema depth (100) is still data: it
+    is read (no F019), and fix writes its output (the table property found it; the example was
+    drawn only in some test orders, because Hypothesis draws constants from the modules loaded)."""
+    v: object = {"messages": [{"role": "user", "content": "the"}]}
+    for _ in range(40):
+        v = [{"a": v}]
+    rec = {"input": v, "preferred_output": [{"role": "assistant", "content": "the"}],
+           "non_preferred_output": [{"role": "assistant", "content": "the (worse)"}]}
+    src = write_parquet(tmp_path / "deep.parquet", [rec, rec])
+    res = check_paths([str(src)], _cfg())
+    assert res.files[0].records == 2 and not any(d.code == "F019" for d in res.diagnostics)
+    from tunelint.fixer import Fixer, FixPolicy
+
+    out = tmp_path / "out.parquet"
+    r = Fixer(_cfg(), FixPolicy.from_config(_cfg(), unsafe=True)).fix_file(str(src), str(out), rejects=str(tmp_path / "rej.jsonl"))
+    assert out.exists() and r.output_records + r.rejected == 2
+    assert parquet_file(str(out)).schema_arrow.equals(parquet_file(str(src)).schema_arrow)

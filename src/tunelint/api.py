@@ -204,10 +204,22 @@ _CHECKERS: dict[tuple[Any, str | None], tuple[Any, _RecordChecker]] = {}
 
 
 def check_record(obj: Mapping[str, Any], format: str | None = None, config: ConfigLike = None) -> list[Diagnostic]:
-    """Record-level findings for one record (no duplicate or dataset-wide rules), for use
-    inside ``Dataset.map``/``filter``: ``ds.filter(lambda r: not tunelint.check_record(r))``.
-    ``format`` forces the record format (chat, alpaca, ...); default: detected. The rules
-    are built once per config and format and reused."""
+    """Record-level findings for one record, for use inside ``Dataset.map``/``filter``:
+    ``ds.filter(lambda r: not tunelint.check_record(r))``. ``format`` forces the record format
+    (chat, alpaca, ...); default: detected. The rules are built once per config and format and
+    reused.
+
+    Skipped, because they need the file rather than one parsed record:
+
+    - raw-line checks: E002 byte-order mark, E003 CRLF line endings, E004 blank lines;
+    - checks of unparsed bytes: E001 invalid UTF-8, F001 invalid JSON (``obj`` is parsed already);
+    - file checks: F017 empty file, F018 Git LFS pointer, F019 binary/unreadable, F021 JSON array;
+    - every dataset rule (state across records): duplicates and near-duplicates (D001-D007),
+      F016 mixed formats, the P001-P005 delimiter conventions, L002 minimum examples, style drift
+      (S001-S007), term consistency (T001, T003, T004), leakage against other files.
+
+    ``obj`` is re-serialized (null values dropped, as for a table row), so the original
+    bytes' escapes and whitespace are not seen either. Run :func:`check` on the file for those."""
     key = (id(config) if isinstance(config, Config) else repr(config), format)
     hit = _CHECKERS.get(key)
     if hit is None:

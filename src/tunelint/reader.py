@@ -301,9 +301,7 @@ class TableSource(Source):
 
     def _batches(self, pa) -> Iterator[Any]:
         if self.mode == "parquet":
-            import pyarrow.parquet as pq
-
-            pf = pq.ParquetFile(self.path)
+            pf = tables.parquet_file(self.path)
             self.schema = pf.schema_arrow
             total = pf.metadata.num_rows or 1
             for b in pf.iter_batches(batch_size=tables.BATCH_ROWS):

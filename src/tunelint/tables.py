@@ -65,6 +65,22 @@ def _default(o: Any) -> Any:
     return str(o)
 
 
+#: Parquet schema depth tunelint reads (pyarrow's default, 100, is about 33 levels of JSON lists of
+#: objects; a record tunelint parses may nest 1,024 levels, about 3 schema levels each)
+SCHEMA_DEPTH = 4096
+
+
+def parquet_file(path: str):
+    """``pyarrow.parquet.ParquetFile`` that reads schemas as deep as a JSON record may nest
+    (``schema_depth_limit``; older pyarrow without it: its default)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path, schema_depth_limit=SCHEMA_DEPTH)
+    except TypeError:  # pyarrow before schema_depth_limit
+        return pq.ParquetFile(path)
+
+
 def drop_nulls(v: Any) -> Any:
     """``v`` with null values left out of every mapping (NaN counts as null), recursively."""
     if isinstance(v, dict):
