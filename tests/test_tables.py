@@ -340,3 +340,31 @@ def test_deeply_nested_parquet_is_read_and_fixed(tmp_path):
     r = Fixer(_cfg(), FixPolicy.from_config(_cfg(), unsafe=True)).fix_file(str(src), str(out), rejects=str(tmp_path / "rej.jsonl"))
     assert out.exists() and r.output_records + r.rejected == 2
     assert parquet_file(str(out)).schema_arrow.equals(parquet_file(str(src)).schema_arrow)
+
+
+def test_hub_shard_set_is_one_dataset_for_dataset_rules(tmp_path):
+    """Duplicates across the shards of one set are found, each reported at its own shard and row."""
+    data = tmp_path / "data"
+    data.mkdir()
+    r1, r2 = ROWS[0], {"messages": [{"role": "user", "content": "Name a prime number."}, {"role": "assistant", "content": "Seven is prime."}]}
+    write_parquet(data / "train-00000-of-00002.parquet", [r1, r2])
+    write_parquet(data / "train-00001-of-00002.parquet", [r2, r1])
+    write_parquet(data / "test-00000-of-00001.parquet", [r1])  # another split: its own dataset
+    res = check_paths([str(tmp_path)], _cfg())
+    d001 = sorted((os.path.basename(d.path), d.line, d.message) for d in res.diagnostics if d.code == "D001")
+    assert d001 == [("train-00001-of-00002.parquet", 1, "exact duplicate of row 2 of train-00000-of-00002.parquet (2 copies in these shards)"),
+                    ("train-00001-of-00002.parquet", 2, "exact duplicate of row 1 of train-00000-of-00002.parquet (2 copies in these shards)")]
+    assert [f.records for f in res.files] == [1, 2, 2]
+
+
+def test_jsonl_shards_and_what_is_a_shard_set(tmp_path):
+    from tunelint.engine.shards import shard_sets
+
+    a, b = tmp_path / "train-00000-of-00002.jsonl", tmp_path / "train-00001-of-00002.jsonl"
+    a.write_text('{"prompt": "a", "completion": " b"}\n{"prompt": "c", "completion": " d"}\n')
+    b.write_text('{"prompt": "e", "completion": " f"}\n\n{"prompt": "c", "completion": " d"}\n')
+    res = check_paths([str(tmp_path)], _cfg())
+    assert [(os.path.basename(d.path), d.line, d.column, d.code) for d in res.diagnostics if d.code in ("D001", "E004")] == [
+        ("train-00001-of-00002.jsonl", 2, 1, "E004"), ("train-00001-of-00002.jsonl", 3, 1, "D001")]
+    assert shard_sets(["x/a-00000-of-00002.parquet", "y.jsonl", "x/a-00001-of-00002.parquet", "x/b-00000-of-00002.parquet"]) == [
+        ["x/a-00000-of-00002.parquet", "x/a-00001-of-00002.parquet"], "y.jsonl", "x/b-00000-of-00002.parquet"]

@@ -57,7 +57,15 @@ def lint(sources: list[str], config: Config, jobs: int = 1, sinks: "tuple[Sink, 
 def _check_all(paths, config: Config, jobs: int, progress, mapper, sinks=()) -> Result:
     all_diags: list[Diagnostic] = []
     stats: list[FileStats] = []
-    for p in paths:
+    from .shards import run_shard_set, shard_sets
+
+    for p in shard_sets(list(paths)):
+        if isinstance(p, list):  # the shards of one dataset: one set of dataset rules
+            diags, sts = run_shard_set(p, config, progress, sinks)
+            diags.sort(key=Diagnostic.sort_key)
+            all_diags.extend(diags)
+            stats.extend(sts)
+            continue
         if jobs > 1 and p != "-" and all(s.splittable for s in sinks):
             from ..parallel import run_parallel
 
