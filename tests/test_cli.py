@@ -271,6 +271,6 @@ def test_parallel_worker_settles_its_deferred_batches(tmp_path):
     t001 = next(c for c in checks if isinstance(c, TermVariants))
     near = next(c for c in checks if isinstance(c, _NearBase))
     style = next(c for c in checks if isinstance(c, StyleCheck))
-    assert t001.records == 1200 and t001._pending == [] and t001._chars == 0
+    assert t001.records == 1200 and t001.counter._pending == [] and t001.counter._chars == 0
     assert len(near.state.train) == 1200 and near.state.train.pending == [] and near.state.train.bufs
     assert len(style.table.lines) >= 1200 and style.table._rows == []  # one row per answer

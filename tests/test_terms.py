@@ -153,14 +153,14 @@ def test_merge_equals_serial(name, kind):
 
 # -- T001: spaced compounds ("pre trained") ------------------------------------------------
 def test_spaced_forms_are_added_to_a_new_set():
-    from tunelint.checks.terms import spaced_forms, word_forms
+    from tunelint.formcount import spaced_forms, word_forms
 
     text = "Pre trained models and a pre\ttrained one; `co founder` in code; they're sent; over time."
     forms = word_forms(text)
     before = set(forms)
     out = spaced_forms(text, forms)
     assert out - forms == {"Pre trained", "pre trained"}  # tab normalized; not in code, not after an apostrophe
-    assert forms == before and word_forms(text) is forms  # the cached set shared with T002 is untouched
+    assert forms == before  # the set given is never mutated
     for text in ("a pre  trained one", "pre trainedX", "file pre trained.py", "x.pre trained", "over time", "a lot"):
         assert spaced_forms(text, word_forms(text)) == word_forms(text), text
 
@@ -334,7 +334,8 @@ def test_glossary_sees_variants_wherever_their_first_word_stands(tmp_path, gloss
 def test_codeish_shortcut_equals_the_full_pattern():
     import random
 
-    from tunelint.checks.terms import CODEISH, codeish, prose
+    from tunelint.checks.terms import CODEISH, codeish
+    from tunelint.formcount import prose
 
     rnd = random.Random(3)
     pieces = ["def f", "class A", "import os", "from x import y", "  return 1", "if (a)", "for (i", "SELECT *",
@@ -362,7 +363,7 @@ def _fuzz_texts(n, seed):
 
 
 def test_batch_words_equals_word_findall():
-    from tunelint.checks.terms import WORD, batch_words
+    from tunelint.formcount import WORD, batch_words
 
     texts = _fuzz_texts(20000, 7) + [line for p in sorted(FIX.glob("*.jsonl")) for line in p.read_text().splitlines()]
     buf, st, en, doc, h = batch_words(texts)
@@ -407,7 +408,7 @@ def _t001_corpus(tmp_path, seed=11, n=400):
 @pytest.mark.parametrize("batch,small,sort_keys", [(1500, 0, True), (1500, 0, False), (40000, 0, True),
                                                    (1500, 1000, True), (1500, 3000, True)])
 def test_t001_batch_path_equals_per_turn_path(tmp_path, monkeypatch, batch, small, sort_keys):
-    from tunelint.checks import terms
+    from tunelint import formcount as terms  # the counting state's settings
 
     monkeypatch.setattr(terms, "SORT_KEYS", sort_keys)
 
@@ -433,7 +434,7 @@ def test_t001_batch_state_pickles_and_merges(tmp_path, monkeypatch, first, secon
     the serial result, after a pickle round trip as --jobs does."""
     import pickle
 
-    from tunelint.checks import terms
+    from tunelint import formcount as terms  # the counting state's settings
 
     monkeypatch.setattr(terms, "BATCH_CHARS", 2000)
     p = _t001_corpus(tmp_path, seed=12)
@@ -449,8 +450,8 @@ def test_t001_batch_state_pickles_and_merges(tmp_path, monkeypatch, first, secon
         for _ in r.events():
             pass
         for c in r.checks:
-            c._flush()
-            assert (c._hkeys is not None) == (how == "batch")
+            c.counter.flush()
+            assert c.counter.batched == (how == "batch")
     for ca, cb in zip(a.checks, pickle.loads(pickle.dumps(b.checks))):  # as --jobs sends them back
         ca.merge(cb)
     key = lambda d: (d.code, d.line, d.pointer, d.message, repr(d.fix))
@@ -477,7 +478,7 @@ def test_glossary_gate_passes_every_triggered_turn():
 def test_t001_with_jobs_equals_serial(tmp_path, monkeypatch):
     """--jobs: T001 (and the near-duplicate rules) finish in forked children; same findings."""
     from tunelint import parallel
-    from tunelint.checks import terms
+    from tunelint import formcount as terms  # the counting state's settings
 
     monkeypatch.setattr(terms, "BATCH_CHARS", 3000)
     monkeypatch.setattr(terms, "SMALL_FLUSH_CHARS", 0)
@@ -497,7 +498,7 @@ def _t001_findings(path, **params):
 
 def _per_turn_findings(tmp_path, outs):
     """An alpaca file with these outputs, and its T001 findings counted per turn."""
-    from tunelint.checks import terms
+    from tunelint import formcount as terms  # the counting state's settings
 
     p = tmp_path / "outs.jsonl"
     p.write_text("".join(json.dumps({"instruction": "Say it.", "input": "", "output": o}) + "\n" for o in outs))
@@ -511,7 +512,7 @@ def _per_turn_findings(tmp_path, outs):
 def test_t001_batch_path_separates_colliding_polynomial_hashes(tmp_path, monkeypatch):
     """Thue-Morse words collide under any polynomial hash mod 2**64: long words are hashed
     with blake2b, so the batch path still tells them apart (review finding)."""
-    from tunelint.checks import terms
+    from tunelint import formcount as terms  # the counting state's settings
 
     z = "".join("ab"[bin(i).count("1") & 1] for i in range(1024))
     zc = z.translate(str.maketrans("ab", "ba"))
@@ -526,7 +527,7 @@ def test_t001_batch_path_separates_colliding_polynomial_hashes(tmp_path, monkeyp
 def test_t001_places_counted_per_turn_then_in_batches(tmp_path, monkeypatch):
     """A part whose first flushes count per turn and later ones in batches keeps both sets of
     places (reachable only with BATCH_CHARS < SMALL_FLUSH_CHARS; review finding)."""
-    from tunelint.checks import terms
+    from tunelint import formcount as terms  # the counting state's settings
 
     outs = ["Use Javascript here."] + ["Use JavaScript here. " + "filler words " * 50] * 10 + ["big " * 5000,
                                                                                                "Use Javascript again."]
@@ -543,7 +544,7 @@ def test_word_hash_equals_the_batch_hash():
     import random
     import string
 
-    from tunelint.checks.terms import LONG_WORD, batch_words, word_hash
+    from tunelint.formcount import LONG_WORD, batch_words, word_hash
 
     rnd = random.Random(2)
     words = ["in", "is", "a", "pre-trained", "Java-Script", "x" * LONG_WORD, "x" * (LONG_WORD + 1)]
@@ -553,3 +554,22 @@ def test_word_hash_equals_the_batch_hash():
     got = batch_words(words)
     assert len(got[4]) == len(words)  # each is one word
     assert [int(h) for h in got[4]] == [word_hash(w) for w in words]
+
+
+def test_term_counting_has_no_import_side_effects_and_no_identity_cache():
+    """Importing T001's kinds and counting registers no codec error handler at import (the
+    tokenizer registers its own on first use), and word forms are not cached by id() (an id is
+    reused once its string is freed)."""
+    import subprocess
+    import sys
+
+    code = ("import codecs, tunelint.checks.terms, tunelint.formcount as f\n"
+            "try:\n    codecs.lookup_error(f._ASCII_WORDS)\nexcept LookupError:\n    print('none')\n"
+            "buf = f.batch_words(['caf\\u00e9 na\\u00efve x\\u00b2 words'])[0]\n"
+            "print(buf.isascii(), len(buf))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["none", "True", str(len("caf\u00e9 na\u00efve x\u00b2 words") + 2)]
+    import tunelint.checks.terms as terms
+    from tunelint import formcount
+
+    assert not [k for k in (*vars(terms), *vars(formcount)) if "CACHE" in k]
