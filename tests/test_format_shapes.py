@@ -155,3 +155,12 @@ def test_rft_needs_grader_fields_to_be_detected():
     msgs = [{"role": "user", "content": "2+2?"}]
     assert detect({"messages": msgs, "reference_answer": "4"}) == "rft"
     assert detect({"messages": msgs}) == "chat"  # no grader field: a chat record missing its answer (F007)
+
+
+def test_detection_cache_still_tests_values():
+    """Detection is cached per key tuple; formats told apart by values are still tested per record."""
+    user, answer = {"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}
+    assert detect({"messages": [user], "reference_answer": "4"}) == "rft"
+    assert detect({"messages": [user, answer], "reference_answer": "4"}) == "chat"  # same keys, ends with the answer
+    assert detect({"messages": [user, answer], "system": "Be brief."}) == "claude"
+    assert detect({"messages": [user, answer], "system": [{"text": "Be brief."}]}) == "chat"

@@ -211,6 +211,7 @@ def _prompt_only(obj: dict) -> bool:
     return all(k == "prompt" or k in MEDIA for k in obj)
 
 
+KEY_TESTS = frozenset({"prompt_only", "alpaca_like"})  # tests that read only the keys
 TESTS = {"prompt_only": _prompt_only, "system_is_text": _system_is_text, "rft_like": _rft_like, "alpaca_like": _alpaca_like}
 
 
@@ -405,12 +406,41 @@ def detect(obj: Any) -> str:
     return _detect(obj)
 
 
+#: key tuple -> the specs a record with those keys may be (in order), with the value test each
+#: still needs (None: it is that format). Records of a file share their keys, so detection is
+#: one dict lookup and, for a few formats, one test of values.
+_CANDIDATES: dict[tuple, tuple] = {}
+
+
 def _detect(obj: dict) -> str:
-    for sp in SPECS:
-        if (all(k in obj for k in sp.signature) and (not sp.any_of or any(k in obj for k in sp.any_of))
-                and (not sp.test or TESTS[sp.test](obj)) and (sp.signature or sp.any_of or sp.test)):
-            return sp.name
+    keys = tuple(obj)
+    cands = _CANDIDATES.get(keys)
+    if cands is None:
+        if len(_CANDIDATES) >= 4096:
+            _CANDIDATES.clear()
+        cands = _CANDIDATES[keys] = _candidates(obj)
+    for name, test in cands:
+        if test is None or test(obj):
+            return name
     return "unknown"
+
+
+def _candidates(obj: dict) -> tuple:
+    out = []
+    for sp in SPECS:
+        if not (sp.signature or sp.any_of or sp.test):
+            continue
+        if not all(k in obj for k in sp.signature) or (sp.any_of and not any(k in obj for k in sp.any_of)):
+            continue
+        if sp.test in KEY_TESTS:
+            if TESTS[sp.test](obj):
+                out.append((sp.name, None))
+                break
+            continue
+        out.append((sp.name, TESTS[sp.test] if sp.test else None))
+        if not sp.test:
+            break  # nothing after it is ever reached
+    return tuple(out)
 
 
 def _type_name(v: Any) -> str:
@@ -955,6 +985,8 @@ class Normalizer:
 
     @staticmethod
     def _media(rec: Record, obj: dict) -> None:
+        if "images" not in obj and "videos" not in obj and "audios" not in obj:
+            return
         for key in MEDIA:
             v = obj.get(key)
             if v is not None and not isinstance(v, (list, str, dict)):

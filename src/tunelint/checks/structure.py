@@ -80,8 +80,14 @@ class Conversation(RecordCheck):
         "image-types": strings(list(IMAGE_TYPES), doc="media types an image data URL may have"),
     }
 
+    def begin(self, ctx):
+        self.check_record = self._test()  # the one test this rule runs, looked up once
+
     def check_record(self, rec, ctx):
-        return getattr(self, "_" + self.p["check"].replace("-", "_"))(rec, ctx)
+        return self._test()(rec, ctx)
+
+    def _test(self):
+        return getattr(self, "_" + self.p["check"].replace("-", "_"))
 
     # -- the first turn after the system prompt is the user's --------------------------
     def _first_user(self, rec, ctx):
