@@ -131,9 +131,9 @@ _DOUBLE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 # next to code), not followed by another brace
 _SINGLE = re.compile(r"(?<![\w$\\^_{}%#])\{([A-Za-z][A-Za-z0-9_]{2,})\}(?![}\w])")
 # signs that a turn is (or contains) code or markup, where braces are syntax
-_CODEISH = re.compile(r"```|\{%|</?[A-Za-z][\w-]*[\s/>]|\bdef |\bfunction\b|=>|\bprint\(|\bconsole\.|\bimport |"
+_CODEISH = re.compile(r"```|\{%|</?[A-Za-z][\w-]*[\s/>]|\bdef |\bfunction\b|=>|\bprint\(|\bconsole\.|^[ \t]*+(?:from [\w.]++ )?import [\w.{*]|"
                       r"f\"|f'|\.format\(|\bvar |\bconst |;\s*$|\\[a-z]+\{|\$\{|:\s*\{|"
-                      r"\bpublic |#include|\bSELECT\b|\{\{#|v-[a-z]+=", re.MULTILINE)
+                      r"\bpublic (?:static|class|void|final|abstract|interface|enum|int|boolean|String|async|override)\b|#include|\bSELECT\b|\{\{#|v-[a-z]+=", re.MULTILINE)
 
 
 @kind("template-slot")
