@@ -356,3 +356,14 @@ def test_the_kind_registry_names_every_kind_and_imports_lazily():
             "('tunelint.checks.base', 'tunelint.checks.registry')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_small_debts_stay_paid():
+    """One BOM constant (model.markers), one selector matcher (rules.selects), one 64-bit
+    blake2b helper module (model.hashing)."""
+    bom = [p for p in SRC.rglob("*.py") if "\\xef\\xbb\\xbf" in p.read_text()]
+    assert [p.relative_to(SRC).as_posix() for p in bom] == ["model/markers.py"]
+    sel = [p for p in SRC.rglob("*.py") if '== "ALL" or' in p.read_text()]
+    assert [p.relative_to(SRC).as_posix() for p in sel] == ["rules.py"]
+    b2 = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py") if "digest_size=8" in p.read_text()]
+    assert b2 == ["model/hashing.py"]

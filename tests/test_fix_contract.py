@@ -164,3 +164,37 @@ def test_no_check_kind_says_how_safe_its_fix_is():
             if isinstance(n, ast.ImportFrom) and any(a.name == "Fix" for a in n.names):
                 bad.append(f"{path.name}:{n.lineno}: imports Fix")
     assert bad == []
+
+
+def test_one_atomic_replacement_path():
+    """Every file tunelint replaces goes through fsutil.replace_file (atomic_write uses it): no
+    other module renames files into place."""
+    src = FIX_PKG.parent
+    bad = []
+    for path in src.rglob("*.py"):
+        if path.name == "fsutil.py":
+            continue
+        for n in ast.walk(ast.parse(path.read_text())):
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "os" \
+                    and n.attr in ("replace", "rename"):
+                bad.append(f"{path.relative_to(src)}:{n.lineno}")
+    assert bad == []
+
+
+def test_a_fixed_new_file_gets_the_usual_mode(tmp_path):
+    import os
+
+    from tunelint.fsutil import atomic_write
+
+    mask = os.umask(0o022)
+    try:
+        src, out, rej = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "rej.jsonl"
+        src.write_bytes(b'{"prompt": "a ", "completion": " b"}\n{"prompt": "a ", "completion": " b"}\n')
+        cfg = load_config(data={})
+        Fixer(cfg, FixPolicy.from_config(cfg, unsafe=True)).fix_file(str(src), str(out), rejects=str(rej))
+        with atomic_write(str(tmp_path / "side.txt")) as f:
+            f.write(b"x")
+        for p in (out, rej, tmp_path / "side.txt"):
+            assert p.stat().st_mode & 0o777 == 0o644, p
+    finally:
+        os.umask(mask)

@@ -300,12 +300,12 @@ def _read_jsonl(path: str) -> list[dict]:
 
 
 def _read_records(path: str) -> list[Any]:
-    from .reader import Chunk, Source
+    from .reader import BOM, Chunk, Source
 
     out = []
     for item in Source(path):
         if isinstance(item, Chunk) and item.data.strip():
-            data = item.data[3:] if item.data.startswith(b"\xef\xbb\xbf") else item.data
+            data = item.data[3:] if item.data.startswith(BOM) else item.data
             try:
                 out.append(orjson.loads(data))
             except orjson.JSONDecodeError:  # a broken record fix kept as it was

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .model.errors import ConfigError  # noqa: F401 - re-exported (defined with the other user errors)
-from .rules import Rule, RuleError, Target, builtin_pack, check_unique, did_you_mean, load_pack, merge_packs, parse_rule
+from .rules import (Rule, RuleError, Target, builtin_pack, check_unique, did_you_mean, load_pack, merge_packs, parse_rule,
+                    selects)
 
 TOP_KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "target", "max-tokens", "format",
@@ -189,9 +190,7 @@ def _read(path: str) -> dict:
 
 
 def _matches(selector: str, rule: Rule) -> bool:
-    if selector == "ALL":
-        return True
-    return rule.code.startswith(selector) or rule.name == selector
+    return selects(selector, rule.code, rule.name)
 
 
 #: public name: does a selector (code, prefix, name or ALL) pick ``rule``?

@@ -29,6 +29,7 @@ import re
 from typing import Iterator
 
 from .model.errors import UserError
+from .model.markers import BOM
 
 EXTENSIONS = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".ndjson", ".ndjson.gz",
               ".parquet", ".arrow", ".csv", ".tsv")  # tables: tunelint.tables
@@ -199,7 +200,7 @@ def looks_like_dataset(path: str) -> bool:
     except (OSError, EOFError, gzip.BadGzipFile):
         return True  # unreadable: let the reader report it
     s = data.lstrip()
-    if s.startswith(b"\xef\xbb\xbf"):
+    if s.startswith(BOM):
         s = s[3:].lstrip()
     if not s or s[:1] == b"[":
         return True

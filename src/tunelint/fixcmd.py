@@ -127,10 +127,5 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
                 click.echo(f"tunelint fix: {msg}", err=True)
     finally:
         if ch is not None:
-            from .fixes import normal_mode
-
-            existed = os.path.exists(changes)
             ch_cm.__exit__(*sys.exc_info())
-            if not existed:
-                normal_mode(changes)
     sys.exit(status)

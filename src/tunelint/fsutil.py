@@ -18,20 +18,27 @@ def atomic_write(path: str, mode: str = "wb", encoding: str | None = None):
             yield f
             f.flush()
             os.fsync(f.fileno())
-        try:  # keep an existing file's mode; a new file gets the usual 0666 & ~umask, not mkstemp's 0600
-            if os.path.exists(path):
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            else:
-                mask = os.umask(0)
-                os.umask(mask)
-                os.chmod(tmp, 0o666 & ~mask)
-        except OSError:
-            pass
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def replace_file(tmp: str, path: str) -> None:
+    """Rename the finished, synced temporary file ``tmp`` (in ``path``'s directory) over ``path``:
+    the one atomic replacement every writer uses. An existing file's mode is kept; a new file
+    gets the usual 0666 & ~umask, not mkstemp's 0600."""
+    try:
+        if os.path.exists(path):
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        else:
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)
+    except OSError:
+        pass
+    os.replace(tmp, path)
 
 
 def atomic_write_text(path: str):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 
+from .model.markers import BOM
+
 
 class _Bad(Exception):
     pass
@@ -155,7 +157,7 @@ def offset_of(line_bytes: bytes, pointer: str) -> int | None:
         return None
     b = line_bytes
     try:
-        i = 3 if b.startswith(b"\xef\xbb\xbf") else 0
+        i = 3 if b.startswith(BOM) else 0
         i = _ws(b, i)
         for tok in tokens:
             if i >= len(b):
@@ -181,7 +183,7 @@ def column_of(line_bytes: bytes, pointer: str) -> int:
     if off is None:
         return 1
     head = line_bytes[:off]
-    if head.startswith(b"\xef\xbb\xbf"):
+    if head.startswith(BOM):
         head = head[3:]
     return len(head.decode("utf-8", errors="replace")) + 1
 
@@ -197,7 +199,7 @@ def line_column_of(data: bytes, pointer: str, line: int = 1, column: int = 1) ->
     nl = head.count(b"\n")
     if nl:
         return line + nl, len(head[head.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
-    if head.startswith(b"\xef\xbb\xbf"):
+    if head.startswith(BOM):
         head = head[3:]
     return line, column + len(head.decode("utf-8", errors="replace"))
 

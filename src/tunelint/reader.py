@@ -23,6 +23,7 @@ from typing import Any, BinaryIO, Iterable, Iterator
 import orjson
 
 from . import tables
+from .model.markers import BOM  # noqa: F401 - re-exported (the one BOM constant)
 from .tables import CONTAINER_NAMES, EXTRA_KEY, pyarrow, row_json, table_mode
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -38,7 +39,6 @@ def head_problem(head: bytes) -> "FileProblem | None":
         return FileProblem("lfs-pointer", 1, 1,
                            "file is a Git LFS pointer, not the dataset; run `git lfs pull` to fetch the real file")
     return None
-BOM = b"\xef\xbb\xbf"
 # what a broken gzip stream raises while it is read (truncated, corrupt, garbage between members)
 GZIP_ERRORS = (OSError, EOFError, gzip.BadGzipFile, zlib.error)
 TABLE_EXTS = (".parquet", ".arrow", ".csv", ".tsv")  # tunelint.tables reads these

@@ -71,6 +71,13 @@ class Target:
     images: Any = None
 
 
+def selects(selector: str, code: str, name: str) -> bool:
+    """Whether a rule selector (``ALL``, a code or code prefix, or a rule name) picks the rule
+    ``code``/``name``: the one matcher of ``select``, ``ignore``, ``per-file-ignores``,
+    ``rules --select`` and the fix settings (``fixable``, ``unfixable``, ...)."""
+    return selector == "ALL" or code.startswith(selector) or selector == name
+
+
 def _where(src: str, i: int | None = None) -> str:
     return f"{src}" + (f" (rule #{i + 1})" if i is not None else "")
 
@@ -215,14 +222,10 @@ def _cache_write(cache: str, data) -> None:
         if _unbytes(orjson.loads(blob)) != data:
             return  # something JSON does not keep (a date, a non-string key): not cached
         os.makedirs(os.path.dirname(cache), exist_ok=True)
-        tmp = f"{cache}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                f.write(blob)
-            os.replace(tmp, cache)  # atomic: a concurrent reader sees the whole file or none
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)  # a failed write (disk full) leaves nothing behind
+        from .fsutil import atomic_write
+
+        with atomic_write(cache) as f:  # a concurrent reader sees the whole file or none; a failed write leaves nothing
+            f.write(blob)
     except (OSError, TypeError, orjson.JSONEncodeError):
         pass
 

@@ -13,5 +13,5 @@ from .edits import EDIT_APPLIERS, get_pointer, set_pointer  # noqa: F401
 from .fixer import MAX_ITERATIONS, MAX_ROUNDS, FileFix, Fixer, fix_in_place_for_check  # noqa: F401
 from .policy import FIX_KEYS, FixPolicy  # noqa: F401
 from .writer import (  # noqa: F401
-    TABLE_MODES, FixError, LineMap, append_rejects, normal_mode, preflight, rejects_path_for, run_stamp,
+    TABLE_MODES, FixError, LineMap, append_rejects, preflight, rejects_path_for, run_stamp,
 )

@@ -76,6 +76,7 @@ from ..checks.base import DatasetCheck, UnparsedCheck
 from ..config import Config
 from ..diagnostic import Diagnostic
 from ..model.diagnostic import EditOp
+from ..model.markers import BOM_TEXT
 from ..reader import BOM, UNREADABLE, Chunk, FileProblem, PhysLine, Source, iter_input_paths
 from .diff import write_diff
 from .edits import MISSING, SKIP, apply, edits_of, get_pointer, loads, overlaps, parses, set_pointer
@@ -327,7 +328,7 @@ class Fixer:
                 for d in by_line[ln]:
                     if d not in keep:
                         res.edits[d.code] += 1
-                        st.change(ln, d.code, EditOp.LINE, "", "\ufeff", "")
+                        st.change(ln, d.code, EditOp.LINE, "", BOM_TEXT, "")
                 by_line[ln] = keep
         # lines of record-level errors that, unless a fix removes them, reject their record
         self._errs: dict[int, list[Diagnostic]] = {}

@@ -8,13 +8,9 @@ from dataclasses import dataclass, field
 from ..config import Config, ConfigError
 from ..diagnostic import Diagnostic
 from ..model.errors import did_you_mean
+from ..rules import selects
 
 FIX_KEYS = {"fixable", "unfixable", "extend-safe-fixes", "extend-unsafe-fixes", "unsafe-fixes", "input-separator"}
-
-
-def matches(sel: str, code: str, name: str) -> bool:
-    """Whether the rule selector ``sel`` (``ALL``, a code prefix or a rule name) picks the rule."""
-    return sel == "ALL" or code.startswith(sel) or sel == name
 
 
 @dataclass
@@ -47,7 +43,7 @@ class FixPolicy:
             if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
                 raise ConfigError(f"{where}: [tool.tunelint.fix] {key} must be a list of rule codes, prefixes or names")
             for s in v:
-                if not any(matches(s, c, n) for c, n in names.items()):
+                if not any(selects(s, c, n) for c, n in names.items()):
                     raise ConfigError(f"{where}: [tool.tunelint.fix] {key} has unknown rule {s!r}{did_you_mean(s, list(names) + list(names.values()))}")
             return v
 
@@ -68,9 +64,9 @@ class FixPolicy:
 
     def rule_applicability(self, code: str, name: str, declared: str) -> str:
         """A rule's fix applicability after ``extend-safe-fixes``/``extend-unsafe-fixes``."""
-        if any(matches(s, code, name) for s in self.extend_unsafe):
+        if any(selects(s, code, name) for s in self.extend_unsafe):
             return "unsafe"
-        if any(matches(s, code, name) for s in self.extend_safe):
+        if any(selects(s, code, name) for s in self.extend_safe):
             return "safe"
         return declared
 
@@ -86,8 +82,8 @@ class FixPolicy:
         key = (code, applicability)
         hit = self._cache.get(key)
         if hit is None:
-            ok = self.fixable is None or any(matches(s, code, name) for s in self.fixable)
-            ok = ok and not any(matches(s, code, name) for s in self.unfixable)
+            ok = self.fixable is None or any(selects(s, code, name) for s in self.fixable)
+            ok = ok and not any(selects(s, code, name) for s in self.unfixable)
             hit = ok and (self.rule_applicability(code, name, applicability) == "safe" or self.unsafe)
             self._cache[key] = hit
         return hit
@@ -102,6 +98,6 @@ class FixPolicy:
         hit = self._cache.get(key)
         if hit is None:
             name = self.names.get(d.code, d.name)
-            hit = self.fixable is None or any(matches(s, d.code, name) for s in self.fixable)
-            hit = self._cache[key] = hit and not any(matches(s, d.code, name) for s in self.unfixable)
+            hit = self.fixable is None or any(selects(s, d.code, name) for s in self.fixable)
+            hit = self._cache[key] = hit and not any(selects(s, d.code, name) for s in self.unfixable)
         return hit

@@ -188,8 +188,6 @@ def append_rejects(new: BinaryIO, dest: str) -> None:
                 f.write(b"\n")
         f.write(first)
         copy_stream(new, f)
-    if not existed:
-        normal_mode(dest)
 
 
 def default_rejects(base: str, in_place: bool) -> str:
@@ -204,41 +202,17 @@ def default_rejects(base: str, in_place: bool) -> str:
 
 
 def commit(tmp: str, dest: str) -> None:
-    """Rename the finished temporary file over ``dest`` (same directory: atomic)."""
+    """Put the finished temporary file in place of ``dest``: synced and renamed over it when it
+    lies in ``dest``'s directory, else copied through :func:`fsutil.atomic_write`."""
     dest = os.path.abspath(dest)
     if os.path.dirname(os.path.abspath(tmp)) != os.path.dirname(dest):
-        from ..fsutil import atomic_write
-
-        existed = os.path.exists(dest)
-        with open(tmp, "rb") as src, atomic_write(dest) as f:
-            copy_stream(src, f)
-        if not existed:
-            normal_mode(dest)
+        copy_file(tmp, dest)
         return
-    if os.path.exists(dest):
-        try:
-            os.chmod(tmp, os.stat(dest).st_mode & 0o7777)
-        except OSError:
-            pass
-    else:
-        os.chmod(tmp, 0o666 & ~umask())
+    from ..fsutil import replace_file
+
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
-    os.replace(tmp, dest)
-
-
-def normal_mode(path: str) -> None:
-    """A new file gets the usual 0666 & ~umask (atomic_write's temporary file is 0600)."""
-    try:
-        os.chmod(path, 0o666 & ~umask())
-    except OSError:
-        pass
-
-
-def umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
+    replace_file(tmp, dest)
 
 
 def copy_stream(src, dst) -> None:
@@ -252,11 +226,8 @@ def copy_stream(src, dst) -> None:
 def copy_file(src: str, dest: str) -> None:
     from ..fsutil import atomic_write
 
-    existed = os.path.exists(dest)
     with open(src, "rb") as s, atomic_write(dest) as f:
         copy_stream(s, f)
-    if not existed:
-        normal_mode(dest)
 
 
 def copy_to(src: str, out: BinaryIO) -> None:
