@@ -252,7 +252,7 @@ def test_fix_in_place_and_to_jsonl(tmp_path):
     assert (tmp_path / "d.rejects.jsonl").exists()
     # JSONL is not turned into a table
     r = run_cli("fix", "--isolated", str(j), "-o", str(tmp_path / "x.parquet"))
-    assert r.returncode == 1 and "container it read" in r.stderr
+    assert r.returncode == 2 and "container it read" in r.stderr
 
 
 def test_fix_csv_keeps_header_and_delimiter(tmp_path):

@@ -19,7 +19,7 @@ TOP_KEYS = {
     "select", "ignore", "extend-select", "per-file-ignores", "target", "max-tokens", "format",
     "rule-packs", "rules", "custom-rules", "against", "fix", "glossary", "strict", "preset",
     "exclude", "extend-exclude", "force-exclude", "respect-gitignore",
-    "tokenizer", "chat-template", "max-seq-len", "trainer-config", "mapping",
+    "tokenizer", "chat-template", "max-seq-len", "trainer-config", "mapping", "max-record-size",
 }
 
 #: sequence-length keys of trainer configs: Axolotl, LLaMA-Factory, TRL (SFTConfig; older name)
@@ -134,6 +134,8 @@ class Config:
     respect_gitignore: bool = True
     #: column and role mappings (tunelint.mapping.Mappings; None: none, not even dataset_info.json)
     mappings: Any = None
+    #: bytes; a record (JSONL line, array element) above it is F029 and never held in memory
+    max_record_size: int = 32 * 1024 * 1024
 
     def rules_for(self, path: str) -> list[Rule]:
         if not self.per_file_ignores:
@@ -398,7 +400,9 @@ def load_config(
     from .mapping import build as build_mappings
 
     mappings = build_mappings(raw.get("mapping"), mapping, where, base_dir)
+    max_record = parse_size(raw.get("max-record-size", Config.max_record_size), "max-record-size", where)
     return Config(
+        max_record_size=max_record,
         mappings=mappings,
         rules=rules, enabled=enabled, targets=targets, target=tgt, per_file_ignores=pfi,
         format=f, source=path, base_dir=base_dir, against=against, fix=fixcfg,
@@ -407,6 +411,22 @@ def load_config(
         force_exclude=bool(raw.get("force-exclude", False)) if force_exclude is None else force_exclude,
         respect_gitignore=raw.get("respect-gitignore", True),
     )
+
+
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3}
+
+
+def parse_size(v: Any, key: str, where: str) -> int:
+    """A byte size: an integer, or a string such as ``"64MiB"``, ``"500 MB"``, ``"1GiB"``."""
+    import re
+
+    if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+        return v
+    if isinstance(v, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*", v, re.I)
+        if m and float(m.group(1)) > 0:
+            return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
+    raise ConfigError(f"{where}: {key} must be a positive size in bytes, such as 33554432 or \"32MiB\" (got {v!r})")
 
 
 def _patterns(raw: dict, key: str, where: str) -> list[str] | None:

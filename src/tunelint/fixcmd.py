@@ -110,7 +110,7 @@ def fix(paths, config_path, isolated, select, extend_select, ignore, target, max
                 if progress is not None:
                     progress.close()
                 click.echo(f"tunelint: {p}: {e}", err=True)
-                status = max(status, 1)
+                status = 2  # this file could not be fixed at all (one line naming it; nothing replaced)
                 continue
             if progress is not None:
                 progress.close()

@@ -17,6 +17,7 @@ import orjson
 from .checks.base import DatasetCheck
 from .engine.filerun import FileRun, FileStats
 from .formats import detect
+from .reader import MAX_RECORD_SIZE, TooLarge, bounded_lines, skip_line
 
 MIN_PARALLEL_BYTES = int(os.environ.get("TUNELINT_MIN_PARALLEL_BYTES", 4 << 20))  # below this, workers cost more than they save
 BLOCK = 16 << 20
@@ -44,7 +45,7 @@ def _ranges(path: str, parts: int) -> list[tuple[int, int, int]]:
     with open(path, "rb") as f:
         for i in range(1, parts):
             f.seek(max(size * i // parts, cuts[-1]))
-            f.readline()
+            skip_line(f)  # to the next line start, without holding a huge line
             pos = f.tell()
             if pos >= size:
                 break
@@ -66,12 +67,14 @@ def _ranges(path: str, parts: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def _sniff_format(path: str, mapping=None) -> str:
+def _sniff_format(path: str, mapping=None, max_record: int = MAX_RECORD_SIZE) -> str:
     counts: Counter = Counter()
     with open(path, "rb") as f:
-        for raw in f:
+        for raw in bounded_lines(f, max_record):
             if sum(counts.values()) >= 64:
                 break
+            if isinstance(raw, TooLarge):
+                continue
             try:
                 obj = orjson.loads(raw)
                 counts[detect(mapping.apply(obj) if mapping is not None else obj)] += 1
@@ -131,6 +134,7 @@ def work_part(args, progress=None):
         if sinks and ev.record is not None:
             for s in sinks:
                 s.record(ev.record, run)
+    diags.extend(run.file_diagnostics())  # file-level findings of this range (F029 on a line in it)
     return diags, run.state(sinks)
 
 
@@ -144,7 +148,7 @@ def run_parallel(path: str, config, jobs: int, progress=None, mapper=None, sinks
     if not _splittable(path) or not probe.mergeable:
         diags = probe.run(sinks)
         return diags, probe.stats
-    fmt = probe.forced_format or _sniff_format(path, probe.mapping)
+    fmt = probe.forced_format or _sniff_format(path, probe.mapping, config.max_record_size)
     # One range per worker: every part's dataset state is pickled back and merged by the parent,
     # so more parts cost more than the balance they buy (records of one file cost about the same).
     ranges = _ranges(path, jobs)

@@ -65,7 +65,9 @@ class Chunk:
 
 
 #: every kind a :class:`FileProblem` may have (what the file-problem kind's ``problem`` may name)
-FILE_PROBLEMS = ("empty-file", "lfs-pointer", "binary-file", "gzip-error", "io-error", "json-array")
+FILE_PROBLEMS = ("empty-file", "lfs-pointer", "binary-file", "gzip-error", "io-error", "json-array", "record-too-large")
+#: records larger than this (bytes) are reported and skipped without being held (``max-record-size``)
+MAX_RECORD_SIZE = 32 * 1024 * 1024
 #: the file problems that keep a file's records from being read at all (fixing it would lose them)
 UNREADABLE = frozenset(("lfs-pointer", "binary-file", "gzip-error", "io-error"))
 
@@ -108,6 +110,7 @@ class Source:
     :class:`TableSource` (records are rows; ``unit == "row"``)."""
 
     unit = "line"  # what a Chunk's ``line`` counts: physical lines here, rows for tables
+    max_record = MAX_RECORD_SIZE  # bytes; set from Config.max_record_size by whoever reads
 
     def __new__(cls, path: str = "-", mode: str | None = None, *args, **kwargs):
         if cls is Source and isinstance(path, str) and path != "-" and path.lower().endswith(TABLE_EXTS):
@@ -168,11 +171,29 @@ class Source:
                 raw.close()
 
     # -- JSONL --------------------------------------------------------------
-    def _iter_jsonl(self, stream: BinaryIO) -> Iterator[Chunk | PhysLine]:
+    def lines(self, stream: BinaryIO, first: int = 1) -> Iterator[bytes | FileProblem]:
+        """Physical lines (with terminator; the first is line ``first``), each at most
+        ``max_record`` + 2 bytes; a longer one is one ``record-too-large`` problem (memory stays
+        bounded by the limit on any input)."""
+        for raw in bounded_lines(stream, self.max_record, first):
+            if isinstance(raw, TooLarge):
+                self.bytes_read += raw.size
+                yield FileProblem("record-too-large", raw.line, 1,
+                                  f"line {raw.line} is {raw.size:,} bytes, over max-record-size ({self.max_record:,} "
+                                  "bytes); it was not read into memory or checked: split the record, or raise "
+                                  "max-record-size")
+            else:
+                yield raw
+
+    def _iter_jsonl(self, stream: BinaryIO) -> Iterator[Chunk | PhysLine | FileProblem]:
         n = 0
         seekable = not self.gzipped and self.path != "-"
-        for raw_line in stream:
+        for raw_line in self.lines(stream):
             n += 1
+            if isinstance(raw_line, FileProblem):
+                self.lines_seen = n
+                yield raw_line
+                continue
             at = self.bytes_read if seekable else -1
             self.bytes_read += len(raw_line)
             data, ending = split_ending(raw_line)
@@ -193,9 +214,14 @@ class Source:
         in_element = False
         scalar = False
         n = 0
-        for raw_line in stream:
+        held = 0  # bytes of the current element held so far
+        for raw_line in self.lines(stream):
             n += 1
             self.lines_seen = n
+            if isinstance(raw_line, FileProblem):  # one line over the limit: the array cannot be followed
+                raw_line.detail += "; the rest of the JSON array was not checked"
+                yield raw_line
+                return
             self.bytes_read += len(raw_line)
             data, ending = split_ending(raw_line)
             yield PhysLine(n, data, ending)
@@ -225,6 +251,7 @@ class Source:
                     el_line, el_col = n, m.start() + 1
                     el_seg_start = m.start()
                     parts = []
+                    held = 0
                     scalar = c not in (b"{", b"[")
                     if not scalar:
                         depth += 1
@@ -249,6 +276,13 @@ class Source:
                         in_element = False
             if in_element:
                 parts.append(data[el_seg_start:] + b"\n")
+                held += len(parts[-1])
+                if held > self.max_record:
+                    yield FileProblem("record-too-large", el_line, el_col,
+                                      f"the array element starting on line {el_line} is over max-record-size "
+                                      f"({self.max_record:,} bytes) by line {n}; it was not checked, nor the rest "
+                                      "of the JSON array: split the record, or raise max-record-size")
+                    return
         if in_element and parts:
             yield Chunk(el_line, el_col, b"".join(parts), None)
             yield FileProblem("json-array", n, 1, "the JSON array is not closed: file ends inside a record")
@@ -372,6 +406,43 @@ class RecordsSource(Source):
                 yield FileProblem("io-error", self.rows, 1, f"record {self.rows} cannot be read as JSON: {e}")
                 data = orjson.dumps(repr(row))
             yield Chunk(self.rows, 1, data, None)
+
+
+@dataclass(slots=True)
+class TooLarge:
+    """A physical line over the size limit, skipped: its 1-based number and size in bytes."""
+
+    line: int
+    size: int
+
+
+def skip_line(stream: BinaryIO, head: bytes = b"") -> int:
+    """Read past the end of the current line in 1 MiB pieces (never holding it); its size."""
+    size = len(head)
+    part = head
+    while not part.endswith(b"\n"):
+        part = stream.readline(1 << 20)
+        if not part:
+            break
+        size += len(part)
+    return size
+
+
+def bounded_lines(stream: BinaryIO, max_record: int, first: int = 1) -> Iterator[bytes | TooLarge]:
+    """Physical lines with their terminator, each at most ``max_record`` bytes plus the terminator;
+    a longer line is a :class:`TooLarge` (read past, never held)."""
+    limit = max_record + 2  # the terminator (\r\n) is not part of the record
+    readline = stream.readline
+    n = first - 1
+    while True:
+        raw_line = readline(limit + 1)
+        if not raw_line:
+            return
+        n += 1
+        if len(raw_line) > limit or (len(raw_line) == limit + 1 and not raw_line.endswith(b"\n")):
+            yield TooLarge(n, skip_line(stream, raw_line))
+            continue
+        yield raw_line
 
 
 def _guess_mode(path: str, head: bytes) -> str:

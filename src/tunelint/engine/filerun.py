@@ -141,6 +141,7 @@ class FileRun:
     # -- the pass ------------------------------------------------------------------
     def events(self) -> Iterator[Event]:
         src = self.source if self.source is not None else Source(self.path, mode=None)
+        src.max_record = self.config.max_record_size
         it = iter(src) if self.byte_range is None else self._ranged_source(src)
         line_checks = [c for c in self.checks if isinstance(c, LineCheck)]
         unparsed_checks = [c for c in self.checks if isinstance(c, UnparsedCheck)]
@@ -150,6 +151,7 @@ class FileRun:
         index = 0
         for item in it:
             if isinstance(item, FileProblem):
+                self.stats.lines = max(self.stats.lines, item.line)
                 for c in file_checks:
                     for f in c.check_file_problem(item, self.ctx):
                         self._file_diags.append(self._diag(c, f, item.line))
@@ -234,16 +236,18 @@ class FileRun:
             f.seek(start)
             n = first_line - 1
             pos = start
-            while pos < end:
-                raw = f.readline()
-                if not raw:
-                    break
+            for raw in src.lines(f, first_line):
                 at = pos
-                pos += len(raw)
+                pos = f.tell()
                 src.bytes_read = pos - start
                 n += 1
-                data, ending = split_ending(raw)
-                yield Chunk(n, 1, data, PhysLine(n, data, ending), at)
+                if isinstance(raw, FileProblem):
+                    yield raw
+                else:
+                    data, ending = split_ending(raw)
+                    yield Chunk(n, 1, data, PhysLine(n, data, ending), at)
+                if pos >= end:
+                    break
 
     def start(self, fmt: str = "unknown", mode: str = "jsonl", observe: bool = True) -> FileContext:
         """Begin the file (``begin`` on every check) with format ``fmt``. ``observe=False``:
@@ -394,6 +398,11 @@ class FileRun:
         return Event(chunk, rec, diags)
 
     _process = process  # older private name (kept while other branches rebase)
+
+    def file_diagnostics(self) -> list[Diagnostic]:
+        """The file-level diagnostics gathered during the pass so far (what ``finish`` adds
+        with ``file_diags``); a part of a split file hands them back with its own findings."""
+        return list(self._file_diags)
 
     def finish(self, checks=None, file_diags: bool = True) -> list[Diagnostic]:
         """Dataset checks' findings (``checks``: a subset, default all) and, with

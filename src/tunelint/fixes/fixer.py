@@ -337,6 +337,7 @@ class Fixer:
                 self._errs.setdefault(d.line, []).append(d)
         self._err_lines = sorted(self._errs)
         src = Source(path)
+        src.max_record = self.cfg.max_record_size
         table = src.unit == "row"
         starts: Counter | None = None  # JSON arrays: how many elements start on each line
         st.out = out = None  # type: ignore[assignment]
@@ -346,6 +347,8 @@ class Fixer:
             if isinstance(item, FileProblem):
                 if table and item.kind in UNREADABLE:  # rows that cannot be read would be lost
                     raise FixError(item.detail)
+                if item.kind == "record-too-large":  # it would be lost: nothing is replaced
+                    raise FixError(f"{item.detail}; fix rewrites no file it cannot hold record by record, and replaced nothing")
                 continue
             if out is None:
                 st.out = out = TableOut(f, container, src) if container in TABLE_MODES else Out(f, container)
