@@ -8,7 +8,7 @@ re-exports both for older imports; importing it imports no kind module.
 from __future__ import annotations
 
 from .base import (  # noqa: F401 - re-exported
-    KINDS, VIEWS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LineCheck,
+    KINDS, VIEWS, Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LateRecordCheck, LineCheck,
     ProblemCheck, RecordCheck, TurnCheck, UnparsedCheck, kind,
 )
 from .registry import KIND_MODULES, kind_class, kind_names, load_all  # noqa: F401 - re-exported

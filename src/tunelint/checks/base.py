@@ -290,6 +290,7 @@ _HOOKS = {
     "check_record": "RecordCheck",
     "check_problems": "ProblemCheck",
     "check_text": "TurnCheck",
+    "check_late": "LateRecordCheck",
     "observe": "DatasetCheck",
     "merge": "DatasetCheck",
     "finish": "DatasetCheck",
@@ -412,6 +413,14 @@ class TurnCheck(Check):
         return ()
 
 
+class LateRecordCheck(Check):
+    """Sees every record after every other check has seen it (for what those checks left behind,
+    such as a user pattern that ran out of its time budget: ``tunelint.patterns``)."""
+
+    def check_late(self, rec: "Record", ctx: FileContext) -> Iterable[Finding]:
+        return ()
+
+
 class DatasetCheck(Check):
     """Keeps compact, mergeable state over the records (``observe``) and reports in ``finish``.
 
@@ -445,4 +454,4 @@ class DatasetCheck(Check):
         return ()
 
 
-VIEWS = (LineCheck, UnparsedCheck, FileProblemCheck, RecordCheck, ProblemCheck, TurnCheck, DatasetCheck)
+VIEWS = (LineCheck, UnparsedCheck, FileProblemCheck, RecordCheck, ProblemCheck, TurnCheck, LateRecordCheck, DatasetCheck)

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 
 from ..diagnostic import Edit
+from ..patterns import compile_rule_pattern
 from .base import Finding, FixOffer, TurnCheck, count, kind, strings
 from .encoding import edge_space
 from .text import Existence, prompt_before
@@ -97,9 +98,9 @@ class TruncateAt(TurnCheck):
             from ..model.errors import RuleError
 
             raise RuleError(f"rule {rule.code}: kind 'truncate-at' needs a 'pattern'")
-        self.rx = re.compile(params["pattern"], re.MULTILINE | (re.IGNORECASE if params["ignorecase"] else 0))
+        self.rx = compile_rule_pattern(rule, params["pattern"], re.MULTILINE | (re.IGNORECASE if params["ignorecase"] else 0))
         self.pre = params["prefilter"] or None
-        self.trim = re.compile(params["trim-lines"]).fullmatch if params["trim-lines"] else None
+        self.trim = compile_rule_pattern(rule, params["trim-lines"]).fullmatch if params["trim-lines"] else None
         self.gate = re.compile(re.escape(self.pre)).search if self.pre else self.rx.search
 
     def check_text(self, t, rec):
@@ -185,9 +186,10 @@ class UnseenMedia(TurnCheck):
     def __init__(self, rule, params):
         super().__init__(rule, params)
         self.keys = tuple(k.lower() for k in params["keys"])
-        self.inline = re.compile("|".join(f"(?:{p})" for p in params["inline"]), re.IGNORECASE) if params["inline"] else None
-        self.ref = re.compile("|".join(f"(?:{p})" for p in params["reference"]), re.IGNORECASE) if params["reference"] else None
-        self.links = re.compile("|".join(f"(?:{p})" for p in params["links"]), re.IGNORECASE) if params["links"] else None
+        def alts(key):
+            return compile_rule_pattern(rule, "|".join(f"(?:{p})" for p in params[key]), re.IGNORECASE) if params[key] else None
+
+        self.inline, self.ref, self.links = alts("inline"), alts("reference"), alts("links")
 
     def check_text(self, t, rec):
         text = t.text
@@ -334,7 +336,7 @@ class RepeatedSentence(TurnCheck):
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
-        self.exempt = re.compile(params["exempt-prompt"], re.I).search if params["exempt-prompt"] else None
+        self.exempt = compile_rule_pattern(rule, params["exempt-prompt"], re.I).search if params["exempt-prompt"] else None
         self.min_len = int(params["min-repeats"]) * (2 * int(params["min-words"]) - 1)
         self.need = int(params["min-repeats"])
 

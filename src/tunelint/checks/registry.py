@@ -77,6 +77,7 @@ KIND_MODULES: dict[str, str] = {
     "existence": "text",
     "substitution": "text",
     "whole-value": "text",
+    "pattern-budget": "text",
     # trainer.py
     "chat-template-error": "trainer",
     "prompt-not-prefix": "trainer",

@@ -14,6 +14,7 @@ import re
 from array import array
 
 from ..style_features import SCRIPTS, answer_features, opener_match, system_text, text_key
+from ..patterns import compile_rule_pattern
 from .base import DatasetCheck, Finding, count, kind, number, share, strings
 
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
@@ -315,7 +316,7 @@ class UppercaseOutlier(StyleCheck):
     columns = {"upper": "upper"}
 
     def begin(self, ctx):
-        self.exempt = re.compile(self.p["exempt-prompt"], re.I) if self.p["exempt-prompt"] else None
+        self.exempt = compile_rule_pattern(self.rule, self.p["exempt-prompt"], re.I) if self.p["exempt-prompt"] else None
         super().begin(ctx)
 
     def candidate(self, rec, t, f) -> bool:

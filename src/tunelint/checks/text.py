@@ -9,15 +9,17 @@ from __future__ import annotations
 import re
 
 from ..diagnostic import Edit
-from .base import Finding, FixOffer, Param, TurnCheck, count, kind, strings
+from ..patterns import compile_rule_pattern
+from .base import Finding, FixOffer, LateRecordCheck, Param, TurnCheck, count, kind, number, strings
 
 
-def _compile(tokens, regex: bool, ignorecase: bool, word: bool) -> re.Pattern:
+def _compile(rule, tokens, regex: bool, ignorecase: bool, word: bool, flags: int = 0):
+    """One pattern for ``tokens`` (a user rule's runs under a time budget: tunelint.patterns)."""
     parts = [t if regex else re.escape(t) for t in tokens]
     body = "|".join(f"(?:{p})" for p in parts)
     if word:
         body = rf"(?<!\w)(?:{body})(?!\w)"
-    return re.compile(body, re.IGNORECASE if ignorecase else 0)
+    return compile_rule_pattern(rule, body, flags | (re.IGNORECASE if ignorecase else 0))
 
 
 def prompt_before(rec, turn) -> str:
@@ -47,10 +49,11 @@ class Existence(TurnCheck):
             from ..model.errors import RuleError
 
             raise RuleError(f"rule {rule.code}: kind 'existence' needs a non-empty 'tokens' list")
-        rx = _compile(params["tokens"], params["regex"], params["ignorecase"], params["word"])
-        self.rx = re.compile(rx.pattern, rx.flags | (re.MULTILINE if params["multiline"] else 0))
+        self.rx = _compile(rule, params["tokens"], params["regex"], params["ignorecase"], params["word"],
+                           re.MULTILINE if params["multiline"] else 0)
         self.gate = self.rx.search
-        self.exempt = re.compile(params["exempt-prompt"], re.IGNORECASE).search if params["exempt-prompt"] else None
+        self.exempt = (compile_rule_pattern(rule, params["exempt-prompt"], re.IGNORECASE).search
+                       if params["exempt-prompt"] else None)
 
     def check_text(self, t, rec):
         n = 0
@@ -91,9 +94,9 @@ class Substitution(TurnCheck):
             raise RuleError(f"rule {rule.code}: kind 'substitution' needs a 'swap' mapping of pattern: preferred")
         self.pairs = []
         for pat, good in swap.items():
-            rx = _compile([pat], params["regex"], params["ignorecase"], params["word"])
+            rx = _compile(rule, [pat], params["regex"], params["ignorecase"], params["word"])
             self.pairs.append((rx, str(good)))
-        self.any = _compile(list(swap), params["regex"], params["ignorecase"], params["word"])
+        self.any = _compile(rule, list(swap), params["regex"], params["ignorecase"], params["word"])
         self.gate = self.any.search
 
     def check_text(self, t, rec):
@@ -146,3 +149,26 @@ class WholeValue(TurnCheck):
             elif self.p["replace-with"] is not None:
                 fix = FixOffer(f"replace with {self.p['replace-with']!r}", (Edit("set", t.pointer, self.p["replace-with"]),))
             yield Finding(pointer=t.pointer, args={"value": text, "field": t.field, "role": t.role}, fix=fix)
+
+
+@kind("pattern-budget")
+class PatternBudget(LateRecordCheck):
+    """A pattern of a user's rule that ran out of its time budget on this record
+    (``tunelint.patterns``: each call of a pattern from outside tunelint's own packs gets
+    ``budget`` seconds; on the record it counted as no match). One finding per rule and record."""
+
+    defaults = {"budget": number(1.0, 0.001, 60, doc="seconds one call of a user pattern may take on one text")}
+
+    def begin(self, ctx):
+        from .. import patterns
+
+        patterns.BUDGET_S = float(self.p["budget"])
+        self._patterns = patterns
+        patterns.drain()
+
+    def check_late(self, rec, ctx):
+        if not self._patterns.pending:
+            return
+        for code, name, pattern in self._patterns.drain():
+            shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+            yield Finding(args={"rule": f"{code} ({name})", "pattern": shown, "budget": self.p["budget"]})

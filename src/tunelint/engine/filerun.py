@@ -10,7 +10,7 @@ from typing import Iterator
 
 import orjson
 
-from ..checks.base import (Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LineCheck,
+from ..checks.base import (Check, DatasetCheck, FileContext, FileProblemCheck, Finding, FixOffer, LateRecordCheck, LineCheck,
                           ProblemCheck, RecordCheck, TurnCheck, UnparsedCheck)
 from ..checks.registry import kind_class
 from ..config import Config
@@ -321,7 +321,10 @@ class FileRun:
         self._rec_checks = []
         self._problem_checks = []  # they only report problems the normalizer found
         self._observers = []
+        self._late_checks = []
         for c in self.checks:
+            if isinstance(c, LateRecordCheck):
+                self._late_checks.append(c)
             if isinstance(c, TurnCheck):
                 self._turn_checks.append((c, c.turn_kinds(), c.rule.formats))
             if isinstance(c, ProblemCheck):
@@ -393,6 +396,9 @@ class FileRun:
                         continue  # the check's cheap test says: nothing to find here
                     for f in c.check_text(t, rec):
                         diags.append(diag(c, f, rec.line, rec))
+        for c in self._late_checks:
+            for f in c.check_late(rec, ctx):
+                diags.append(diag(c, f, rec.line, rec))
         for c in observers:
             c.observe(rec, ctx)
         return Event(chunk, rec, diags)
