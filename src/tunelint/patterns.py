@@ -54,26 +54,24 @@ class BudgetedPattern:
         if len(pending) < 1000:  # bounded when F030 is not selected (nobody drains it then)
             pending.append((self._who[0], self._who[1], self.pattern))
 
-    def search(self, string: str, *args: Any) -> Any:
+    def _call(self, method: str, empty: Any, *args: Any, **kw: Any) -> Any:
         try:
-            return self._rx.search(string, *args, timeout=BUDGET_S)
+            return getattr(self._rx, method)(*args, timeout=BUDGET_S, **kw)
         except TimeoutError:
             self._late()
-            return None
+            return empty
+
+    def search(self, string: str, *args: Any) -> Any:
+        return self._call("search", None, string, *args)
 
     def match(self, string: str, *args: Any) -> Any:
-        try:
-            return self._rx.match(string, *args, timeout=BUDGET_S)
-        except TimeoutError:
-            self._late()
-            return None
+        return self._call("match", None, string, *args)
 
     def fullmatch(self, string: str, *args: Any) -> Any:
-        try:
-            return self._rx.fullmatch(string, *args, timeout=BUDGET_S)
-        except TimeoutError:
-            self._late()
-            return None
+        return self._call("fullmatch", None, string, *args)
+
+    def findall(self, string: str, *args: Any) -> list:
+        return self._call("findall", [], string, *args)
 
     def finditer(self, string: str, *args: Any) -> Any:
         try:  # all at once, so the budget covers the whole scan
@@ -82,19 +80,8 @@ class BudgetedPattern:
             self._late()
             return iter(())
 
-    def findall(self, string: str, *args: Any) -> list:
-        try:
-            return self._rx.findall(string, *args, timeout=BUDGET_S)
-        except TimeoutError:
-            self._late()
-            return []
-
     def sub(self, repl: Any, string: str, count: int = 0) -> str:
-        try:
-            return self._rx.sub(repl, string, count=count, timeout=BUDGET_S)
-        except TimeoutError:
-            self._late()
-            return string
+        return self._call("sub", string, repl, string, count=count)
 
 
 def compile_rule_pattern(rule: Any, pattern: str, flags: int = 0) -> Any:
