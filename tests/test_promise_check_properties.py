@@ -76,7 +76,7 @@ def test_promise_check_gives_findings_and_accounts_for_every_line(case, forced):
         raw = _content(src)
         phys = _physical_lines(raw) if raw is not None else -1
         if phys >= 0:
-            assert stats.lines == phys, (stats, phys)
+            assert stats.lines == phys, (stats, phys, [(x.code, x.line, x.message) for x in res.diagnostics])
             if stats.mode == "jsonl":  # every line is a record, a blank line or a finding
                 blank = sum(1 for ln in raw.split(b"\n")[:phys] if not ln.strip())
                 assert stats.records == phys - blank, (stats, phys, blank)
