@@ -152,3 +152,15 @@ def test_promise_cr_cr_lf_line_endings_get_findings(tmp_path, name, data):
     found, res = run(write(tmp_path, name, data))
     assert res.files[0].lines == data.count(b"\n")
     assert "E003" in {c for c, _, _ in found}
+
+
+def test_promise_json_array_element_with_junk_before_its_brace_is_one_record(tmp_path):
+    """A BOM (or other junk) before an element's '{' made the scanner take the element for a
+    scalar and end it at the first ']' inside it: the array 'closed' early and the rest of the
+    file was never checked (found by the check property suite)."""
+    el = b'\xef\xbb\xbf{"messages": [{"role": "user", "content": "a, b]"}, {"role": "assistant", "content": "c"}]}'
+    p = write(tmp_path, "d.json", b"[\n  " + el + b",\n  " + ALPACA + b",\n  {\"x\": 1}\n]\n")
+    found, res = run(p)
+    assert res.files[0].lines == 5 and res.files[0].records == 3, res.files
+    assert "F021" not in {c for c, _, _ in found}
+    assert codes_at(found, 4)  # the record after it is still read (and checked)

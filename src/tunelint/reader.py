@@ -257,8 +257,14 @@ class Source:
                         depth += 1
                     continue
                 # inside an element
-                if scalar:
-                    if tok in (b",", b"]"):
+                if scalar:  # (junk such as a BOM before a '{' starts a "scalar": brackets still nest)
+                    if c in (b"{", b"["):
+                        depth += 1
+                        continue
+                    if c in (b"}", b"]") and depth > 1:
+                        depth -= 1
+                        continue
+                    if depth == 1 and tok in (b",", b"]"):
                         parts.append(data[el_seg_start:m.start()])
                         yield Chunk(el_line, el_col, b"".join(parts).strip(), None)
                         in_element = False
