@@ -213,7 +213,7 @@ def check_record(obj: Mapping[str, Any], format: str | None = None, config: Conf
 
     - raw-line checks: E002 byte-order mark, E003 CRLF line endings, E004 blank lines;
     - checks of unparsed bytes: E001 invalid UTF-8, F001 invalid JSON (``obj`` is parsed already);
-    - file checks: F017 empty file, F018 Git LFS pointer, F019 binary/unreadable, F021 JSON array;
+    - file checks: F017 empty file, F018 Git LFS pointer, F019 binary/unreadable, F021 JSON array, F029 record too large;
     - every dataset rule (state across records): duplicates and near-duplicates (D001-D007),
       F016 mixed formats, the P001-P005 delimiter conventions, L002 minimum examples, style drift
       (S001-S007), term consistency (T001, T003, T004), leakage against other files.
