@@ -29,17 +29,22 @@ def drain() -> list[tuple[str, str, str]]:
     return out
 
 
+#: where tunelint's own packs live: installed (tunelint/rules) or a source checkout (rules/);
+#: the same places as ``tunelint.rules.rules_dir``, computed here so this module imports nothing
+_HERE = Path(__file__).resolve().parent
+_SHIPPED = (_HERE / "rules", _HERE.parent.parent / "rules")
+
+
 def is_shipped(rule: Any) -> bool:
     """Whether ``rule`` comes from tunelint's own rule packs (audited patterns)."""
-    from .rules import rules_dir
-
     src = getattr(rule, "source", "") or ""
     if not src:
         return False
     try:
-        return Path(src).resolve().is_relative_to(rules_dir().resolve())
+        where = Path(src).resolve()
     except (OSError, ValueError):
         return False
+    return any(where.is_relative_to(d) for d in _SHIPPED)
 
 
 class BudgetedPattern:
