@@ -163,12 +163,13 @@ class PatternBudget(LateRecordCheck):
         from .. import patterns
 
         patterns.BUDGET_S = float(self.p["budget"])
-        self._patterns = patterns
         patterns.drain()
 
     def check_late(self, rec, ctx):
-        if not self._patterns.pending:
+        from ..patterns import drain, pending  # (a check's state is pickled for --jobs and Ray: no module in it)
+
+        if not pending:
             return
-        for code, name, pattern in self._patterns.drain():
+        for code, name, pattern in drain():
             shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
             yield Finding(args={"rule": f"{code} ({name})", "pattern": shown, "budget": self.p["budget"]})
