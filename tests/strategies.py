@@ -125,6 +125,61 @@ def preference(draw) -> dict:
             "rejected": [{"role": "assistant", "content": bad}]}
 
 
+def _msgs(draw, turns: int, user: str = "user", model: str = "assistant") -> list[tuple[str, str]]:
+    out = []
+    for _ in range(turns):
+        out.append((user, draw(nonempty_text())))
+        out.append((model, draw(nonempty_text())))
+    return out
+
+
+@st.composite
+def trl_prompt(draw) -> Any:
+    """TRL's prompt: a string, or a message list ending with the user's turn."""
+    if draw(st.booleans()):
+        return draw(nonempty_text())
+    return [{"role": "user", "content": draw(nonempty_text())}]
+
+
+prompt_only = st.builds(lambda p: {"prompt": p}, trl_prompt())
+kto = st.builds(lambda p, c, lab: {"prompt": p, "completion": c, "label": lab}, nonempty_text(), nonempty_text(), st.booleans())
+stepwise = st.builds(lambda p, steps, data: {"prompt": p, "completions": steps, "labels": [data.draw(st.booleans()) for _ in steps]},
+                     nonempty_text(), st.lists(nonempty_text(), min_size=1, max_size=3), st.data())
+lm_text = st.builds(lambda t: {"text": t}, nonempty_text())
+
+
+@st.composite
+def gemini(draw) -> dict:
+    """Gemini/Vertex tuning: contents of user/model parts, optional systemInstruction."""
+    rec: dict[str, Any] = {}
+    if draw(st.booleans()):
+        rec["systemInstruction"] = {"role": "system", "parts": [{"text": draw(nonempty_text())}]}
+    rec["contents"] = [{"role": r, "parts": [{"text": t}]} for r, t in _msgs(draw, draw(st.integers(1, 3)), "user", "model")]
+    return rec
+
+
+@st.composite
+def bedrock(draw) -> dict:
+    rec: dict[str, Any] = {"schemaVersion": "bedrock-conversation-2024"}
+    if draw(st.booleans()):
+        rec["system"] = [{"text": draw(nonempty_text())}]
+    rec["messages"] = [{"role": r, "content": [{"text": t}]} for r, t in _msgs(draw, draw(st.integers(1, 3)))]
+    return rec
+
+
+@st.composite
+def claude(draw) -> dict:
+    return {"system": draw(nonempty_text()),
+            "messages": [{"role": r, "content": t} for r, t in _msgs(draw, draw(st.integers(1, 3)))]}
+
+
+@st.composite
+def rft(draw) -> dict:
+    msgs = [{"role": r, "content": t} for r, t in _msgs(draw, draw(st.integers(0, 2)))]
+    msgs.append({"role": "user", "content": draw(nonempty_text())})
+    return {"messages": msgs, "reference_answer": draw(nonempty_text())}
+
+
 #: format name -> strategy of one valid parsed record. Add entries to extend every suite.
 FORMATS: dict[str, st.SearchStrategy[dict]] = {
     "chat": chat(),
@@ -133,6 +188,14 @@ FORMATS: dict[str, st.SearchStrategy[dict]] = {
     "sharegpt": sharegpt(),
     "dpo": dpo(),
     "preference": preference(),
+    "prompt-only": prompt_only,
+    "kto": kto,
+    "stepwise": stepwise,
+    "text": lm_text,
+    "gemini": gemini(),
+    "bedrock": bedrock(),
+    "claude": claude(),
+    "rft": rft(),
 }
 
 
