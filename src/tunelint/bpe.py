@@ -61,7 +61,7 @@ def load_ranks(gz_path: str, expected_hash: str) -> dict[bytes, int]:
 #: texts longer than this are encoded in pieces cut at :func:`piece_cuts`
 CHUNK = 4096
 #: where no space allows an exact cut, parts of this many characters (BPE time is quadratic in a
-#: piece's length: 4,096 CJK characters take ~38 ms, 1,024 ~4 ms, 256 ~0.3 ms)
+#: piece's length; benchmarks/README.md, design measurements)
 FIXED_CUT = 256
 
 
@@ -70,7 +70,7 @@ def piece_cuts(text: str, chunk: int = CHUNK):
     where tiktoken's pre-tokenizer (cl100k, o200k and Qwen's patterns alike) starts a new piece.
 
     Why: tiktoken's byte-pair merge is quadratic in the length of one pre-token piece (measured:
-    32k newlines 0.6 s, 32k zero-width spaces 5.2 s; 64k newlines 18 s), so one long record could
+    benchmarks/README.md, design measurements), so one long record could
     stall a run. A single space between two non-space characters always starts a piece in those
     patterns (no piece ends in a space unless it is all whitespace, and the piece that starts at
     the space is matched the same whether or not the text before it is there: the patterns have no

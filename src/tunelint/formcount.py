@@ -78,8 +78,8 @@ _handler_registered = False
 
 def _ascii_words() -> str:
     """The codec error handler :func:`batch_words` encodes non-ASCII text with, registered on
-    first use (not when the module is imported). A handler sees only the non-ASCII runs: ~7x
-    cheaper than a regex substitution over the whole text (0.04 s vs 0.28 s on Alpaca's 18 MB)."""
+    first use (not when the module is imported). A handler sees only the non-ASCII runs: much
+    cheaper than a regex substitution over the whole text (benchmarks/README.md, design measurements)."""
     global _handler_registered
     if not _handler_registered:
         codecs.register_error(_ASCII_WORDS, lambda e: (e.object[e.start:e.end].translate(_TO_ASCII), e.end))
@@ -204,14 +204,14 @@ micro mid mini multi neo non post pre pseudo re semi self sub super trans tri ul
 # "<prefix> <word>": one space or tab, the prefix lower case or capitalized (a sentence start),
 # the word >= 3 lower-case letters; bounded like WORD (and not after an apostrophe: "they're").
 # One compiled pattern per prefix spelling, starting with the literal prefix (re's fast literal
-# scan; the check on the character before the prefix follows it), is ~7x cheaper than one
-# pattern with 72 alternatives tried at every position.
+# scan; the check on the character before the prefix follows it), is much cheaper than one
+# pattern with 72 alternatives tried at every position (benchmarks/README.md, design measurements).
 _SPACED_BEFORE = r"[\w/\\.<@#$%&=+~'\u2019-]"
 _SPACED_AFTER = r"[ \t]([a-z]{3,})(?![\w/\\@+~'\u2019-]|\.\w|\(|:/)"
 
 
 class _Lazy(dict):
-    """Compiled on first use (72 patterns cost ~40 ms at import, a tenth of a small check)."""
+    """Compiled on first use (72 patterns are a noticeable share of a small check's start; benchmarks/README.md, design measurements)."""
 
     def __missing__(self, w):
         rx = self[w] = re.compile(re.escape(w) + f"(?<!{_SPACED_BEFORE}{'.' * len(w)})" + _SPACED_AFTER)

@@ -161,7 +161,7 @@ def _cache_dir() -> str | None:
 
 
 def _yaml_load(path: str | os.PathLike):
-    """A YAML file's data. Parsing the shipped packs costs ~50 ms of a ~0.3 s pre-commit run, so
+    """A YAML file's data. Parsing the shipped packs is a noticeable share of a pre-commit run (benchmarks/README.md, design measurements), so
     the result is cached as JSON under ``_cache_dir()``, keyed by the file's path, size,
     modification and change times, inode and tunelint's version (any change is a new key; a
     cache that cannot be read, written or decoded is ignored)."""

@@ -15,7 +15,7 @@ The table is built while records stream (token and style columns only when the r
 them) and validated in ``finish`` through GX's ephemeral context, with analytics and
 progress bars off. A failed column-map expectation (values in a set, between bounds, ...)
 reports each offending record at its line (up to ``max-findings``); any other expectation
-reports once for the file. GX (~2.5 s to import) is imported only when such a rule runs.
+reports once for the file. GX (seconds to import) is imported only when such a rule runs.
 Message template arguments: ``details``, ``expectation``, ``column``, ``observed``, ``value``.
 """
 from __future__ import annotations

@@ -39,6 +39,7 @@ import re
 from array import array
 from bisect import bisect_right
 from collections import OrderedDict
+from typing import NamedTuple
 
 import orjson
 
@@ -228,6 +229,17 @@ def _size(r) -> int:
     return len(r[1]) + sum(map(len, r[0])) + 100 * len(r[0]) + 600
 
 
+class Pair(NamedTuple):
+    """A verified candidate pair of records (global indices over every store, ``i < j``)."""
+
+    i: int
+    j: int
+    ps: float  # prompt similarity
+    as_: float  # answer similarity
+    prompt_ok: bool  # the prompts' numbers are compatible (no differing figures)
+    answer_ok: bool  # the answers' numbers are compatible
+
+
 def _texts(rec) -> tuple[str, str]:
     """The prompt (parts joined by ``PART``, the tools offered last) and the answer of a record."""
     parts, answer = _split(rec)
@@ -365,7 +377,7 @@ _ASCII_NORM = bytes(c if chr(c).isalnum() else 32 for c in range(128)).lower() +
 
 def _norm(s: str) -> str:
     """Lower case, every run of non-word characters (and ``_``) one space, trimmed; ASCII
-    texts through a byte table (2x faster than the regex, the same result)."""
+    texts through a byte table (faster than the regex, the same result; benchmarks/README.md, design measurements)."""
     if s.isascii():
         return " ".join(s.encode().translate(_ASCII_NORM).decode().split())
     return _NONWORD.sub(" ", s.lower()).strip()
@@ -480,12 +492,12 @@ class NearDupState:
 
         def verify(span):  # pairs [a, b) -> (verified pairs, each store's records that no longer read back)
             a, b = span
-            out = []  # (i, j, ps, as, prompt numbers compatible, answer numbers compatible); i < j
+            out: list[Pair] = []
             for i, j in (order[a:b] if order is not None else zip(I[a:b], J[a:b])):
                 si, li = where(i)
                 sj, lj = where(j)
                 if stores[si].rkeys[li] == stores[sj].rkeys[lj]:  # the same canonical record: the same texts
-                    out.append((i, j, 1.0, 1.0, True, True))
+                    out.append(Pair(i, j, 1.0, 1.0, True, True))
                     continue
                 ti, tj = getters[si](li), getters[sj](lj)
                 if ti is _GONE or tj is _GONE:
@@ -495,7 +507,7 @@ class NearDupState:
                 ps = _psim(pi, pj)
                 as_ = _sim(ai, aj)
                 if ps >= floor or as_ >= floor:
-                    out.append((i, j, ps, as_, _compatible(pni, pnj), _compatible(ani, anj)))
+                    out.append(Pair(i, j, ps, as_, _compatible(pni, pnj), _compatible(ani, anj)))
             return out, [set(s.gone) for s in stores]
 
         # with --jobs N the pairs are verified in N contiguous slices, N-1 of them in forked
@@ -510,7 +522,7 @@ class NearDupState:
             verified += out
             for s, g in zip(stores, gone):
                 s.gone |= g
-        verified.sort(key=lambda v: (v[0], v[1]))  # pair order, whatever order they were verified in
+        verified.sort(key=lambda v: (v.i, v.j))  # pair order, whatever order they were verified in
         self._result = (stores, names, offs, src, verified, getters, int(len(I)))
         return self._result
 
@@ -575,10 +587,10 @@ def _read_against(path: str, ctx) -> _Store:
 def _conflict(p, v, get) -> bool:
     """Answers that disagree: less similar than ``agree`` and both short enough (labels, numbers,
     names, one-line facts) that low similarity means a different answer, not a rewording."""
-    if v[3] >= p["agree"]:
+    if v.as_ >= p["agree"]:
         return False
-    a, b = get(v[0]), get(v[1])
-    if a[3] and b[3] and v[5]:
+    a, b = get(v.i), get(v.j)
+    if a[3] and b[3] and v.answer_ok:
         return False  # both answers state the same numbers: a rewording, not a disagreement
     mx = p["max-answer-chars"]
     return len(a[1]) <= mx and len(b[1]) <= mx
@@ -652,7 +664,7 @@ class _NearBase(DatasetCheck):
 
     def long_prompts(self, v, get) -> bool:
         mn = self.p.get("min-prompt-chars", 0)
-        return not mn or (len(" ".join(get(v[0])[0])) >= mn and len(" ".join(get(v[1])[0])) >= mn)
+        return not mn or (len(" ".join(get(v.i)[0])) >= mn and len(" ".join(get(v.j)[0])) >= mn)
 
     def changed_on_disk(self, stores, names):
         """Findings (from the rule that owns the analysis only) for files whose records no longer
@@ -670,7 +682,7 @@ class _NearBase(DatasetCheck):
         yield from self.changed_on_disk(stores, names)
         tr = stores[0]
         n = len(tr)
-        mine = self.edges([v for v in verified if v[1] < n], tr, getters[0])
+        mine = self.edges([v for v in verified if v.j < n], tr, getters[0])
         if not mine:
             return
         uf = _UF()
@@ -722,8 +734,8 @@ class NearDuplicate(_NearBase):
         ak = tr.akeys
         # same D002 prompt and different answers: D002 reports it; same canonical record: D001
         d001 = self.state.d001
-        return [v for v in verified if v[2] >= t and v[3] >= t and v[4] and not (d001 and rk[v[0]] == rk[v[1]])
-                and (pk[v[0]] != pk[v[1]] or ak[v[0]] == ak[v[1]])]
+        return [v for v in verified if v.ps >= t and v.as_ >= t and v.prompt_ok and not (d001 and rk[v.i] == rk[v.j])
+                and (pk[v.i] != pk[v.j] or ak[v.i] == ak[v.j])]
 
 
 @kind("near-duplicate-prompt")
@@ -736,8 +748,8 @@ class NearDuplicatePrompt(_NearBase):
     def edges(self, verified, tr, get):
         t = self.p["threshold"]
         pk, pref = tr.pkeys, tr.pref
-        return [v for v in verified if v[2] >= t and v[3] < t and v[4] and pk[v[0]] != pk[v[1]]
-                and not (pref[v[0]] or pref[v[1]]) and self.long_prompts(v, get) and not _conflict(self.p, v, get)]
+        return [v for v in verified if v.ps >= t and v.as_ < t and v.prompt_ok and pk[v.i] != pk[v.j]
+                and not (pref[v.i] or pref[v.j]) and self.long_prompts(v, get) and not _conflict(self.p, v, get)]
 
 
 @kind("near-conflict")
@@ -749,8 +761,8 @@ class NearConflict(_NearBase):
     def edges(self, verified, tr, get):
         t = self.p["threshold"]
         pk, pref = tr.pkeys, tr.pref
-        return [v for v in verified if v[2] >= t and v[4] and pk[v[0]] != pk[v[1]]
-                and not (pref[v[0]] or pref[v[1]]) and _conflict(self.p, v, get) and self.long_prompts(v, get)]
+        return [v for v in verified if v.ps >= t and v.prompt_ok and pk[v.i] != pk[v.j]
+                and not (pref[v.i] or pref[v.j]) and _conflict(self.p, v, get) and self.long_prompts(v, get)]
 
     def finding(self, m, other, rep, size, ps, as_, lines):
         f = super().finding(m, other, rep, size, ps, as_, lines)
@@ -768,8 +780,8 @@ class NearDuplicateAnswer(_NearBase):
         t, mn = self.p["threshold"], self.p["min-answer-chars"]
         out = []
         for v in verified:
-            if v[3] >= t and v[2] < t and v[5]:
-                if len(get(v[0])[1]) >= mn and len(get(v[1])[1]) >= mn:
+            if v.as_ >= t and v.ps < t and v.answer_ok:
+                if len(get(v.i)[1]) >= mn and len(get(v.j)[1]) >= mn:
                     out.append(v)
         return out
 
@@ -803,14 +815,14 @@ class NearLeakage(_NearBase):
                 if i is not None:
                     best[(s, li)] = ((3.0,), i, 1.0, 1.0, True)
         n = len(tr)
-        for i, j, ps, as_, v4, _ in verified:
+        for i, j, ps, as_, prompt_ok, _ in verified:
             if i >= n or j < n:
                 continue  # not a train/against pair
             s = int(src[j])
             lj = j - int(offs[s])
-            if (s, lj) in best and best[(s, lj)][4]:
+            if (s, lj) in best and best[(s, lj)][-1]:  # an exact copy already
                 continue
-            if not v4:
+            if not prompt_ok:
                 continue  # the prompts hold different numbers: another question
             both = ps >= t and as_ >= t
             ponly = self.p["prompt-only"] and ps >= t and len(" ".join(getters[s](lj)[0])) >= self.p["min-prompt-chars"]

@@ -15,8 +15,8 @@ places live in arrays, so Python only touches words seen for the first time. A s
 (a pre-commit hook's file) takes the per-turn path instead (WORD.findall and a Counter, no
 numpy import); a test keeps both paths equal. Spaced compounds ("pre trained", "cyber
 security") are counted as one form each: only a turn holding one of ``SPACED_PREFIXES`` is
-scanned, by that prefix's compiled pattern. spaCy's tokenizer is not used: it took 7.4 s
-over Alpaca's 104k texts (WORD: 0.74 s) and splits "pre-trained" into three tokens.
+scanned, by that prefix's compiled pattern. spaCy's tokenizer is not used: it is about ten
+times slower than WORD on Alpaca (benchmarks/README.md, design measurements) and splits "pre-trained" into three tokens.
 
 *Deciding* (``finish``, over the vocabulary of unique forms, never over tokens):
 
@@ -27,7 +27,7 @@ over Alpaca's 104k texts (WORD: 0.74 s) and splits "pre-trained" into three toke
    of tokens. ``lemmatizer: spacy`` runs spaCy's lookup lemmatizer (``spacy.blank("en")``,
    table loaded into ``Lookups``, see :mod:`tunelint.lemmas`); the default ``table`` reads the
    same table directly, which is exactly what spaCy's lookup mode does
-   (``table.get(text, text)``; a test checks both agree) without spaCy's ~1 s import, so a
+   (``table.get(text, text)``; a test checks both agree) without spaCy's import (about a second), so a
    small ``tunelint check`` stays free of heavy imports. Unknown words (``APIs``) lose a
    plural ``s`` only when the singular is in the vocabulary;
 3. within a group, spellings are compared with the first letter's case ignored (a capital
@@ -71,14 +71,14 @@ _KW = (r"(?:def|class|import|from \w+ import|public|private|function|const|let|v
 _TAG_RX = r"</?[a-zA-Z][^<>\n]*+>"  # [\w-]* then [^<>\n]* backtracked: quadratic on "<" + 128k letters
 _ASSIGN = r"[\w.]++[^\S\n]*+[:=][^\S\n]*+[\w'\"\[{(]"
 # Line-anchored parts take blanks other than "\n" ([^\S\n]), not \s: \s ran across every following
-# blank line from each line start (quadratic on a run of newlines: 32k took 10 s); a keyword after
+# blank line from each line start (quadratic on a run of newlines; benchmarks/README.md, design measurements); a keyword after
 # blank lines is still found from its own line's start, so the matches are the same.
 CODEISH = re.compile(r"[{};][^\S\n]*$|^[^\S\n]*" + _KW + "|" + _TAG_RX + r"|^[^\S\n]*" + _ASSIGN, re.M)
 
 
 # CODEISH split into its alternatives, each a pattern that starts with a literal or a character
-# set (re then skips ahead to it instead of trying every position, ~3x cheaper on prompts that
-# all hold a newline): ``^`` (re.M) is the start or a "\n"; ``[{};]\s*$`` is such a character,
+# set (re then skips ahead to it instead of trying every position: cheaper on prompts that
+# all hold a newline; benchmarks/README.md, design measurements): ``^`` (re.M) is the start or a "\n"; ``[{};]\s*$`` is such a character,
 # blanks other than "\n", then a "\n" or the end. A test keeps codeish equal to CODEISH.
 _START_KW = re.compile(r"[^\S\n]*" + _KW)
 _LINE_KW = re.compile(r"\n[^\S\n]*" + _KW)
@@ -571,8 +571,8 @@ def _trigger_gate(words, odd):
     a word character or a hyphen (where every word WORD or ``_words_before`` yields starts), or
     does an odd trigger occur at all? Only the shortest triggers are needed (any trigger starts
     with one). Each alternative starts with a literal and checks the boundary after it, so re
-    skips ahead by its first-character set instead of trying every position (~4x cheaper than
-    tokenizing the turn)."""
+    skips ahead by its first-character set instead of trying every position (cheaper than
+    tokenizing the turn; benchmarks/README.md, design measurements)."""
     plain = sorted(w for w in words if w not in odd)
     shortest = [w for w in plain if not any(o != w and w.startswith(o) for o in plain)]
     by_first: dict[str, list[str]] = {}
