@@ -70,3 +70,13 @@ def test_tool_definitions_in_sharegpt_string_and_gemini(tmp_path):
     gem = {"contents": [{"role": "user", "parts": [{"text": "x"}]}, {"role": "model", "parts": [{"text": "y"}]}],
            "tools": [{"functionDeclarations": [{"name": "f"}, {"description": "no name"}]}]}
     assert codes(tmp_path, gem, "F027") == [("F027", "/tools/0/functionDeclarations/1")]
+
+
+def test_tool_arguments_object_only_reported_for_string_targets(tmp_path):
+    obj = {"messages": [{"role": "user", "content": "x"},
+                        {"role": "assistant", "tool_calls": [{"id": "1", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}]},
+                        {"role": "tool", "tool_call_id": "1", "content": "ok"}, {"role": "assistant", "content": "done"}]}
+    assert codes(tmp_path, obj, "F031") == []
+    assert codes(tmp_path, obj, "F031", target="gpt-4.1") == [("F031", "/messages/1/tool_calls/0/function/arguments")]
+    fixed = tunelint.fix([obj], {"target": "gpt-4.1", "select": ["F031"]}, unsafe=True)
+    assert fixed.records[0]["messages"][1]["tool_calls"][0]["function"]["arguments"] == '{"a":1}'

@@ -69,6 +69,9 @@ class Target:
     #: whether the target takes image parts: None (not known: not checked), False, or the
     #: limits it sets ({max_count: images per example, max_bytes: per image})
     images: Any = None
+    #: "string": the service wants tool call ``arguments`` as a JSON-encoded string (OpenAI), not
+    #: an object (the Hugging Face chat-template convention); None: either (F031)
+    tool_arguments: str | None = None
 
 
 def selects(selector: str, code: str, name: str) -> bool:

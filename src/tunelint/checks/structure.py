@@ -13,11 +13,12 @@ from typing import Any, Iterator
 
 import orjson
 
+from ..diagnostic import Edit
 from ..formats import P
 from ..words import article
-from .base import Finding, Param, RecordCheck, kind, strings
+from .base import Finding, FixOffer, Param, RecordCheck, kind, strings
 
-CHECKS = ("first-user", "pair-shape", "tool-results", "tool-definitions", "image-parts")
+CHECKS = ("first-user", "pair-shape", "tool-results", "tool-definitions", "image-parts", "tool-argument-strings")
 #: what a Gemini role is in chat terms
 GEMINI = {"user": "user", "model": "assistant", "function": "tool"}
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
@@ -161,6 +162,22 @@ class Conversation(RecordCheck):
                         yield Finding(pointer=ptr, message="a tool message without 'tool_call_id' after tool calls that have ids")
                     elif isinstance(m.get("name"), str) and names and m["name"] not in names:
                         yield Finding(pointer=ptr + "/name", message=f"tool result for {m['name']!r}, which no earlier tool call names")
+
+    # -- tool call arguments as the target wants them ---------------------------------------
+    def _tool_argument_strings(self, rec, ctx):
+        if getattr(ctx.target, "tool_arguments", None) != "string":
+            return
+        for ptrs, msgs in conversations(rec):
+            for ptr, m in zip(ptrs, msgs):
+                calls = m.get("tool_calls") if isinstance(m, dict) else None
+                for j, c in enumerate(calls if isinstance(calls, list) else ()):
+                    fn = c.get("function") if isinstance(c, dict) else None
+                    if isinstance(fn, dict) and isinstance(fn.get("arguments"), dict):
+                        yield Finding(pointer=f"{ptr}/tool_calls/{j}/function/arguments",
+                                      message=f"target {ctx.target.name} wants tool call arguments as a JSON-encoded string, not an object",
+                                      fix=FixOffer("encode the arguments as a JSON string",
+                                              (Edit("set", f"{ptr}/tool_calls/{j}/function/arguments",
+                                                    orjson.dumps(fn["arguments"]).decode()),)))
 
     # -- tool definitions -----------------------------------------------------------------------
     def _tool_definitions(self, rec, ctx):
