@@ -367,3 +367,16 @@ def test_small_debts_stay_paid():
     assert [p.relative_to(SRC).as_posix() for p in sel] == ["rules.py"]
     b2 = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py") if "digest_size=8" in p.read_text()]
     assert b2 == ["model/hashing.py"]
+
+
+def test_chat_alternation_is_reachable_from_the_config(tmp_path):
+    """F014's chat-require-alternation reaches the normalizer (it was an option nothing set)."""
+    from tunelint.config import load_config
+    from tunelint.engine import FileRun
+
+    p = tmp_path / "c.jsonl"
+    p.write_text('{"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}, '
+                 '{"role": "assistant", "content": "c"}]}\n')
+    codes = lambda cfg: [d.code for d in FileRun(str(p), cfg).run()]  # noqa: E731
+    assert "F014" not in codes(load_config(data={"select": ["F014"]}))
+    assert "F014" in codes(load_config(data={"select": ["F014"], "rules": {"F014": {"chat-require-alternation": True}}}))

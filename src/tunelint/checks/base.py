@@ -359,6 +359,11 @@ class Check:
     def begin(self, ctx: FileContext) -> None:
         """Called once per file before the first line/record."""
 
+    def normalizer_options(self) -> dict[str, Any]:
+        """Options this rule needs from the normalizer (``formats.Normalizer(params)``), merged
+        over the file's enabled rules; e.g. ``chat-require-alternation`` for the schema kind."""
+        return {}
+
 
 class LineCheck(Check):
     """Sees every physical line before parsing (``phys.data`` without its ending)."""

@@ -65,11 +65,16 @@ class Schema(ProblemCheck):
     """Structural problems collected while normalizing a record into turns."""
 
     defaults = {"problem": Param("", (str, list), choices=PROBLEMS, items=str,
-                                 doc="the normalizer's problem id(s) this rule reports")}
+                                 doc="the normalizer's problem id(s) this rule reports"),
+                "chat-require-alternation": Param(False, doc="OpenAI chat records must alternate user and "
+                                                  "assistant turns too (role-not-alternating)")}
 
     def __init__(self, rule, params):
         super().__init__(rule, params)
         self.problems = set(_as_list(params["problem"]))
+
+    def normalizer_options(self):
+        return {"chat-require-alternation": True} if self.p.get("chat-require-alternation") else {}
 
     def check_problems(self, rec, ctx):
         for pr in rec.problems:

@@ -68,7 +68,10 @@ class FileRun:
         self.record_format = config.format or (self.mapping.format if self.mapping is not None else None)
         self.forced_format = fmt or self.record_format
         self.byte_range = byte_range
-        self.normalizer = Normalizer()
+        options: dict = {}
+        for c in self.checks:
+            options.update(c.normalizer_options())
+        self.normalizer = Normalizer(options)
         self.ctx: FileContext | None = None
         self._file_diags: list[Diagnostic] = []
         self.progress = progress
