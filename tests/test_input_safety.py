@@ -94,7 +94,7 @@ def test_promise_no_internal_error_on_deeply_nested_records(tmp_path, container)
 def test_deep_canonical_form_equals_orjson_where_both_work():
     import orjson
 
-    from tunelint.formats import _dumps_deep, dumps_sorted
+    from tunelint.model.record import _dumps_deep, dumps_sorted
 
     for v in [{"b": [1, {"z": None, "a": 'x"\u00e9'}], "a": 1.5, "c": True}, [], {}, [[[]]], "x", {"k": {}}]:
         assert _dumps_deep(v) == orjson.dumps(v, option=orjson.OPT_SORT_KEYS)
