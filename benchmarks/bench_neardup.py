@@ -77,7 +77,7 @@ def main() -> None:
     ap.add_argument("--venv", default="/tmp/venv-dedup")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    from tunelint.checks import neardup
+    from tunelint import nearstate as neardup
 
     stats = {}
     orig = neardup.NearDupState.analyze
@@ -116,7 +116,7 @@ def main() -> None:
         return
     from tunelint.config import load_config
     from tunelint.engine import FileRun
-    from tunelint.checks.neardup import _split
+    from tunelint.nearstate import _split
 
     with tempfile.TemporaryDirectory() as work:
         inp = os.path.join(work, "in")

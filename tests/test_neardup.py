@@ -253,14 +253,14 @@ def _same(diags):
 @pytest.fixture
 def offsets(monkeypatch):
     """Every batch of a plain file is kept as offsets (no in-memory text budget first)."""
-    from tunelint.checks import neardup
+    from tunelint import nearstate as neardup
 
     monkeypatch.setattr(neardup, "TEXT_BUDGET", 0)
     monkeypatch.setattr(neardup, "SMALL_CHARS", -1)  # the numpy path (a small input skips it)
 
 
 def _batches(run):
-    from tunelint.checks.neardup import _Offsets
+    from tunelint.nearstate import _Offsets
 
     st = next(c.state for c in run.checks if hasattr(c, "state"))
     stores = [st.train] + [s for s in st._result[0][1:]] if st._result else [st.train]
@@ -299,7 +299,7 @@ def test_store_texts_are_identical_from_offsets_and_memory_also_mixed_and_pickle
     import gzip
     import pickle
 
-    from tunelint.checks.neardup import _Offsets, _Store
+    from tunelint.nearstate import _Offsets, _Store
 
     data = (fixtures / MIXED).read_bytes()
     (tmp_path / "t.jsonl").write_bytes(data)
@@ -331,7 +331,7 @@ def test_store_texts_are_identical_from_offsets_and_memory_also_mixed_and_pickle
 
 
 def test_text_budget_keeps_the_first_batches_in_memory_then_offsets_same_findings(tmp_path, fixtures, monkeypatch):
-    from tunelint.checks import neardup
+    from tunelint import nearstate as neardup
 
     train, valid = _leaky(tmp_path, fixtures)
     cfg = load_config(data={"select": D, "against": [valid]})
@@ -361,7 +361,7 @@ def test_display_path_of_another_file_keeps_texts_in_memory(tmp_path, fixtures, 
 
 
 def test_file_changed_after_indexing_is_reported_not_compared(tmp_path, fixtures, monkeypatch, offsets):
-    from tunelint.checks import neardup
+    from tunelint import nearstate as neardup
 
     monkeypatch.setattr(neardup, "BATCH", 1)  # every record is hashed (and its text dropped) as it is read
     train, _ = _leaky(tmp_path, fixtures)
@@ -380,7 +380,7 @@ def test_file_changed_after_indexing_is_reported_not_compared(tmp_path, fixtures
 
 
 def test_local_order_is_a_permutation_that_keeps_a_records_pairs_together():
-    from tunelint.checks.neardup import _local_order
+    from tunelint.nearstate import _local_order
 
     I = [0, 0, 1, 2, 5, 5, 7]
     J = [9, 3, 9, 8, 6, 9, 8]
@@ -410,7 +410,7 @@ def test_pure_python_band_keys_and_pairs_equal_numpy():
 
 
 def test_small_input_findings_equal_the_numpy_path(tmp_path, fixtures, monkeypatch):
-    from tunelint.checks import neardup
+    from tunelint import nearstate as neardup
 
     train, valid = _leaky(tmp_path, fixtures)
     cfg = load_config(data={"select": D, "against": [valid]})
@@ -422,7 +422,7 @@ def test_small_input_findings_equal_the_numpy_path(tmp_path, fixtures, monkeypat
 def test_norm_ascii_table_equals_the_regex():
     import re
 
-    from tunelint.checks.neardup import _norm
+    from tunelint.nearstate import _norm
 
     rnd = random.Random(9)
     alphabet = [chr(i) for i in range(128)] + ["é", "—", "数", "_", " ", "A"]

@@ -25,7 +25,7 @@ def test_near_duplicate_verification_split_over_processes_gives_the_same_finding
     """--jobs N verifies the candidate pairs in N slices (forked children): same findings, also
     when a child fails (its slice is verified in the parent)."""
     from tunelint import forkmap
-    from tunelint.checks import neardup
+    from tunelint import nearstate as neardup
 
     p = tmp_path / "train.jsonl"
     _dataset(p, 400)
