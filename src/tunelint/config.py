@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .model.errors import ConfigError  # noqa: F401 - re-exported (defined with the other user errors)
+from .reader import MAX_RECORD_SIZE
 from .rules import (Rule, RuleError, Target, builtin_pack, check_unique, did_you_mean, load_pack, merge_packs, parse_rule,
                     selects)
 
@@ -135,7 +136,7 @@ class Config:
     #: column and role mappings (tunelint.mapping.Mappings; None: none, not even dataset_info.json)
     mappings: Any = None
     #: bytes; a record (JSONL line, array element) above it is F029 and never held in memory
-    max_record_size: int = 32 * 1024 * 1024
+    max_record_size: int = MAX_RECORD_SIZE
 
     def rules_for(self, path: str) -> list[Rule]:
         if not self.per_file_ignores:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..diagnostic import Edit
+from .. import patterns
 from ..patterns import compile_rule_pattern
 from .base import Finding, FixOffer, LateRecordCheck, Param, TurnCheck, count, kind, number, strings
 
@@ -160,16 +161,12 @@ class PatternBudget(LateRecordCheck):
     defaults = {"budget": number(1.0, 0.001, 60, doc="seconds one call of a user pattern may take on one text")}
 
     def begin(self, ctx):
-        from .. import patterns
-
         patterns.BUDGET_S = float(self.p["budget"])
         patterns.drain()
 
     def check_late(self, rec, ctx):
-        from ..patterns import drain, pending  # (a check's state is pickled for --jobs and Ray: no module in it)
-
-        if not pending:
+        if not patterns.pending:
             return
-        for code, name, pattern in drain():
+        for code, name, pattern in patterns.drain():
             shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
             yield Finding(args={"rule": f"{code} ({name})", "pattern": shown, "budget": self.p["budget"]})

@@ -241,14 +241,15 @@ class FileRun:
             pos = start
             for raw in src.lines(f, first_line):
                 at = pos
-                pos = f.tell()
-                src.bytes_read = pos - start
                 n += 1
-                if isinstance(raw, FileProblem):
+                if isinstance(raw, FileProblem):  # a line over max-record-size, read past
+                    pos = f.tell()
                     yield raw
                 else:
+                    pos += len(raw)
                     data, ending = split_ending(raw)
                     yield Chunk(n, 1, data, PhysLine(n, data, ending), at)
+                src.bytes_read = pos - start
                 if pos >= end:
                     break
 
