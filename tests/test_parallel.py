@@ -5,7 +5,7 @@ from tunelint import parallel
 from tunelint.config import load_config
 from tunelint.engine import FileRun
 
-from test_ray_engine import _dataset
+from test_ray_engine import KEY, _dataset, split_setup
 
 
 @pytest.mark.parametrize("jobs", [3])
@@ -63,3 +63,60 @@ def test_automatic_jobs_follow_the_cpu_affinity_not_the_machine(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
     assert forkmap.cpus() == 2
+
+
+def test_keys_exported_and_grouped_apart_give_the_same_findings(tmp_path, monkeypatch):
+    """The key hooks without Ray: each part hands its D001/D002 keys and near-duplicate band keys
+    out (``DatasetCheck.export_keys``), they are grouped in 3 partitions (``keygroups``, as
+    Ray's shuffle does), the first part's checks adopt the groups: the findings of one pass."""
+    from tunelint import keygroups
+
+    p, cfg, serial = split_setup(tmp_path, monkeypatch, 400)
+    seen = []
+
+    def grouped_apart(args, probe, progress):
+        parts = [parallel.work_part(a) for a in args]
+        pieces: dict = {}
+        for _, st in parts:
+            tables, mine = parallel.export_part_keys(st, 3)
+            for (tid, _), piece in sorted(mine.items(), reverse=True):  # reducers see pieces in any order
+                pieces.setdefault((tid, _), []).append(piece)
+        results: dict = {}
+        for (tid, _), pcs in pieces.items():
+            results.setdefault(tid, []).append(keygroups.reduce(pcs))
+        seen.extend(sorted(name for _, _, name, _ in tables))
+        parallel.adopt_part_groups(parts[0][1], tables, results)
+        return parts
+
+    diags, _ = parallel.run_parallel(str(p), cfg, 3, mapper=grouped_apart)
+    assert seen == ["bands", "copies", "prompts"]
+    assert {k[0] for k in serial} >= {"D001", "D002", "D003"} and sorted(map(KEY, diags)) == serial
+
+
+def test_key_groups_equal_grouping_the_merged_keys():
+    """keygroups over parts and partitions: the candidate pairs of minhash.candidate_pairs on
+    the merged band keys, and the groups of duplicates.groups on the merged keys."""
+    np = pytest.importorskip("numpy")
+    from array import array
+
+    from tunelint import keygroups, minhash
+    from tunelint.checks.duplicates import groups
+
+    rng = np.random.default_rng(3)
+    n, cols = 3000, 6
+    keys = rng.integers(0, 400, size=(n, cols)).astype(np.uint32)
+    valid = rng.random((n, cols)) > 0.1
+    order = np.cumsum(rng.integers(1, 4, size=n)).astype(np.uint64)  # lines: increasing, with gaps
+    cuts = [0, 700, 701, 2200, n]
+    tables = [keygroups.KeyTable("bands", "pairs", keys[a:b], order[a:b], valid[a:b]) for a, b in zip(cuts, cuts[1:])]
+    I, J = keygroups.group(tables, 4)
+    want = minhash.sorted_unique(np.concatenate([minhash.candidate_pairs(keys[:, c:c + 1], valid[:, c]) for c in range(cols)]))
+    assert len(want) > 1000
+    assert I.tolist() == order[want // n].tolist() and J.tolist() == order[want % n].tolist()
+
+    k = rng.integers(0, 900, size=n).astype(np.uint64)
+    pay = rng.integers(0, 3, size=n).astype(np.uint64)
+    got = keygroups.group([keygroups.KeyTable("p", "members", k[a:b], order[a:b], pay[a:b]) for a, b in zip(cuts, cuts[1:])], 3)
+    ref = sorted((tuple(int(order[i]) for i in g), tuple(int(pay[i]) for i in g))
+                 for g in groups(array("Q", k.tolist()), array("Q", order.tolist())))
+    assert got == ref and len(got) > 100

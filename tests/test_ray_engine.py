@@ -1,8 +1,11 @@
 """`--engine ray`: the same findings as the local engine, on a local Ray instance with 2 workers.
 
-Ray is an optional extra (`tunelint[ray]`, part of `[all]`, which README's commands install).
+Ray is an optional extra (`tunelint[ray]`, part of `[all]`, which README's commands install);
+the tests that need it skip without it. One local Ray instance (2 CPUs) serves the module: the
+CLI test joins it with `--address`.
 """
 import json
+import os
 import random
 
 import pytest
@@ -11,9 +14,12 @@ from conftest import run_cli
 
 WORDS = ("alpha beta gamma delta model token train data answer prompt quick brown fox jumps over "
          "the lazy dog while seven wizards quietly judge boxing matches near old towers").split()
+ENV = {"TUNELINT_MIN_PARALLEL_BYTES": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 def _dataset(path, n=600):
+    """Records with exact duplicates (D001), near-duplicates (D003...), conflicting answers
+    (D002) and broken lines (F001) spread over the file, so every part holds some."""
     rng = random.Random(5)
     lines, later = [], []
     for i in range(n):
@@ -24,59 +30,102 @@ def _dataset(path, n=600):
         if i % 25 == 0:
             later.append(json.dumps(rec))  # exact duplicate (D001) in the last part
             later.append(json.dumps({"instruction": q + "?", "input": "", "output": a + " ok"}))  # near duplicate
+        if i % 40 == 7:  # the same prompt, another short answer: a conflict (D002) across parts
+            later.append(json.dumps({"instruction": q, "input": "", "output": "no"}))
         if i % 97 == 0:
             lines.append('{"instruction": "broken", ')  # F001 in some part
     path.write_text("\n".join(lines + later) + "\n")
 
 
-def _findings(out: str) -> list:
-    doc = json.loads(out)
-    diags = doc["diagnostics"] if isinstance(doc, dict) else doc
-    return sorted(json.dumps(d, sort_keys=True) for d in diags)
+def KEY(d):
+    return (d.code, d.line, d.column, d.pointer, d.message)
 
 
-def test_ray_engine_gives_the_same_findings_as_the_local_engine(tmp_path):
-    pytest.importorskip("ray.data", reason="the ray extra is not installed")
-    p = tmp_path / "train.jsonl"
-    _dataset(p)
-    env = {"TUNELINT_MIN_PARALLEL_BYTES": "0", "RAY_AUTH_MODE": "disabled"}
-    base = ["check", "--isolated", "--exit-zero", "-q", "--output-format", "json", str(p)]
-    local = run_cli(*base, "-j", "1", env=env)
-    ray = run_cli(*base, "--engine", "ray", "-j", "2", env=env)
-    assert local.returncode == 0 and ray.returncode == 0, ray.stderr[-2000:]
-    want = _findings(local.stdout)
-    assert want and {json.loads(d)["code"] for d in want} >= {"D001", "F001"}
-    assert _findings(ray.stdout) == want
-
-
-def test_ray_mapper_splits_into_parts_and_merges_in_file_order(tmp_path, monkeypatch):
-    """In process: the ranges really go through Ray Data's actor pool (2 parts), and the merged
-    result equals --jobs 1 diagnostic for diagnostic."""
-    pytest.importorskip("ray.data", reason="the ray extra is not installed")
+def split_setup(tmp_path, monkeypatch, n, select=("D", "F")):
+    """A dataset of ``n`` records, its config, its findings in one pass (``KEY``), and files of
+    any size split by ``run_parallel``."""
     from tunelint import parallel
     from tunelint.config import load_config
     from tunelint.engine import FileRun
-    from tunelint.rayengine import RayMapper
 
     p = tmp_path / "train.jsonl"
-    _dataset(p, 300)
-    cfg = load_config(data={"select": ["D", "F"]})
-    serial = sorted((d.code, d.line, d.message) for d in FileRun(str(p), cfg).run())
+    _dataset(p, n)
+    cfg = load_config(data={"select": list(select)})
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
-    calls = []
+    return p, cfg, sorted(map(KEY, FileRun(str(p), cfg).run()))
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local Ray instance with 2 CPUs for the module (started through the engine's own
+    mapper, so with its options); yields its address."""
+    pytest.importorskip("ray.data", reason="the ray extra is not installed")
+    saved = {k: os.environ.get(k) for k in ENV}
+    os.environ["RAY_AUTH_MODE"] = ENV["RAY_AUTH_MODE"]
+    from tunelint.rayengine import RayMapper
+
     mapper = RayMapper(2)
+    ray = mapper._init()
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        mapper.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_ray_engine_gives_the_same_output_as_the_local_engine(tmp_path, ray_local):
+    """The CLI on an existing Ray instance (--address): output byte for byte that of --jobs 1."""
+    p = tmp_path / "train.jsonl"
+    _dataset(p)
+    base = ["check", "--isolated", "--exit-zero", "-q", "--output-format", "json", str(p)]
+    local = run_cli(*base, "-j", "1", env=ENV)
+    ray = run_cli(*base, "--engine", "ray", "--address", ray_local, "-j", "2", env=ENV)
+    assert local.returncode == 0 and ray.returncode == 0, ray.stderr[-2000:]
+    codes = {d["code"] for d in json.loads(local.stdout)["diagnostics"]}
+    assert codes >= {"D001", "D002", "D003", "F001"}
+    assert ray.stdout == local.stdout
+
+
+def test_ray_groups_the_keys_with_its_shuffle_not_on_the_driver(tmp_path, monkeypatch, ray_local):
+    """In process: the ranges go through Ray Data's actor pool (2 parts); the parts come back
+    without their D001/D002 keys and near-duplicate band keys, which Ray's groupby grouped (the
+    checks adopt the groups); the merged result equals --jobs 1 diagnostic for diagnostic."""
+    from tunelint import parallel, rayengine
+
+    p, cfg, serial = split_setup(tmp_path, monkeypatch, 300)
+    adopted, left = [], []
+    real_adopt = rayengine.adopt_part_groups
+
+    def spy_adopt(first, tables, results):
+        adopted.extend((name, mode, len(results.get(tid, ()))) for tid, _, name, mode in tables)
+        return real_adopt(first, tables, results)
+
+    monkeypatch.setattr(rayengine, "adopt_part_groups", spy_adopt)
+    mapper = rayengine.RayMapper(2)
     real = mapper.__call__
 
     def spy(args, probe, progress):
-        calls.append(len(args))
-        return real(args, probe, progress)
+        parts = real(args, probe, progress)
+        for _, part in parts:  # what reached the driver
+            for c in part.checks:
+                for col in ("keys", "pkeys", "akeys"):
+                    if c.rule.code in ("D001", "D002") and hasattr(c, col):
+                        left.append(len(getattr(c, col)))
+                st = getattr(c, "state", None)
+                if st is not None and getattr(st, "owner", None) is c:
+                    left.append(len(st.train.pband) + len(st.train.aband))
+        return parts
 
-    try:
-        diags, stats = parallel.run_parallel(str(p), cfg, 2, mapper=spy)
-    finally:
-        mapper.close()
-    assert calls == [2]
-    assert sorted((d.code, d.line, d.message) for d in diags) == serial
+    diags, stats = parallel.run_parallel(str(p), cfg, 2, mapper=spy)
+    mapper.close()
+    assert sorted(map(KEY, diags)) == serial and {k[0] for k in serial} >= {"D001", "D002", "D003"}
+    # every table grouped by Ray, each in 2 partitions (both reached the driver: groups in each)
+    assert sorted(adopted) == [("bands", "pairs", 2), ("copies", "members", 2), ("prompts", "members", 2)]
+    assert left and not any(left)
     assert stats.records == sum(1 for line in p.read_text().splitlines() if line.strip())
 
 

@@ -411,7 +411,54 @@ class NearDupState:
         self.rules: dict[str, DatasetCheck] = {}
         self.train = _Store()
         self.d001 = True
+        self.against: tuple = ()  # the --against files (set by the owner rule)
         self._result = None
+        self._external = None  # candidate pairs (lines) grouped by an engine (adopt_candidates)
+
+    # -- grouping by another engine (--engine ray's shuffle; tunelint.keygroups) ------------
+    def band_table(self):
+        """The checked file's LSH band keys as a ``pairs`` key table for an external grouper
+        (:mod:`tunelint.keygroups`): keys ``records x (BANDS prompt + BANDS answer bands)``
+        uint32, the mask of the records with a signature on each side, each record's line.
+        The store then holds no band keys, and :meth:`adopt_candidates` must give the candidate
+        pairs (grouped over every part) before :meth:`analyze`. None (nothing exported) when
+        near-leakage compares --against files: their keys are read only in ``finish``, next
+        to the checked file's."""
+        if self.against and "near-leakage" in self.rules:
+            return None
+        import numpy as np
+
+        from . import minhash
+        from .keygroups import KeyTable
+
+        tr = self.train
+        tr.flush()
+        n, b = len(tr), minhash.BANDS
+        if n:
+            keys = np.hstack((np.concatenate(tr.pband), np.concatenate(tr.aband)))
+            valid = np.hstack((np.repeat(np.concatenate(tr.pvalid)[:, None], b, axis=1),
+                               np.repeat(np.concatenate(tr.avalid)[:, None], b, axis=1)))
+        else:
+            keys, valid = np.zeros((0, 2 * b), np.uint32), np.zeros((0, 2 * b), bool)
+        tr.pband, tr.aband, tr.pvalid, tr.avalid = [], [], [], []
+        return KeyTable("bands", "pairs", keys, np.frombuffer(tr.lines, dtype=np.uint64).copy(), valid)
+
+    def adopt_candidates(self, result) -> None:
+        """The candidate pairs of the whole file from the grouped band keys (``keygroups``'
+        ``pairs`` result: two arrays of lines, ``I < J``), used by :meth:`analyze` in place of
+        grouping the band keys itself (the same pairs)."""
+        self._external = result
+
+    def _external_candidates(self):
+        import numpy as np
+
+        lines = np.frombuffer(self.train.lines, dtype=np.uint64)
+        n = len(lines)
+        li, lj = (np.asarray(x, dtype=np.uint64) for x in self._external)
+        I, J = np.searchsorted(lines, li), np.searchsorted(lines, lj)
+        if len(I) and (I.max() >= n or J.max() >= n or np.any(lines[I] != li) or np.any(lines[J] != lj)):
+            raise ValueError("grouped candidate pairs name lines this analysis has no record at")
+        return I.tolist(), J.tolist(), np.zeros(n, dtype=np.int64), np.array([0, n], dtype=np.int64), n
 
     # -- analysis --------------------------------------------------------------------
     @staticmethod
@@ -478,7 +525,9 @@ class NearDupState:
                 stores.append(_read_against(p, ctx))
                 names.append(os.path.relpath(p) if os.path.isabs(p) else p)
         sizes = [len(s) for s in stores]
-        if all(not s.bufs for s in stores) and sum(s.pending_chars for s in stores) <= SMALL_CHARS:
+        if self._external is not None and len(stores) == 1:
+            I, J, src, offs, n = self._external_candidates()
+        elif all(not s.bufs for s in stores) and sum(s.pending_chars for s in stores) <= SMALL_CHARS:
             I, J, src, offs, n = self._small_candidates(stores, sizes)
         else:
             I, J, src, offs, n = self._candidates(stores, sizes)

@@ -138,6 +138,35 @@ def work_part(args, progress=None):
     return diags, run.state(sinks)
 
 
+def export_part_keys(part, partitions: int) -> tuple[list, dict]:
+    """The keys a part's dataset checks hand to an external grouper (``DatasetCheck.export_keys``),
+    each table cut into ``partitions`` pieces (``keygroups.split``). Returns the tables as
+    ``(table id, check position, name, mode)`` and ``{(table id, partition): piece}``; the table
+    id is the same in every part of the file (checks are built in the same order)."""
+    from . import keygroups
+
+    tables, pieces = [], {}
+    for ci, c in enumerate(part.checks):
+        if not isinstance(c, DatasetCheck):
+            continue
+        for ti, t in enumerate(c.export_keys()):
+            tid = ci * 16 + ti
+            tables.append((tid, ci, t.name, t.mode))
+            for p, piece in enumerate(keygroups.split(t, partitions)):
+                pieces[(tid, p)] = piece
+    return tables, pieces
+
+
+def adopt_part_groups(first, tables: list, results: dict) -> None:
+    """Give the checks of the first part (the ones the others are merged into) the grouped
+    result of every exported table: ``results`` maps a table id to its partitions' reduced
+    results (``keygroups.reduce``; missing = no groups)."""
+    from . import keygroups
+
+    for tid, ci, name, mode in tables:
+        first.checks[ci].adopt_groups(name, keygroups.combine(mode, results.get(tid, [])))
+
+
 def run_parallel(path: str, config, jobs: int, progress=None, mapper=None, sinks=()):
     """Check ``path`` in byte ranges. ``mapper(args, probe, progress) -> parts`` runs ``work_part`` on
     every range's args and returns the parts in file order: local processes by default

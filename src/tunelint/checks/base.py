@@ -16,8 +16,9 @@ view                   hook the engine calls                           when
                                                                         found problems in
 :class:`TurnCheck`     ``check_text(turn, rec)`` behind ``gate(text)``  every text turn
 :class:`DatasetCheck`  ``observe(rec, ctx)``, ``merge(other)``,         every record; ``settle`` when
-                       ``settle()``, ``finish(ctx)``                    a part is read, ``finish``
-                                                                        once per file
+                       ``settle()``, ``finish(ctx)``;                   a part is read, ``finish``
+                       ``export_keys()``/``adopt_groups(name, result)`` once per file; the key
+                       (keys grouped by another engine's shuffle)       hooks per part / before finish
 =====================  ==============================================  ===============================
 
 Every kind may also define ``begin(ctx)`` (once per file, before the first line or record).
@@ -294,6 +295,8 @@ _HOOKS = {
     "observe": "DatasetCheck",
     "merge": "DatasetCheck",
     "finish": "DatasetCheck",
+    "export_keys": "DatasetCheck",
+    "adopt_groups": "DatasetCheck",
 }
 
 
@@ -457,6 +460,21 @@ class DatasetCheck(Check):
 
     def finish(self, ctx: FileContext) -> Iterable[Finding]:
         return ()
+
+    def export_keys(self) -> list:
+        """Per-record keys this check lets another process group (``--engine ray``'s shuffle)
+        instead of merging them: a list of ``tunelint.keygroups.KeyTable`` (name, mode, keys,
+        each record's line/row, payload), called once per part after ``settle``. The check
+        then drops those keys from its state, and before ``finish`` the check the parts were
+        merged into receives each table's groups over the whole file (:meth:`adopt_groups`).
+        Default: nothing exported (all state is merged)."""
+        return []
+
+    def adopt_groups(self, name: str, result) -> None:
+        """The groups of the exported table ``name`` over every part of the file
+        (``keygroups.combine``'s result for its mode), to use in ``finish`` in place of the
+        keys it dropped."""
+        raise NotImplementedError(f"{type(self).__name__} exports no keys")
 
 
 VIEWS = (LineCheck, UnparsedCheck, FileProblemCheck, RecordCheck, ProblemCheck, TurnCheck, LateRecordCheck, DatasetCheck)

@@ -78,6 +78,7 @@ class ExactDuplicate(DatasetCheck):
     def begin(self, ctx):
         self.keys = array("Q")
         self.lines = array("Q")
+        self.grouped = None  # [(lines, None)] of each group, when an engine grouped the keys (adopt_groups)
 
     def observe(self, rec, ctx):
         self.keys.append(rec.key64)
@@ -87,12 +88,41 @@ class ExactDuplicate(DatasetCheck):
         self.keys.extend(other.keys)
         self.lines.extend(other.lines)
 
+    def export_keys(self):
+        return [_export("copies", "members", self, ("keys", "lines"))]
+
+    def adopt_groups(self, name, result):
+        self.grouped = result
+
     def finish(self, ctx):
-        for g in groups(self.keys, self.lines):
-            first = self.lines[g[0]]
-            for i in g[1:]:
-                yield Finding(line=self.lines[i], args={"first": first, "copies": len(g)}, related=(first,),
+        for g in _line_groups(self, self.keys, None):
+            first = g[0][0]
+            for line in g[0][1:]:
+                yield Finding(line=line, args={"first": first, "copies": len(g[0])}, related=(first,),
                               fix=FixOffer(f"drop this copy (keep line {first})", (Edit("drop"),)))
+
+
+def _export(name: str, mode: str, chk, attrs: tuple):
+    """A ``members`` key table of ``chk``'s columns (key, lines[, payload]); the check keeps
+    empty columns (the keys are grouped elsewhere and come back through ``adopt_groups``)."""
+    import numpy as np
+
+    from ..keygroups import KeyTable
+
+    cols = [np.frombuffer(getattr(chk, a), dtype=np.uint64).copy() for a in attrs]
+    for a in attrs:
+        setattr(chk, a, array("Q"))
+    return KeyTable(name, mode, cols[0], cols[1], cols[2] if len(cols) > 2 else None)
+
+
+def _line_groups(chk, keys: array, payload: array | None):
+    """``(lines, payloads)`` of each group of 2+ equal keys, members in line order: adopted
+    from an engine's grouping, else grouped here."""
+    if chk.grouped is not None:
+        return chk.grouped
+    lines = chk.lines
+    return [(tuple(lines[i] for i in g), None if payload is None else tuple(payload[i] for i in g))
+            for g in groups(keys, lines)]
 
 
 @kind("conflicting-answers")
@@ -103,6 +133,7 @@ class ConflictingAnswers(DatasetCheck):
         self.pkeys = array("Q")
         self.akeys = array("Q")
         self.lines = array("Q")
+        self.grouped = None  # [(lines, answer keys)] of each group, when an engine grouped the keys
 
     def observe(self, rec, ctx):
         if isinstance(rec.obj, dict) and isinstance(rec.obj.get("label"), bool):
@@ -118,18 +149,22 @@ class ConflictingAnswers(DatasetCheck):
         for a in ("pkeys", "akeys", "lines"):
             getattr(self, a).extend(getattr(other, a))
 
+    def export_keys(self):
+        return [_export("prompts", "members", self, ("pkeys", "lines", "akeys"))]
+
+    def adopt_groups(self, name, result):
+        self.grouped = result
+
     def finish(self, ctx):
-        for g in groups(self.pkeys, self.lines):
-            answers = {self.akeys[i] for i in g}
+        for lines, akeys in _line_groups(self, self.pkeys, self.akeys):
+            answers = set(akeys)
             if len(answers) < 2:
                 continue  # same prompt, same answer: an exact duplicate (D001), not a conflict
-            first_line = self.lines[g[0]]
-            first_answer = self.akeys[g[0]]
-            seen = {first_answer}
-            for i in g[1:]:
-                a = self.akeys[i]
+            first_line = lines[0]
+            seen = {akeys[0]}
+            for line, a in zip(lines[1:], akeys[1:]):
                 if a in seen:
                     continue
                 seen.add(a)
-                yield Finding(line=self.lines[i], args={"first": first_line, "answers": len(answers), "records": len(g)},
+                yield Finding(line=line, args={"first": first_line, "answers": len(answers), "records": len(lines)},
                               related=(first_line,), fix=FixOffer("drop this conflicting record (keep the first)", (Edit("drop"),)))

@@ -28,6 +28,7 @@ class _NearBase(DatasetCheck):
         active = ctx.active_kinds(default=("exact-duplicate", "conflicting-answers"))
         st.d001 = "exact-duplicate" in active  # exact copies are D001's unless it is off
         st.train.d002 = "conflicting-answers" in active
+        st.against = tuple(ctx.config.against or ())
         # where record offsets point (checked against the bytes read before texts are dropped)
         st.train.path = os.path.abspath(ctx.path)
         return st
@@ -47,6 +48,16 @@ class _NearBase(DatasetCheck):
         # share the merged state (rule instances of one part reference one state object)
         for c in self.state.rules.values():
             c.state = self.state
+
+    def export_keys(self):
+        """The owner's LSH band keys (``NearDupState.band_table``), when they may be grouped elsewhere."""
+        if self.state.owner is not self:
+            return []
+        t = self.state.band_table()
+        return [] if t is None else [t]
+
+    def adopt_groups(self, name, result):
+        self.state.adopt_candidates(result)
 
     def edges(self, verified, tr, get):  # -> the (i, j, ps, as) pairs this rule links
         raise NotImplementedError
