@@ -5,7 +5,7 @@ from tunelint import parallel
 from tunelint.config import load_config
 from tunelint.engine import FileRun
 
-from test_ray_engine import KEY, _dataset, split_setup
+from test_ray_engine import KEY, _dataset, parquet_dataset, split_setup
 
 
 @pytest.mark.parametrize("jobs", [3])
@@ -120,3 +120,26 @@ def test_key_groups_equal_grouping_the_merged_keys():
     ref = sorted((tuple(int(order[i]) for i in g), tuple(int(pay[i]) for i in g))
                  for g in groups(array("Q", k.tolist()), array("Q", order.tolist())))
     assert got == ref and len(got) > 100
+
+
+def test_parquet_row_groups_are_parts_with_the_rows_of_the_file(tmp_path, monkeypatch):
+    """--jobs splits a Parquet file into runs of whole row groups (about equal in rows), each
+    numbering its rows as the file does: the findings of one pass, row for row."""
+    p = parquet_dataset(tmp_path / "train.parquet")
+    cfg = load_config(data={"select": ["ALL"]})
+    key = lambda d: KEY(d) + (d.unit,)
+    serial = sorted(map(key, FileRun(str(p), cfg).run()))
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    parts = []
+
+    def spy(args, probe, progress):
+        parts.extend(a[2] for a in args)
+        return parallel.map_local(args, probe, progress)
+
+    par, stats = parallel.run_parallel(str(p), cfg, 3, mapper=spy)
+    assert parts == [("row-groups", 0, 3, 1), ("row-groups", 3, 5, 292), ("row-groups", 5, 7, 486)]
+    assert {k[0] for k in serial} >= {"D001", "D002", "D003"} and sorted(map(key, par)) == serial
+    assert stats.records == 663 and stats.mode == "parquet" and stats.format == "alpaca"
+    # one row group, or Arrow/CSV: one pass
+    one = parquet_dataset(tmp_path / "one.parquet", 50, 10_000)
+    assert not parallel._splittable(str(one))

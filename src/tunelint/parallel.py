@@ -1,11 +1,13 @@
-"""``--jobs N``: split one large JSONL file into byte ranges checked by worker processes.
+"""``--jobs N``: split one large JSONL file into byte ranges (a Parquet file into runs of whole row
+groups) checked by worker processes.
 
 Results are identical to ``--jobs 1``: the parent counts newlines to give every range its
-first line number; the parent checks the first range itself and worker processes the others,
+first line number (a run of row groups starts at the row after the groups before it, from the
+file's metadata); the parent checks the first range itself and worker processes the others,
 filling dataset-check state; workers' states are pickled back and the parent merges them in
 file order (``Check.merge``) before calling ``finish``.
-Files that cannot be split (JSON arrays, gzip, stdin, small files, a dataset check without
-``merge``) are checked serially.
+Files that cannot be split (JSON arrays, gzip, stdin, Arrow and CSV tables, small files, a
+Parquet file of one row group, a dataset check without ``merge``) are checked serially.
 """
 from __future__ import annotations
 
@@ -26,8 +28,10 @@ BLOCK = 16 << 20
 def _splittable(path: str) -> bool:
     from .reader import TABLE_EXTS
 
+    if path.lower().endswith(".parquet"):
+        return os.path.isfile(path) and os.path.getsize(path) >= MIN_PARALLEL_BYTES and len(_row_group_rows(path)) >= 2
     if path.lower().endswith(TABLE_EXTS):
-        return False  # tables are read by record batch in one process (same findings as any --jobs)
+        return False  # Arrow and CSV tables are read in one process (same findings as any --jobs)
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
@@ -67,8 +71,56 @@ def _ranges(path: str, parts: int) -> list[tuple[int, int, int]]:
     return out
 
 
+def _row_group_rows(path: str) -> list[int]:
+    """The row count of each row group of a Parquet file ([] if it cannot be read here: the
+    serial pass reports why)."""
+    try:
+        from .tables import parquet_file
+
+        md = parquet_file(path).metadata
+        return [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+    except Exception:  # no pyarrow, not Parquet, damaged: not split
+        return []
+
+
+def _row_group_parts(path: str, parts: int) -> list[tuple[str, int, int, int]]:
+    """Runs of whole row groups, about equal in rows: ``("row-groups", first group, end group,
+    the 1-based number of the run's first row)``."""
+    rows = _row_group_rows(path)
+    total = sum(rows)
+    out, start, first, done = [], 0, 1, 0
+    for g, r in enumerate(rows):
+        done += r
+        if done * parts >= total * (len(out) + 1) and g + 1 < len(rows) and len(out) + 1 < parts:
+            out.append(("row-groups", start, g + 1, first))
+            start, first = g + 1, done + 1
+    out.append(("row-groups", start, len(rows), first))
+    return out
+
+
+def _part_source(path: str, rng):
+    """The Source of one part: ``None`` for a byte range of a JSONL file (``FileRun`` reads it),
+    a row-restricted ``TableSource`` for a run of Parquet row groups."""
+    if rng[0] != "row-groups":
+        return None
+    from .reader import TableSource
+
+    return TableSource(path, row_groups=(rng[1], rng[2]), first_row=rng[3])
+
+
 def _sniff_format(path: str, mapping=None, max_record: int = MAX_RECORD_SIZE) -> str:
     counts: Counter = Counter()
+    if path.lower().endswith(".parquet"):
+        from .reader import Chunk, TableSource
+
+        for item in TableSource(path):
+            if sum(counts.values()) >= 64:
+                break
+            if isinstance(item, Chunk):
+                obj = orjson.loads(item.data)
+                counts[detect(mapping.apply(obj) if mapping is not None else obj)] += 1
+        counts.pop("unknown", None)
+        return counts.most_common(1)[0][0] if counts else "unknown"
     with open(path, "rb") as f:
         for raw in bounded_lines(f, max_record):
             if sum(counts.values()) >= 64:
@@ -125,7 +177,9 @@ def work_part(args, progress=None):
     ``args``: (path, config, byte range, format, display path[, the part's sinks])."""
     path, config, rng, fmt, display, *more = args
     sinks = more[0] if more else ()
-    run = FileRun(path, config, display_path=display, byte_range=rng, fmt=fmt, progress=progress or _SharedProgress())
+    src = _part_source(path, rng)
+    run = FileRun(path, config, display_path=display, byte_range=None if src is not None else rng, fmt=fmt,
+                  progress=progress or _SharedProgress(), source=src)
     for s in sinks:
         s.start_file(run)
     diags = []
@@ -180,7 +234,7 @@ def run_parallel(path: str, config, jobs: int, progress=None, mapper=None, sinks
     fmt = probe.forced_format or _sniff_format(path, probe.mapping, config.max_record_size)
     # One range per worker: every part's dataset state is pickled back and merged by the parent,
     # so more parts cost more than the balance they buy (records of one file cost about the same).
-    ranges = _ranges(path, jobs)
+    ranges = _row_group_parts(path, jobs) if path.lower().endswith(".parquet") else _ranges(path, jobs)
     if len(ranges) < 2:
         return probe.run(sinks), probe.stats
     import pickle
@@ -242,6 +296,7 @@ def _combine(probe: FileRun, parts: list, fmt: str, config):
         stats.records += st.records
         stats.parsed += st.parsed
         stats.formats.update(st.formats)
+        stats.mode = st.mode
     counts = Counter(stats.formats)
     counts.pop("unknown", None)
     stats.format = fmt if fmt != "unknown" else (counts.most_common(1)[0][0] if counts else "unknown")

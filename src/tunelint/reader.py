@@ -302,12 +302,16 @@ class TableSource(Source):
 
     unit = "row"
 
-    def __init__(self, path: str, mode: str | None = None):
+    def __init__(self, path: str, mode: str | None = None, row_groups: tuple[int, int] | None = None,
+                 first_row: int = 1):
         super().__init__(path, None)
         self.mode = table_mode(path) or "parquet"
         self.schema = None  # pyarrow schema (Parquet/Arrow), header list (CSV) once read
         self.dialect: str = "," if self.mode == "csv" else "\t"
-        self.rows = 0
+        #: Parquet only: read row groups [a, b) alone (a part of a split file, ``--jobs``), whose
+        #: first row is row ``first_row`` of the file (rows keep their numbers in the file)
+        self.row_groups = row_groups
+        self.rows = first_row - 1
 
     def __iter__(self) -> Iterator[Chunk | FileProblem]:
         kind = CONTAINER_NAMES[self.mode]
@@ -343,10 +347,14 @@ class TableSource(Source):
         if self.mode == "parquet":
             pf = tables.parquet_file(self.path)
             self.schema = pf.schema_arrow
-            total = pf.metadata.num_rows or 1
-            for b in pf.iter_batches(batch_size=tables.BATCH_ROWS):
+            groups = None if self.row_groups is None else list(range(*self.row_groups))
+            md = pf.metadata
+            total = (md.num_rows if groups is None else sum(md.row_group(g).num_rows for g in groups)) or 1
+            done = 0
+            for b in pf.iter_batches(batch_size=tables.BATCH_ROWS, row_groups=groups):
                 yield b
-                self.bytes_read = self.total_bytes * min(self.rows + b.num_rows, total) // total
+                done += b.num_rows
+                self.bytes_read = self.total_bytes * min(done, total) // total
             return
         src = pa.memory_map(self.path, "r")
         try:

@@ -287,7 +287,7 @@ class FileRun:
         the later parts into (:meth:`merge`) and :meth:`finish` (no ``begin``: the state is kept)."""
         self.checks = first.checks
         self.stats = stats
-        self.ctx = FileContext(self.display, stats.format, self.config, "jsonl", self.rules)
+        self.ctx = FileContext(self.display, stats.format, self.config, stats.mode, self.rules)
 
     def merge(self, part: "PartState", group: str | None | object = ...) -> None:
         """Fold a later part's dataset state into this run's (parts in file order), for the
