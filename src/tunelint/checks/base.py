@@ -412,7 +412,9 @@ class TurnCheck(Check):
     ``search``) that is falsy for every text on which ``check_text`` would find nothing. The
     engine calls ``check_text`` only when the gate passes: most turns are clean, and a gate
     costs a fraction of starting a generator. The engine walks each record's turns once for
-    all turn checks.
+    all turn checks. A gate with a true ``non_ascii`` attribute is falsy on every ASCII text
+    (it looks for non-ASCII characters): the engine tests ``str.isascii()`` once per turn and
+    leaves such checks out of the ASCII turns' plan.
     """
 
     gate: Callable[[str], Any] | None = None

@@ -99,10 +99,14 @@ def _not_ascii(s: str) -> bool:
     return not s.isascii()  # C, word at a time: far cheaper than a regex scan for [^\x00-\x7f]
 
 
+_not_ascii.non_ascii = True  # falsy on every ASCII text: the engine skips it there (TurnCheck.gate)
+
+
 def _non_ascii_then(search):
     """A gate for characters that are all non-ASCII: most texts are ASCII and pass at once."""
     def gate(s: str, _search=search):
         return not s.isascii() and _search(s) is not None
+    gate.non_ascii = True  # the engine does not call it on ASCII texts (TurnCheck.gate)
     return gate
 
 

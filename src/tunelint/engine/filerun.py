@@ -338,7 +338,7 @@ class FileRun:
             if observe and isinstance(c, DatasetCheck) and c.observes and not c.passive:
                 self._observers.append(c)  # not a rule whose shared state another one fills
         self._by_format: dict[str, tuple] = {}
-        self._turn_plan: dict[tuple[str, str], list] = {}
+        self._turn_plan: dict[tuple[str, str, bool], list] = {}
 
     def _for_format(self, fmt: str) -> tuple:
         """(record checks, observers) that apply to records of ``fmt``."""
@@ -352,12 +352,15 @@ class FileRun:
                                            [c for c in self._observers if applies(c)])
         return plan
 
-    def _for_turn(self, fmt: str, turn_kind: str) -> list:
-        checks = self._turn_plan.get((fmt, turn_kind))
+    def _for_turn(self, fmt: str, turn_kind: str, ascii: bool = False) -> list:
+        """(check, gate) of the turn checks for a ``turn_kind`` turn of a ``fmt`` record; for an
+        ASCII text (``ascii``) without those whose gate looks for non-ASCII characters only."""
+        checks = self._turn_plan.get((fmt, turn_kind, ascii))
         if checks is None:
-            checks = self._turn_plan[(fmt, turn_kind)] = [
+            checks = self._turn_plan[(fmt, turn_kind, ascii)] = [
                 (c, c.gate) for c, kinds, fm in self._turn_checks
-                if (kinds is None or turn_kind in kinds) and (not fm or fmt in fm)]
+                if (kinds is None or turn_kind in kinds) and (not fm or fmt in fm)
+                and not (ascii and getattr(c.gate, "non_ascii", False))]
         return checks
 
     def process(self, chunk: Chunk, rec: Record, diags: list[Diagnostic] | None = None,
@@ -391,10 +394,11 @@ class FileRun:
             for t in rec.turns:
                 if t.text is None:
                     continue
-                checks = plan.get((fmt, t.kind))
-                if checks is None:
-                    checks = self._for_turn(fmt, t.kind)
                 text = t.text
+                ascii = text.isascii()  # gates that look for non-ASCII characters only skip it
+                checks = plan.get((fmt, t.kind, ascii))
+                if checks is None:
+                    checks = self._for_turn(fmt, t.kind, ascii)
                 for c, gate in checks:
                     if gate is not None and not gate(text):
                         continue  # the check's cheap test says: nothing to find here
