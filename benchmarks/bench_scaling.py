@@ -20,7 +20,9 @@ For each generator and size it runs, in the same run and interleaved:
 2. the near-duplicate rules alone (``--select D003,D004,D005,D006,D007 -j 1``) at each size, and
    the cost ratio between consecutive sizes next to the records ratio (linear = equal);
 3. ``--engine ray`` at the largest ``--jobs`` value when the installed tunelint has it and ray
-   imports (otherwise one line says why it was skipped).
+   imports (otherwise one line says why it was skipped), against ``--jobs`` of the same value,
+   then with the keys always grouped by Ray's shuffle and always merged on the driver
+   (``TUNELINT_RAY_GROUP_KEYS_BYTES`` 0 / huge; the default groups files of 256 MB and more).
 """
 from __future__ import annotations
 
@@ -178,7 +180,15 @@ def main() -> None:
                     j = jobs[-1]
                     local = best(base + ["-j", str(j), path])
                     ray = best(base + ["--engine", "ray", "-j", str(j), path])
+                    how = {}  # the keys grouped by Ray's shuffle / merged on the driver, whatever the file's size
+                    for name, at in (("shuffle", "0"), ("driver", str(1 << 62))):
+                        os.environ["TUNELINT_RAY_GROUP_KEYS_BYTES"] = at
+                        try:
+                            how[name] = best(base + ["--engine", "ray", "-j", str(j), path])
+                        finally:
+                            os.environ.pop("TUNELINT_RAY_GROUP_KEYS_BYTES")
                     print(f"  ray ({j} workers) wall {ray['wall']:7.2f}s vs -j {j} {local['wall']:7.2f}s: x{ray['wall'] / local['wall']:.2f} (target <= 1.5)")
+                    print("    keys " + ", ".join(f"{k}: {r['wall']:7.2f}s x{r['wall'] / local['wall']:.2f}" for k, r in how.items()))
 
 
 if __name__ == "__main__":

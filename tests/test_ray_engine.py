@@ -14,7 +14,9 @@ from conftest import run_cli
 
 WORDS = ("alpha beta gamma delta model token train data answer prompt quick brown fox jumps over "
          "the lazy dog while seven wizards quietly judge boxing matches near old towers").split()
-ENV = {"TUNELINT_MIN_PARALLEL_BYTES": "0", "RAY_AUTH_MODE": "disabled"}
+# files of any size split, and their keys grouped by Ray's shuffle
+ENV = {"TUNELINT_MIN_PARALLEL_BYTES": "0", "RAY_AUTH_MODE": "disabled", "TUNELINT_RAY_GROUP_KEYS_BYTES": "0"}
+IN_PROCESS = ("RAY_AUTH_MODE", "TUNELINT_RAY_GROUP_KEYS_BYTES")  # what the module's own process sets
 
 
 def _dataset(path, n=600):
@@ -73,8 +75,8 @@ def ray_local():
     """One local Ray instance with 2 CPUs for the module (started through the engine's own
     mapper, so with its options); yields its address."""
     pytest.importorskip("ray.data", reason="the ray extra is not installed")
-    saved = {k: os.environ.get(k) for k in ENV}
-    os.environ["RAY_AUTH_MODE"] = ENV["RAY_AUTH_MODE"]
+    saved = {k: os.environ.get(k) for k in IN_PROCESS}
+    os.environ.update({k: ENV[k] for k in IN_PROCESS})
     from tunelint.rayengine import RayMapper
 
     mapper = RayMapper(2)
@@ -175,3 +177,20 @@ def test_address_without_engine_ray_is_a_usage_error(tmp_path):
     p.write_text('{"prompt": "a", "completion": " b"}\n')
     r = run_cli("check", "--isolated", "--address", "auto", str(p))
     assert r.returncode == 2 and "--engine ray" in r.stderr
+
+
+def test_small_files_merge_their_keys_on_the_driver(tmp_path, monkeypatch, ray_local):
+    """Below ``group_min_bytes`` (default 256 MB: Ray's shuffle costs seconds whatever its
+    size) the keys come back in the part states: no groups adopted, the same findings."""
+    from tunelint import rayengine
+
+    p, cfg, serial = split_setup(tmp_path, monkeypatch, 200)
+    monkeypatch.delenv("TUNELINT_RAY_GROUP_KEYS_BYTES")
+    adopted = []
+    monkeypatch.setattr(rayengine, "adopt_part_groups", lambda *a: adopted.append(a))
+    mapper = rayengine.RayMapper(2)
+    assert mapper.group_min_bytes == rayengine.GROUP_KEYS_BYTES
+    from tunelint import parallel
+
+    diags, _ = parallel.run_parallel(str(p), cfg, 2, mapper=mapper)
+    assert sorted(map(KEY, diags)) == serial and adopted == []

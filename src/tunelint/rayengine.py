@@ -23,9 +23,13 @@ started for the run and shut down after it.
 """
 from __future__ import annotations
 
+import os
 import pickle
 
 from .parallel import adopt_part_groups, export_part_keys, work_part
+
+
+GROUP_KEYS_BYTES = 256 << 20  # files at least this large have their keys grouped by Ray's shuffle
 
 
 class RayMissing(ImportError):
@@ -33,8 +37,6 @@ class RayMissing(ImportError):
 
 
 def import_ray():
-    import os
-
     # Ray's C++ core logs an advisory about Ray Data's own actor arguments on every run; errors
     # still reach us as exceptions
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
@@ -101,8 +103,13 @@ class RayMapper:
         self.jobs = max(1, jobs)
         self.address = address
         self.started = False
-        #: group the checks' exported keys with Ray's shuffle (False: they come back in the part states)
+        #: group the checks' exported keys with Ray's shuffle (False: they come back in the part
+        #: states and are merged on the driver) for files of at least ``group_min_bytes``
         self.group_keys = group_keys
+        #: Ray Data's shuffle costs a few seconds whatever its size (4-6 s on 2 cores, measured:
+        #: benchmarks/bench_scaling.py), while the key columns of a file are ~1/3 of its size at
+        #: most: below this size (``TUNELINT_RAY_GROUP_KEYS_BYTES``) they are merged on the driver
+        self.group_min_bytes = int(os.environ.get("TUNELINT_RAY_GROUP_KEYS_BYTES", GROUP_KEYS_BYTES))
 
     def _init(self):
         ray = import_ray()
@@ -132,7 +139,8 @@ class RayMapper:
         items = [{"k": k, "warm": warm, "args": _dumps(a)} for k, a in enumerate(args)]
         ds = ray.data.from_items(items, override_num_blocks=len(items))
         pool = ray.data.ActorPoolStrategy(size=min(self.jobs, len(items)))
-        nparts = self.jobs if self.group_keys else 0
+        big = os.path.getsize(args[0][0]) >= self.group_min_bytes
+        nparts = self.jobs if self.group_keys and big else 0
         out = ds.map_batches(_RangeWorker, fn_constructor_kwargs={"partitions": nparts}, batch_size=1,
                              compute=pool, num_cpus=1)
         if nparts:  # one shuffle: the part states are group -1, passed through as they are
@@ -152,8 +160,6 @@ class RayMapper:
                 raise RuntimeError("the parts of one file exported different key tables")
             adopt_part_groups(parts[0][1], tables[0], results)
         if progress is not None:
-            import os
-
             total = os.path.getsize(args[0][0])
             progress.update(probe.display, total, total)
         return [parts[k] for k in range(len(args))]
