@@ -126,6 +126,14 @@ def _name_of(data: Any, name: str | None) -> str:
 def _engine_check(data: Any, cfg: Config, jobs: int, name: str | None, progress=None, sinks=(),
                   engine: str = "local", address: str | None = None) -> CheckResult:
     """The one adapter between the API and the engine (``engine.lint`` and ``FileRun``)."""
+    from .spill import budget
+
+    with budget(cfg.memory, jobs):  # dataset state past Config.memory spills to a temporary directory
+        return _engine_run(data, cfg, jobs, name, progress, sinks, engine, address)
+
+
+def _engine_run(data: Any, cfg: Config, jobs: int, name: str | None, progress, sinks, engine: str,
+                address: str | None) -> CheckResult:
     from .engine import FileRun, lint
 
     if _is_paths(data):
@@ -153,18 +161,24 @@ def _engine_check(data: Any, cfg: Config, jobs: int, name: str | None, progress=
 
 def check(data: Any, config: ConfigLike = None, *, jobs: int = 1, name: str | None = None,
           progress: Any = None, sinks: Sequence[Any] = (), engine: str = "local",
-          address: str | None = None) -> CheckResult:
+          address: str | None = None, memory: int | str | None = ...) -> CheckResult:
     """Check a dataset (a path, paths, records, a DataFrame, a ``datasets`` Dataset).
 
     ``jobs`` > 1 splits large JSONL files over processes (same findings); ``name`` labels
     in-memory data in diagnostics (default ``<records>``, ``<DataFrame>``, ``<Dataset>``).
     ``sinks`` (:class:`tunelint.engine.Sink`) see every record of the pass; ``engine="ray"``
-    checks paths on Ray (``address`` joins a cluster), with the same findings."""
+    checks paths on Ray (``address`` joins a cluster), with the same findings. ``memory`` bounds
+    the dataset rules' state (bytes or a size such as ``"512MB"``; None: no bound; default: the
+    config's ``memory``, 1 GB): past it, it spills to a temporary directory (same findings)."""
     if isinstance(config, Config):
         cfg = config
     else:
         start = _paths(data)[0] if _is_paths(data) else "."
         cfg = load_config(config, start if start != "-" else ".")
+    if memory is not ...:
+        from .config import parse_memory
+
+        cfg = replace(cfg, memory=parse_memory(memory, "memory", "tunelint.check()"))
     return _engine_check(data, cfg, jobs, name, progress, sinks, engine, address)
 
 
@@ -229,13 +243,14 @@ def check_record(obj: Mapping[str, Any], format: str | None = None, config: Conf
 
 
 def fix(data: Any, config: ConfigLike = None, *, unsafe: bool = False, to: str | None = None,
-        output: PathLike | None = None, name: str | None = None) -> FixResult:
+        output: PathLike | None = None, name: str | None = None, memory: int | str | None = ...) -> FixResult:
     """Apply fixes (safe ones; ``unsafe=True`` for all) to a dataset, losing nothing:
     ``input_records == output_records + len(rejects)``.
 
     ``data`` is what :func:`check` takes. Nothing given is modified. Without ``output`` the
     kept records come back in ``records`` (in memory); with it they are written there
-    (atomically; a table keeps its container and schema) and ``records`` is None."""
+    (atomically; a table keeps its container and schema) and ``records`` is None. ``memory``:
+    as for :func:`check`."""
     from .fixes import FixError, Fixer, FixPolicy
 
     with tempfile.TemporaryDirectory(prefix="tunelint-fix-") as tmp:
@@ -253,6 +268,10 @@ def fix(data: Any, config: ConfigLike = None, *, unsafe: bool = False, to: str |
                     f.write(row_json(row) + b"\n")
             label, unit = _name_of(data, name), "row"
         cfg = config if isinstance(config, Config) else load_config(config, src)
+        if memory is not ...:  # as for check()
+            from .config import parse_memory
+
+            cfg = replace(cfg, memory=parse_memory(memory, "memory", "tunelint.fix()"))
         ext = os.path.basename(src)
         out = os.fspath(output) if output is not None else os.path.join(tmp, "out-" + ext)
         rejects = os.path.join(tmp, "rejects.jsonl")

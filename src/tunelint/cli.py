@@ -99,6 +99,19 @@ def trainer_view_options():
     ]
 
 
+def _remember_memory(ctx, param, value):
+    if value is not None:
+        ctx.meta["tunelint.memory"] = value
+    return value
+
+
+#: ``--memory SIZE`` (check, fix): the dataset rules' state budget, kept in click's context, read by load()
+memory_option = click.option(
+    "--memory", expose_value=False, callback=_remember_memory, metavar="SIZE",
+    help="Memory budget for the dataset rules' state, e.g. 512MB or 2GiB (default 1GB, or `memory` in the config; "
+         "none: no bound). Past it, hashes, band keys and style columns spill to a temporary directory; findings are the same.")
+
+
 def apply_fix_options(cfg, fixable, unfixable, extend_fixable) -> None:
     """Merge the command line's fix selections into ``cfg.fix`` (validated when the fix policy is built)."""
     fix = dict(cfg.fix or {})
@@ -167,7 +180,7 @@ def load(config_path, isolated, select, extend_select, ignore, target, max_token
             config_path, start, select=_csv(select), extend_select=_csv(extend_select),
             ignore=_csv(ignore), target=target, max_tokens=max_tokens, fmt=fmt, isolated=isolated,
             exclude=meta.get("tunelint.exclude"), extend_exclude=meta.get("tunelint.extend_exclude"),
-            force_exclude=meta.get("tunelint.force_exclude"), **tv,
+            force_exclude=meta.get("tunelint.force_exclude"), memory=meta.get("tunelint.memory"), **tv,
         )
     except ConfigError as e:
         _fail(str(e))
@@ -235,6 +248,7 @@ SEVERITY_CHOICE = click.Choice(["error", "warning", "info"], case_sensitive=Fals
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--exit-zero", is_flag=True, help="Always exit 0 unless tunelint itself fails.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Processes for large JSONL files (default 0: one per CPU, up to 8; files under 4 MB always use one). Results are identical for any value.")
+@memory_option
 @click.option("--engine", type=click.Choice(["local", "ray"], case_sensitive=False), default="local", help="Where the byte ranges of large JSONL files are checked: local processes (default) or Ray Data (needs the ray extra). Results are identical.")
 @click.option("--address", "ray_address", default=None, help="With --engine ray: the address of an existing Ray cluster (default: start a local one with --jobs CPUs).")
 @click.option("-q", "--quiet", is_flag=True, help="Print diagnostics only, no summary or messages.")

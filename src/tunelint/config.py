@@ -13,6 +13,7 @@ from typing import Any
 
 from .model.errors import ConfigError  # noqa: F401 - re-exported (defined with the other user errors)
 from .reader import MAX_RECORD_SIZE
+from .spill import DEFAULT_MEMORY
 from .rules import (Rule, RuleError, Target, builtin_pack, check_unique, did_you_mean, load_pack, merge_packs, parse_rule,
                     selects)
 
@@ -21,6 +22,7 @@ TOP_KEYS = {
     "rule-packs", "rules", "custom-rules", "against", "fix", "glossary", "strict", "preset",
     "exclude", "extend-exclude", "force-exclude", "respect-gitignore",
     "tokenizer", "chat-template", "max-seq-len", "trainer-config", "mapping", "max-record-size",
+    "memory",
 }
 
 #: sequence-length keys of trainer configs: Axolotl, LLaMA-Factory, TRL (SFTConfig; older name)
@@ -137,6 +139,8 @@ class Config:
     mappings: Any = None
     #: bytes; a record (JSONL line, array element) above it is F029 and never held in memory
     max_record_size: int = MAX_RECORD_SIZE
+    #: bytes; the budget for the dataset rules' state (``--memory``; tunelint.spill), None: no bound
+    memory: int | None = DEFAULT_MEMORY
 
     def rules_for(self, path: str) -> list[Rule]:
         if not self.per_file_ignores:
@@ -298,6 +302,7 @@ def load_config(
     max_seq_len: int | None = None,
     trainer_config: str | None = None,
     mapping: str | None = None,
+    memory: Any = None,
 ) -> Config:
     """Build the effective configuration. ``data`` (a [tool.tunelint] table) replaces file lookup."""
     path = None if (isolated or data is not None) else (config_path or find_config(start))
@@ -402,8 +407,11 @@ def load_config(
 
     mappings = build_mappings(raw.get("mapping"), mapping, where, base_dir)
     max_record = parse_size(raw.get("max-record-size", Config.max_record_size), "max-record-size", where)
+    mem = parse_memory(memory, "--memory", "command line") if memory is not None else \
+        parse_memory(raw.get("memory", Config.memory), "memory", where)
     return Config(
         max_record_size=max_record,
+        memory=mem,
         mappings=mappings,
         rules=rules, enabled=enabled, targets=targets, target=tgt, per_file_ignores=pfi,
         format=f, source=path, base_dir=base_dir, against=against, fix=fixcfg,
@@ -428,6 +436,13 @@ def parse_size(v: Any, key: str, where: str) -> int:
         if m and float(m.group(1)) > 0:
             return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
     raise ConfigError(f"{where}: {key} must be a positive size in bytes, such as 33554432 or \"32MiB\" (got {v!r})")
+
+
+def parse_memory(v: Any, key: str, where: str) -> int | None:
+    """The memory budget: a size (:func:`parse_size`), or ``"none"``/None for no bound."""
+    if v is None or (isinstance(v, str) and v.strip().lower() == "none"):
+        return None
+    return parse_size(v, key, where)
 
 
 def _patterns(raw: dict, key: str, where: str) -> list[str] | None:

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .cli import UsageFailure, apply_fix_options, common_options, fix_options, fix_policy, load, make_progress
+from .cli import UsageFailure, apply_fix_options, common_options, fix_options, fix_policy, load, make_progress, memory_option
 
 
 @click.command("fix")
@@ -28,6 +28,7 @@ from .cli import UsageFailure, apply_fix_options, common_options, fix_options, f
 @click.option("--changes", "changes", type=click.Path(dir_okay=False), help="Write one JSONL entry per edit (line, code, op, pointer, before, after).")
 @click.option("--to", "to", type=click.Choice(["chat", "prompt-completion"]), help="Convert records to OpenAI chat messages (or to prompt/completion where lossless).")
 @fix_options
+@memory_option
 @click.option("-q", "--quiet", is_flag=True, help="No summary.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is shown only on a terminal, on stderr).")
 def fix(paths, config_path, isolated, select, extend_select, ignore, target, max_tokens, fmt,

@@ -49,6 +49,7 @@ import orjson
 from .checks.duplicates import h64, prompt_answer_keys
 from .formats import FORMATS, Normalizer, Record, dumps_sorted, record_format
 from .reader import BOM
+from .spill import pool as spill_pool
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checks.base import DatasetCheck
@@ -87,16 +88,20 @@ class _Store:
     """Columns for one source (the checked file, or one --against file)."""
 
     def __init__(self, d002: bool = True):
+        from .minhash import BANDS
+
+        col = spill_pool().column  # columns spill to disk past the run's memory budget
         self.d002 = d002  # keep D002's prompt/answer identity (only when D002 runs: we defer to it)
-        self.lines = array("Q")
-        self.rkeys = array("Q")  # canonical JSON hash (exact duplicate identity)
-        self.pkeys = array("Q")  # D002 prompt key hash (exact same prompt identity)
-        self.akeys = array("Q")  # D002 answer hash
-        self.pref = bytearray()  # 1 = preference/KTO record: answers differ by design
-        self.pband = []  # per batch: (n, BANDS) uint32
-        self.aband = []
-        self.pvalid = []
-        self.avalid = []
+        self.lines = col("Q")
+        self.rkeys = col("Q")  # canonical JSON hash (exact duplicate identity)
+        self.pkeys = col("Q")  # D002 prompt key hash (exact same prompt identity)
+        self.akeys = col("Q")  # D002 answer hash
+        self.pref = col("B")  # 1 = preference/KTO record: answers differ by design
+        # band-major: one uint32 column per band (prompt side, answer side), read one at a time
+        self.pband = [col("I") for _ in range(BANDS)]
+        self.aband = [col("I") for _ in range(BANDS)]
+        self.pvalid = col("B")  # 1 = the text has a signature (at least one word)
+        self.avalid = col("B")
         self.bufs = []  # per batch: (bytes, ends) with docs p0, a0, p1, a1, ..., or _Offsets
         self.pending: list[str] = []
         self.pending_chars = 0
@@ -143,10 +148,11 @@ class _Store:
         self.pending_chars = 0
         sig, has = minhash.signatures(buf, ends)
         keys = minhash.band_keys(sig)
-        self.pband.append(keys[0::2])
-        self.aband.append(keys[1::2])
-        self.pvalid.append(has[0::2])
-        self.avalid.append(has[1::2])
+        for b, (pc, ac) in enumerate(zip(self.pband, self.aband)):
+            pc.add_bytes(keys[0::2, b].copy())
+            ac.add_bytes(keys[1::2, b].copy())
+        self.pvalid.add_bytes(has[0::2].astype("u1"))
+        self.avalid.add_bytes(has[1::2].astype("u1"))
         batch = None
         if self.pending_file and self.held + len(buf) > TEXT_BUDGET:
             batch = _Offsets.of(self.path, self.pending_file)
@@ -176,13 +182,11 @@ class _Store:
     def extend(self, other: "_Store") -> None:
         self.flush()
         other.flush()
-        self.lines.extend(other.lines)
-        self.rkeys.extend(other.rkeys)
-        self.pkeys.extend(other.pkeys)
-        self.akeys.extend(other.akeys)
-        self.pref.extend(other.pref)
-        for a in ("pband", "aband", "pvalid", "avalid", "bufs"):
-            getattr(self, a).extend(getattr(other, a))
+        for a in ("lines", "rkeys", "pkeys", "akeys", "pref", "pvalid", "avalid"):
+            getattr(self, a).extend_from(getattr(other, a))
+        for mine, theirs in zip(self.pband + self.aband, other.pband + other.aband):
+            mine.extend_from(theirs)
+        self.bufs.extend(other.bufs)
         self.held += other.held
 
     def texts(self):
@@ -434,14 +438,18 @@ class NearDupState:
         tr = self.train
         tr.flush()
         n, b = len(tr), minhash.BANDS
-        if n:
-            keys = np.hstack((np.concatenate(tr.pband), np.concatenate(tr.aband)))
-            valid = np.hstack((np.repeat(np.concatenate(tr.pvalid)[:, None], b, axis=1),
-                               np.repeat(np.concatenate(tr.avalid)[:, None], b, axis=1)))
+        if n:  # the band-major columns (read back from disk if they spilled) side by side
+            keys = np.empty((n, 2 * b), np.uint32)
+            for k, c in enumerate(tr.pband + tr.aband):
+                keys[:, k] = c.numpy(np.uint32)
+                c.clear()
+            valid = np.hstack((np.repeat(tr.pvalid.numpy(np.bool_)[:, None], b, axis=1),
+                               np.repeat(tr.avalid.numpy(np.bool_)[:, None], b, axis=1)))
+            tr.pvalid.clear()
+            tr.avalid.clear()
         else:
             keys, valid = np.zeros((0, 2 * b), np.uint32), np.zeros((0, 2 * b), bool)
-        tr.pband, tr.aband, tr.pvalid, tr.avalid = [], [], [], []
-        return KeyTable("bands", "pairs", keys, np.frombuffer(tr.lines, dtype=np.uint64).copy(), valid)
+        return KeyTable("bands", "pairs", keys, tr.lines.numpy(np.uint64), valid)
 
     def adopt_candidates(self, result) -> None:
         """The candidate pairs of the whole file from the grouped band keys (``keygroups``'
@@ -452,7 +460,7 @@ class NearDupState:
     def _external_candidates(self):
         import numpy as np
 
-        lines = np.frombuffer(self.train.lines, dtype=np.uint64)
+        lines = self.train.lines.numpy(np.uint64)
         n = len(lines)
         li, lj = (np.asarray(x, dtype=np.uint64) for x in self._external)
         I, J = np.searchsorted(lines, li), np.searchsorted(lines, lj)
@@ -477,10 +485,9 @@ class NearDupState:
         pairs = []
         if n >= 2:
             for band_attr, valid_attr in (("pband", "pvalid"), ("aband", "avalid")):
-                valid = np.concatenate([a for s in stores for a in getattr(s, valid_attr)])
-                batches = [a for s in stores for a in getattr(s, band_attr)]
-                for b in range(minhash.BANDS):  # one band at a time: never a second copy of all keys
-                    col = np.concatenate([k[:, b] for k in batches])
+                valid = np.concatenate([getattr(s, valid_attr).numpy(np.bool_) for s in stores])
+                for b in range(minhash.BANDS):  # one band at a time (band-major columns, read back from disk if spilled)
+                    col = np.concatenate([getattr(s, band_attr)[b].numpy(np.uint32) for s in stores])
                     pairs.append(minhash.candidate_pairs(col[:, None], valid))
         codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
         I, J = codes // max(n, 1), codes % max(n, 1)

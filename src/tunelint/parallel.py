@@ -244,6 +244,9 @@ def run_parallel(path: str, config, jobs: int, progress=None, mapper=None, sinks
     args = [(path, config, r, fmt, probe.display) + ((tuple(s.fork() for s in sinks),) if sinks else ())
             for r in ranges]
     forkmap.set_workers(jobs)  # the finish may split its heaviest loop over as many processes
+    from . import spill
+
+    spill.prepare_fork()  # workers spill into the run's directory (their columns travel as paths)
     try:
         parts = (mapper or map_local)(args, probe, progress)
     except (pickle.PicklingError, TypeError, AttributeError, OSError):

@@ -107,6 +107,14 @@ class FileContext:
         self._shared: dict = {}
 
     @property
+    def pool(self):
+        """Where dataset checks get their per-record columns (``ctx.pool.column(typecode)``):
+        they spill to disk past the run's memory budget (:mod:`tunelint.spill`)."""
+        from ..spill import pool
+
+        return pool()
+
+    @property
     def target(self):
         return self.config.target
 

@@ -1,12 +1,12 @@
 """D kinds based on hashes: exact duplicates and conflicting answers.
 
-State is two or three ``array('Q')``/``array('L')`` columns (8 bytes per record and column),
-so a 10-million-record file costs ~200 MB at most; grouping happens once in ``finish``.
+State is two or three ``spill.Column('Q')`` columns (8 bytes per record and column, spilled to
+disk past the run's memory budget); grouping happens once in ``finish``, over the columns read
+back (the keys and lines: 16 bytes per record, plus numpy's sort above ``NUMPY_FROM`` records).
 """
 from __future__ import annotations
 
 from array import array
-
 
 from ..diagnostic import Edit
 from ..model.hashing import h64
@@ -16,8 +16,10 @@ from .base import DatasetCheck, Finding, FixOffer, count, kind
 NUMPY_FROM = 200_000  # group with numpy above this many records (pure Python below: no import cost)
 
 
-def groups(keys: array, lines: array):
-    """Yield lists of positions whose keys are equal (only groups of 2+), positions in line order."""
+def groups(keys, lines):
+    """Yield lists of positions whose keys are equal (only groups of 2+), positions in line order.
+    ``keys``/``lines``: arrays or :class:`tunelint.spill.Column`s (read back whole here)."""
+    keys, lines = _whole(keys), _whole(lines)
     n = len(keys)
     if n < NUMPY_FROM:
         first: dict[int, int] = {}
@@ -40,6 +42,17 @@ def groups(keys: array, lines: array):
     ends = np.concatenate((brk, [n]))
     for s, e in zip(starts[(ends - starts) > 1], ends[(ends - starts) > 1]):
         yield [int(x) for x in order[s:e]]
+
+
+def _whole(col):
+    """A column (``spill.Column``, read back from disk if it spilled) or an array, as an array."""
+    return col.array() if hasattr(col, "array") else col
+
+
+def _whole_numpy(col):
+    import numpy as np
+
+    return col.numpy(np.uint64) if hasattr(col, "numpy") else np.frombuffer(col, dtype=np.uint64).copy()
 
 
 def prompt_answer(rec) -> tuple[bytes, bytes] | None:
@@ -76,8 +89,8 @@ class ExactDuplicate(DatasetCheck):
     defaults: dict = {}
 
     def begin(self, ctx):
-        self.keys = array("Q")
-        self.lines = array("Q")
+        self.keys = ctx.pool.column("Q")
+        self.lines = ctx.pool.column("Q")
         self.grouped = None  # [(lines, None)] of each group, when an engine grouped the keys (adopt_groups)
 
     def observe(self, rec, ctx):
@@ -85,8 +98,8 @@ class ExactDuplicate(DatasetCheck):
         self.lines.append(rec.line)
 
     def merge(self, other):
-        self.keys.extend(other.keys)
-        self.lines.extend(other.lines)
+        self.keys.extend_from(other.keys)
+        self.lines.extend_from(other.lines)
 
     def export_keys(self):
         return [_export("copies", "members", self, ("keys", "lines"))]
@@ -109,9 +122,13 @@ def _export(name: str, mode: str, chk, attrs: tuple):
 
     from ..keygroups import KeyTable
 
-    cols = [np.frombuffer(getattr(chk, a), dtype=np.uint64).copy() for a in attrs]
+    cols = [_whole_numpy(getattr(chk, a)) for a in attrs]
     for a in attrs:
-        setattr(chk, a, array("Q"))
+        col = getattr(chk, a)
+        if hasattr(col, "extend_from"):
+            col.clear()  # an empty spill.Column, still mergeable
+        else:
+            setattr(chk, a, array("Q"))
     return KeyTable(name, mode, cols[0], cols[1], cols[2] if len(cols) > 2 else None)
 
 
@@ -120,7 +137,8 @@ def _line_groups(chk, keys: array, payload: array | None):
     from an engine's grouping, else grouped here."""
     if chk.grouped is not None:
         return chk.grouped
-    lines = chk.lines
+    lines = _whole(chk.lines)
+    payload = None if payload is None else _whole(payload)
     return [(tuple(lines[i] for i in g), None if payload is None else tuple(payload[i] for i in g))
             for g in groups(keys, lines)]
 
@@ -130,9 +148,9 @@ class ConflictingAnswers(DatasetCheck):
     defaults = {"min-prompt-chars": count(1)}
 
     def begin(self, ctx):
-        self.pkeys = array("Q")
-        self.akeys = array("Q")
-        self.lines = array("Q")
+        self.pkeys = ctx.pool.column("Q")
+        self.akeys = ctx.pool.column("Q")
+        self.lines = ctx.pool.column("Q")
         self.grouped = None  # [(lines, answer keys)] of each group, when an engine grouped the keys
 
     def observe(self, rec, ctx):
@@ -147,7 +165,7 @@ class ConflictingAnswers(DatasetCheck):
 
     def merge(self, other):
         for a in ("pkeys", "akeys", "lines"):
-            getattr(self, a).extend(getattr(other, a))
+            getattr(self, a).extend_from(getattr(other, a))
 
     def export_keys(self):
         return [_export("prompts", "members", self, ("pkeys", "lines", "akeys"))]

@@ -15,6 +15,7 @@ from array import array
 
 from ..style_features import SCRIPTS, answer_features, opener_match, system_text, text_key
 from ..patterns import compile_rule_pattern
+from ..spill import pool as spill_pool
 from .base import DatasetCheck, Finding, count, kind, number, share, strings
 
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
@@ -36,8 +37,21 @@ def median(values) -> float:
 def robust_center(values) -> tuple[float, float]:
     """(median, MAD scaled to a standard deviation)."""
     med = median(values)
+    if len(values) > 200_000:  # the same figures without a list of n floats
+        import numpy as np
+
+        return med, float(np.median(np.abs(np.asarray(values, dtype=np.float64) - med))) * MAD_SCALE
     mad = median([abs(v - med) for v in values]) * MAD_SCALE
     return med, mad
+
+
+def kth_smallest(values, k: int):
+    """``sorted(values)[k]`` (numpy's partition for a long column)."""
+    if len(values) > 200_000:
+        import numpy as np
+
+        return np.partition(np.asarray(values), k)[k].item()
+    return sorted(values)[k]
 
 
 def pct(x: float) -> str:
@@ -80,25 +94,27 @@ class _Answers:
     (``cands``), which need the texts."""
 
     def __init__(self, owner: "StyleCheck"):
+        col = spill_pool().column  # columns spill to disk past the run's memory budget
         self.owner = owner
         self.rules: list[StyleCheck] = []
         self.strings = Interner()
-        self.lines = array("Q")
-        self.ptrs = array("I")
-        self.words = array("I")
-        self.letters = array("I")
-        self.upper = array("f")
-        self.opener = array("I")
-        self.snippet = array("I")
-        self.list_style = array("I")
-        self.script = array("I")
-        self.named = array("B")  # the prompt names the answer's script or asks for a translation
-        self.end = array("B")  # _END_*: how the answer ends
-        self.last_line = array("I")  # words on the last line (for comma/dangling endings)
-        self.tail = array("I")
-        self.rlines = array("Q")  # per record: line, system prompt pointer and key
-        self.rptrs = array("I")
-        self.syskey = array("Q")
+        self.lines = col("Q")
+        self.ptrs = col("I")
+        self.words = col("I")
+        self.letters = col("I")
+        self.upper = col("f")
+        self.opener = col("I")
+        self.snippet = col("I")
+        self.list_style = col("I")
+        self.script = col("I")
+        self.named = col("B")  # the prompt names the answer's script or asks for a translation
+        self.end = col("B")  # _END_*: how the answer ends
+        self.last_line = col("I")  # words on the last line (for comma/dangling endings)
+        self.tail = col("I")
+        self.rlines = col("Q")  # per record: line, system prompt pointer and key
+        self.rptrs = col("I")
+        self.syskey = col("Q")
+        self.viewer: StyleCheck | None = None  # the rule whose view (finish) is loaded
         self.cands: list[array] = []  # per rule (same order as ``rules``): candidate rows
         self._rows: list[tuple] = []  # rows not yet in the columns (see ``pack``)
         self.strings("")  # id 0: no snippet, no tail
@@ -158,6 +174,12 @@ class _Answers:
             self.rptrs.append(strings(ptr))
             self.syskey.append(text_key(txt))
 
+    def load_view(self, rule: "StyleCheck") -> None:
+        """``rule`` is about to load its view: the previous rule's is dropped."""
+        if self.viewer is not None and self.viewer is not rule:
+            self.viewer.drop_view()
+        self.viewer = rule
+
     def pack(self) -> None:
         """Move the rows gathered as tuples (one append per answer) into the column arrays."""
         if self._rows:
@@ -175,8 +197,7 @@ class _Answers:
         remap = self.strings.remap(other.strings)
         base = len(self.lines)
         for name in self._COLS + ("rlines", "rptrs", "syskey"):
-            col = getattr(other, name)
-            getattr(self, name).extend((remap[i] for i in col) if name in self._INTERNED else col)
+            getattr(self, name).extend_from(getattr(other, name), remap if name in self._INTERNED else None)
         for mine, theirs in zip(self.cands, other.cands):
             mine.extend(base + i for i in theirs)
 
@@ -232,22 +253,34 @@ class StyleCheck(DatasetCheck):
         """The table rows this rule looks at (None = every answer)."""
         return None
 
-    def view(self) -> list[int] | None:
+    def view(self) -> "array | None":
+        """Load this rule's rows of the table (as arrays: ``lines``, ``ptrs`` and ``columns``);
+        the previous rule's view is dropped first (one rule's view in memory at a time)."""
         tab = self.table
         tab.pack()
+        tab.load_view(self)
         self.strings = tab.strings
         rows = self.rows(tab)
         if rows is None:
-            self.lines, self.ptrs = tab.lines, tab.ptrs
+            self.lines, self.ptrs = tab.lines.array(), tab.ptrs.array()
             for name, col in self.columns.items():
-                setattr(self, name, getattr(tab, col))
+                setattr(self, name, getattr(tab, col).array())
         else:
-            self.lines = [tab.lines[i] for i in rows]
-            self.ptrs = [tab.ptrs[i] for i in rows]
+            def take(col):
+                a = col.array()
+                return array(a.typecode, map(a.__getitem__, rows))
+
+            self.lines = take(tab.lines)
+            self.ptrs = take(tab.ptrs)
             for name, col in self.columns.items():
-                c = getattr(tab, col)
-                setattr(self, name, [c[i] for i in rows])
+                setattr(self, name, take(getattr(tab, col)))
         return rows
+
+    _VIEW = ("lines", "ptrs", "key", "cand", "state", "exempt")  # what a view (and a finish) leaves behind
+
+    def drop_view(self) -> None:
+        for name in self._VIEW + tuple(self.columns):
+            self.__dict__.pop(name, None)
 
     def s(self, i: int) -> str:
         return self.strings.values[i]
@@ -278,11 +311,11 @@ class LengthOutlier(StyleCheck):
         self.view()
         if not self.enough():
             return
-        logs = [math.log1p(w) for w in self.words]
+        logs = array("d", map(math.log1p, self.words))
         med, sd = robust_center(logs)
         med_words = median(self.words)
-        s = sorted(self.words)
-        p95 = s[min(len(s) - 1, int(len(s) * 0.95))]
+        n = len(self.words)
+        p95 = kth_smallest(self.words, min(n - 1, int(n * 0.95)))
         sd = max(sd, 0.25)  # a dataset of near-identical lengths must not make every answer an outlier
         for i, w in enumerate(self.words):
             z = (logs[i] - med) / sd
@@ -328,12 +361,13 @@ class UppercaseOutlier(StyleCheck):
 
     def rows(self, tab):
         ml = self.p["min-letters"]
-        return [i for i, n in enumerate(tab.letters) if n >= ml]
+        return array("Q", (i for i, n in enumerate(tab.letters) if n >= ml))
 
     def finish(self, ctx):
-        rows = self.view()
-        at = {r: i for i, r in enumerate(rows)}
-        self.cand = [at[r] for r in self.table.cands[self.table.rules.index(self)]]  # positions in the view
+        from bisect import bisect_left
+
+        rows = self.view()  # ascending: a candidate row's position in the view is found by bisection
+        self.cand = [bisect_left(rows, r) for r in self.table.cands[self.table.rules.index(self)]]
         if not self.cand or not self.enough():
             return
         med, sd = robust_center(self.upper)
@@ -401,7 +435,7 @@ class ListMarkerDrift(CategoryCheck):
 
     def rows(self, tab):
         none = tab.strings("none")
-        return [i for i, m in enumerate(tab.list_style) if m != none]
+        return array("Q", (i for i, m in enumerate(tab.list_style) if m != none))
 
     def enough(self) -> bool:
         return len(self.lines) >= self.p["min-lists"]
@@ -434,8 +468,9 @@ class SystemPromptVariant(CategoryCheck):
     def view(self):
         tab = self.table
         tab.pack()
+        tab.load_view(self)
         self.strings = tab.strings
-        self.lines, self.ptrs, self.key = tab.rlines, tab.rptrs, tab.syskey  # one row per record
+        self.lines, self.ptrs, self.key = tab.rlines.array(), tab.rptrs.array(), tab.syskey.array()  # one row per record
         return None
 
     def finish(self, ctx):
@@ -493,7 +528,7 @@ class ScriptOutlier(CategoryCheck):
 
     def rows(self, tab):
         none = tab.strings("none")
-        return [i for i, sc in enumerate(tab.script) if sc != none]
+        return array("Q", (i for i, sc in enumerate(tab.script) if sc != none))
 
     def finish(self, ctx):
         self.view()
@@ -530,7 +565,7 @@ class UnfinishedAnswer(StyleCheck):
 
     def rows(self, tab):
         mw = self.p["min-words"]
-        return [i for i, n in enumerate(tab.words) if n >= mw]
+        return array("Q", (i for i, n in enumerate(tab.words) if n >= mw))
 
     def finish(self, ctx):
         rows = self.view()
@@ -538,9 +573,10 @@ class UnfinishedAnswer(StyleCheck):
         self.seen = len(tab.lines)  # answers of any length (min-records counts these)
         mll = self.p["min-last-line-words"]  # a letter's "Sincerely," is not cut off
         self.state = []  # 0 = ends cleanly, 1 = other, 2 = cut off
+        ends, last_line = tab.end.array(), tab.last_line.array()
         for i in rows:
-            e = tab.end[i]
-            self.state.append(0 if e == _END_CLEAN else 2 if e != _END_OTHER and tab.last_line[i] >= mll else 1)
+            e = ends[i]
+            self.state.append(0 if e == _END_CLEAN else 2 if e != _END_OTHER and last_line[i] >= mll else 1)
         none = self.strings("")
         self.tail = [t if st == 2 else none for t, st in zip(self.tail, self.state)]
         if self.seen < self.p["min-records"] or not self.state:

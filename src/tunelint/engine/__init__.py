@@ -47,8 +47,11 @@ def lint(sources: list[str], config: Config, jobs: int = 1, sinks: "tuple[Sink, 
 
         mapper = RayMapper(jobs, address)
         jobs = max(jobs, 2)
+    from ..spill import budget
+
     try:
-        return _check_all(iter_input_paths(sources, config), config, jobs, progress, mapper, sinks)
+        with budget(config.memory, jobs):  # dataset state past the budget spills (tunelint.spill)
+            return _check_all(iter_input_paths(sources, config), config, jobs, progress, mapper, sinks)
     finally:
         if mapper is not None:
             mapper.close()

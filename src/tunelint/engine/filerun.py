@@ -18,6 +18,7 @@ from ..diagnostic import Diagnostic, Fix, row_wording
 from ..formats import Normalizer, Record, detect, record_format
 from ..locate import line_column_in_string, line_column_of, value_at
 from ..reader import BOM, Chunk, FileProblem, PhysLine, Source, split_ending
+from .. import spill
 from ..words import format_message
 
 DETECT_SAMPLE = 64
@@ -371,6 +372,8 @@ class FileRun:
             diags = []
         ctx = self.ctx or self.start(file_fmt, "jsonl")
         ctx.records_seen += 1
+        if not ctx.records_seen % spill.CHECK_EVERY:
+            ctx.pool.check()  # past the memory budget, the largest state columns go to disk
         if self.mapping is not None and not rec.mapped:  # a record fed from outside (the fixer's re-check)
             self._map(rec)
             rec.detected = detect(rec.obj)

@@ -176,6 +176,15 @@ class Fixer:
     def fix_file(self, path: str, output: str | None, *, rejects: str | None = None, changes: BinaryIO | None = None,
                  container: str | None = None, dry_run: bool = False, diff: BinaryIO | None = None,
                  in_place: bool = False, gz: bool | None = None, display: str | None = None) -> FileFix:
+        from ..spill import budget
+
+        with budget(self.cfg.memory):  # the check pass's dataset state spills past Config.memory
+            return self._fix_file(path, output, rejects=rejects, changes=changes, container=container, dry_run=dry_run,
+                                  diff=diff, in_place=in_place, gz=gz, display=display)
+
+    def _fix_file(self, path: str, output: str | None, *, rejects: str | None = None, changes: BinaryIO | None = None,
+                  container: str | None = None, dry_run: bool = False, diff: BinaryIO | None = None,
+                  in_place: bool = False, gz: bool | None = None, display: str | None = None) -> FileFix:
         from ..engine import FileRun
 
         display = display or path
