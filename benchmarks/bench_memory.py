@@ -1,12 +1,15 @@
-"""Peak memory of `tunelint check` on a large JSONL file (target: <= 400 MB peak RSS for ~2 GB).
+"""Peak memory of `tunelint check` on a large JSONL file against the `--memory` budget.
 
-    python benchmarks/bench_memory.py [--size-mb 2000] [--keep] [--jobs 1] [--select CODES]
+    python benchmarks/bench_memory.py [--size-mb 2000] [--memory none,1GB,256MB] [--jobs 1] [--select CODES]
+    python benchmarks/bench_memory.py --file /tmp/tunelint-bench/scale_independent_1000000.jsonl  # 1M records
 
 Generates (once per size, cached in /tmp/tunelint-bench/) a JSONL file of varied chat records:
 1-6 turns, optional system prompts, answers from a few words to a few thousand characters,
 a Zipf-distributed vocabulary of 30,000 pseudo-words with some non-ASCII text, tool calls now and then, and ~3% exact duplicates (so the dataset rules
-keep state). Then runs ``tunelint check`` on it and prints wall time, CPU time and the child's
-peak RSS (``ru_maxrss`` from ``os.wait4``, i.e. what ``/usr/bin/time -v`` reports).
+keep state). Then runs ``tunelint check --memory M`` on it for each budget M in ``--memory`` (default
+``none,1GB``: without a bound and with the default one, in the same run) and prints each run's
+peak RSS (``ru_maxrss`` of that child, from ``os.wait4``: what ``/usr/bin/time -v`` reports)
+next to its budget, CPU and wall time, and a digest of the JSON findings (equal for every budget).
 
 Prints figures; asserts nothing. Use ``--size-mb 200`` for a quick run.
 """
@@ -89,10 +92,32 @@ def tunelint_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "tunelint"]
 
 
+def run_check(cmd: list[str], env: dict) -> dict:
+    """One ``tunelint check`` child: wall, CPU and peak RSS (``ru_maxrss`` of that child, from wait4)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out = bytearray()
+    while True:  # read stdout as it comes (a large report must not block the child)
+        b = p.stdout.read(1 << 16)
+        if not b:
+            break
+        out += b
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": time.perf_counter() - t0, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss * 1024,
+            "rc": p.returncode, "out": bytes(out), "err": err}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size-mb", type=int, default=2000)
+    ap.add_argument("--file", default=None, help="check this JSONL file instead of generating one (e.g. bench_scaling.py's "
+                    "/tmp/tunelint-bench/scale_independent_1000000.jsonl for 1M records)")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--memory", default="none,1GB",
+                    help="comma-separated --memory budgets, each run in turn on the same file (none: no bound); "
+                         "findings must be the same for every budget")
     ap.add_argument("--select", default=None, help="rule selection (default: the default rule set)")
     ap.add_argument("--ignore", default=None, help="rules to leave out, e.g. D003,D004,D005,D006,D007 to see the near-duplicate rules' share")
     ap.add_argument("--keep", action="store_true", help="keep the generated file (it is cached by size otherwise too)")
@@ -100,7 +125,7 @@ def main() -> None:
     args = ap.parse_args()
 
     os.makedirs(WORK, exist_ok=True)
-    path = os.path.join(WORK, f"chat_{args.size_mb}mb.jsonl")
+    path = args.file or os.path.join(WORK, f"chat_{args.size_mb}mb.jsonl")
     if not os.path.exists(path):
         free = shutil.disk_usage(WORK).free
         if free < args.size_mb * 1_000_000 * 1.2:
@@ -112,12 +137,11 @@ def main() -> None:
     with open(path, "rb") as f:
         lines = sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 24), b""))
 
-    cmd = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", "--statistics", "-j", str(args.jobs)]
+    base = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", "--output-format", "json", "-j", str(args.jobs)]
     if args.select:
-        cmd += ["--select", args.select]
+        base += ["--select", args.select]
     if args.ignore:
-        cmd += ["--ignore", args.ignore]
-    cmd.append(path)
+        base += ["--ignore", args.ignore]
     env = dict(os.environ, NO_COLOR="1")
     env.pop("GITHUB_ACTIONS", None)
     try:
@@ -125,27 +149,33 @@ def main() -> None:
         print(f"{os.cpu_count()} CPUs, load average {la[0]:.2f} (shared machine: wall times are noisy)")
     except OSError:
         pass
-    print(f"file: {size / 1e9:.2f} GB, {lines:,} records; command: {' '.join(cmd[1:])}")
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = p.communicate()
-    # communicate() reaped the child; its rusage is in RUSAGE_CHILDREN (this script has no other children now)
-    import resource
+    print(f"file: {path}: {size / 1e9:.2f} GB, {lines:,} records; command: {' '.join(base[1:])} --memory M FILE")
+    first = None
+    print(f"{'--memory':>9} {'peak RSS':>10} {'budget':>8} {'RSS/budget':>10} {'CPU s':>7} {'wall s':>7}  findings")
+    for m in args.memory.split(","):
+        r = run_check(base + ["--memory", m, path], env)
+        if r["rc"] != 0:
+            print(f"tunelint exited {r['rc']}: {r['err'].decode(errors='replace')[-800:]}")
+            continue
+        import hashlib
 
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        print(f"tunelint exited {p.returncode}: {err.decode(errors='replace')[-800:]}")
-    tail = out.decode(errors="replace").strip().splitlines()[-12:]
-    print("tunelint statistics (tail):")
-    for line in tail:
-        print("   ", line)
-    print(f"wall {wall:.1f}s  cpu {ru.ru_utime + ru.ru_stime:.1f}s  throughput {size / 1e6 / wall:.1f} MB/s, {lines / wall:,.0f} records/s")
-    print(f"peak RSS (max over children, KB from ru_maxrss): {ru.ru_maxrss / 1024:.0f} MB  (target <= 400 MB)")
+        digest = hashlib.sha256(r["out"]).hexdigest()[:12]
+        first = first or digest
+        budget = None if m.lower() == "none" else _size(m)
+        ratio = f"{r['rss'] / budget:.2f}" if budget else "-"
+        print(f"{m:>9} {r['rss'] / 1e6:>8.0f}MB {(f'{budget / 1e6:.0f}MB' if budget else '-'):>8} {ratio:>10} "
+              f"{r['cpu']:>7.1f} {r['wall']:>7.1f}  sha256 {digest} {'(same)' if digest == first else '(DIFFERENT)'}")
     if args.jobs > 1:
         print("note: with --jobs, ru_maxrss is the largest single process, not the sum of the workers")
     if args.delete:
         os.remove(path)
+
+
+def _size(v: str) -> int:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
+    from tunelint.config import parse_size
+
+    return parse_size(v, "--memory", "bench")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ D kinds for *near* duplicates, near-conflicts and train/eval leakage (D003-D007)
 One shared analysis per file serves all five rules (``NearDupState`` hangs off the
 ``FileContext``; the first rule instance to ``begin`` owns it and feeds it records).
 
-State per record, kept in compact columns (see tunelint.minhash for the hashing):
-- ``BANDS`` uint32 LSH band keys for the prompt and for the answer (256 bytes/record);
+State per record, kept in compact columns (``spill.Column``: written to disk past the run's
+``--memory`` budget; see tunelint.minhash for the hashing):
+- ``BANDS`` uint32 LSH band keys for the prompt and for the answer (256 bytes/record), band-major
+  (one column per band: ``finish`` reads one band at a time);
 - the record's line, a 64-bit hash of its canonical JSON (D001 identity) and of its D002
   prompt key (exact-prompt identity), a flag for preference/KTO records;
 - where to find the texts again. For a plain JSONL file (``Record.offset >= 0``) that is the
