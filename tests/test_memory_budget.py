@@ -136,3 +136,17 @@ def test_property_findings_with_a_tiny_budget_equal_findings_without_one(rows):
     finally:
         spill.CHECK_EVERY = old
     assert tiny == free
+
+
+def test_near_duplicate_text_cache_follows_the_budget():
+    """The pair verifier's text cache is half of this process's share of --memory (at least
+    CACHE_BYTES), and 4x CACHE_BYTES without a bound: a bigger budget re-reads the file less."""
+    from tunelint import nearstate, spill
+
+    assert nearstate.cache_bytes() == 4 * nearstate.CACHE_BYTES  # outside a budget: unbounded pool
+    with spill.budget(1_000_000_000, jobs=1):
+        assert nearstate.cache_bytes() == 1_000_000_000 // spill.STATE_SHARE // 2
+    with spill.budget(1_000_000_000, jobs=8):
+        assert nearstate.cache_bytes() == nearstate.CACHE_BYTES
+    with spill.budget(None, jobs=1):
+        assert nearstate.cache_bytes() == 4 * nearstate.CACHE_BYTES

@@ -66,7 +66,18 @@ _FCODE = {f: i for i, f in enumerate(_FMTS)}
 SMALL_CHARS = 400_000  # at most this much text in all: pure-Python MinHash (no numpy import, same keys)
 TEXT_BUDGET = 32_000_000  # a source keeps up to this many bytes of texts in memory before using offsets
 FORK_PAIRS = 20_000  # with --jobs, at least this many candidate pairs per process verifying them
-CACHE_BYTES = 32_000_000  # about this much of normalized texts is kept for re-use while verifying pairs
+CACHE_BYTES = 32_000_000  # at least this much of normalized texts is kept for re-use while verifying pairs (cache_bytes)
+
+
+def cache_bytes() -> int:
+    """The bytes of normalized texts kept for re-use while verifying pairs: half of this
+    process's share of ``--memory`` (``spill.pool().limit``; 125 MB at the default 1 GB and
+    ``--jobs 1``), at least ``CACHE_BYTES``; ``4 * CACHE_BYTES`` without a bound. A miss re-reads
+    and normalizes the record again (benchmarks/README.md, design measurements)."""
+    from . import spill
+
+    limit = spill.pool().limit
+    return 4 * CACHE_BYTES if limit is None else max(CACHE_BYTES, limit // 2)
 _GONE = ([], "", frozenset(), frozenset())  # a record that no longer reads back: compared with nothing
 
 
@@ -193,12 +204,13 @@ class _Store:
 
     def texts(self):
         """A function record index -> (prompt parts, answer, their numbers), normalized, cached
-        (least recently used first out, ~``CACHE_BYTES`` in all). ``_GONE`` for a record that no
+        (least recently used first out, ~``cache_bytes()`` in all). ``_GONE`` for a record that no
         longer reads back from its file."""
         starts = [0]
         for b in self.bufs:
             starts.append(starts[-1] + (len(b) if isinstance(b, _Offsets) else len(b[1]) // 2))
         cache: OrderedDict[int, tuple] = OrderedDict()
+        cap = cache_bytes()
         held = [0]
         reread = _Reader(self)
 
@@ -227,7 +239,7 @@ class _Store:
             ans = _norm(answer)
             r = cache[i] = (parts, ans, _numbers(" ".join(parts)), _numbers(ans))
             held[0] += _size(r)
-            while held[0] > CACHE_BYTES and len(cache) > 1:
+            while held[0] > cap and len(cache) > 1:
                 held[0] -= _size(cache.popitem(last=False)[1])
             return r
 
