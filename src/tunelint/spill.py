@@ -50,12 +50,15 @@ class _Session:
         self.pools: dict[int, Pool] = {}
 
     def spill_dir(self) -> str:
+        self._name()
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        return self.dir
+
+    def _name(self) -> None:
         if self.dir is None:
             import tempfile
 
             self.dir = os.path.join(tempfile.gettempdir(), f"tunelint-spill-{self.pid}-{os.urandom(6).hex()}")
-        os.makedirs(self.dir, mode=0o700, exist_ok=True)
-        return self.dir
 
     def spilled(self) -> int:
         """Bytes this process's pool wrote out in this budget."""
@@ -64,10 +67,8 @@ class _Session:
 
     def prepare(self) -> None:
         """Choose the directory's name before forking workers (they inherit it)."""
-        if self.memory is not None and self.dir is None:
-            import tempfile
-
-            self.dir = os.path.join(tempfile.gettempdir(), f"tunelint-spill-{self.pid}-{os.urandom(6).hex()}")
+        if self.memory is not None:
+            self._name()
 
 
 @contextmanager
