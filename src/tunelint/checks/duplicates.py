@@ -49,12 +49,6 @@ def _whole(col):
     return col.array() if hasattr(col, "array") else col
 
 
-def _whole_numpy(col):
-    import numpy as np
-
-    return col.numpy(np.uint64) if hasattr(col, "numpy") else np.frombuffer(col, dtype=np.uint64).copy()
-
-
 def prompt_answer(rec) -> tuple[bytes, bytes] | None:
     """The record's prompt (all turns before the last answer) and its last answer, as bytes."""
     turns = rec.turns
@@ -122,13 +116,9 @@ def _export(name: str, mode: str, chk, attrs: tuple):
 
     from ..keygroups import KeyTable
 
-    cols = [_whole_numpy(getattr(chk, a)) for a in attrs]
+    cols = [getattr(chk, a).numpy(np.uint64) for a in attrs]  # the checks' state is spill.Columns
     for a in attrs:
-        col = getattr(chk, a)
-        if hasattr(col, "extend_from"):
-            col.clear()  # an empty spill.Column, still mergeable
-        else:
-            setattr(chk, a, array("Q"))
+        getattr(chk, a).clear()  # empty, still mergeable
     return KeyTable(name, mode, cols[0], cols[1], cols[2] if len(cols) > 2 else None)
 
 
