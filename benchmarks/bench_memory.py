@@ -92,10 +92,69 @@ def tunelint_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "tunelint"]
 
 
+def _tree_rss(root: int) -> dict[int, tuple[int, int]]:
+    """(RSS, PSS) in bytes of ``root`` and each of its descendants (``/proc``)."""
+    parent: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat", "rb") as f:
+                    st = f.read()
+                parent[int(d)] = int(st[st.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    tree, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        tree.add(pid)
+        todo.extend(c for c, pp in parent.items() if pp == pid and c not in tree)
+    out = {}
+    for pid in tree:
+        try:  # Rss and Pss (pages shared with forked workers counted once, in shares)
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                v = {ln.split(":")[0]: int(ln.split()[1]) * 1024 for ln in f if ln.startswith(("Rss:", "Pss:"))}
+            out[pid] = (v["Rss"], v["Pss"])
+        except (OSError, ValueError, IndexError, KeyError):
+            pass
+    return out
+
+
+class RssSampler:
+    """Samples a process tree every ``every`` seconds (a thread): the peak of the summed PSS
+    (proportional set size: copy-on-write pages shared by forked workers are counted once, so
+    the sum is the memory the run holds: what the budget covers with ``--jobs``), the peak of the
+    summed RSS (shared pages counted in every process), the most processes at once and each
+    process's own peak RSS."""
+
+    def __init__(self, root: int, every: float = 0.25):
+        import threading
+
+        self.root, self.every, self.total, self.rss_sum, self.most, self.each = root, every, 0, 0, 0, {}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            got = _tree_rss(self.root)
+            self.total = max(self.total, sum(p for _, p in got.values()))
+            self.rss_sum = max(self.rss_sum, sum(r for r, _ in got.values()))
+            self.most = max(self.most, len(got))
+            for pid, (r, _) in got.items():
+                self.each[pid] = max(self.each.get(pid, 0), r)
+            self._stop.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._t.join()
+
+
 def run_check(cmd: list[str], env: dict) -> dict:
-    """One ``tunelint check`` child: wall, CPU and peak RSS (``ru_maxrss`` of that child, from wait4)."""
+    """One ``tunelint check`` child: wall, CPU, peak RSS (``ru_maxrss`` of that child, from wait4)
+    and, sampled from ``/proc``, the peak of the summed PSS and RSS of the child and its workers."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    sampler = RssSampler(p.pid)
     out = bytearray()
     while True:  # read stdout as it comes (a large report must not block the child)
         b = p.stdout.read(1 << 16)
@@ -103,10 +162,12 @@ def run_check(cmd: list[str], env: dict) -> dict:
             break
         out += b
     err = p.stderr.read()
+    sampler.stop()
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
+    each = sorted(sampler.each.items())  # the parent first (lowest pid), then its workers
     return {"wall": time.perf_counter() - t0, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss * 1024,
-            "rc": p.returncode, "out": bytes(out), "err": err}
+            "total": sampler.total, "rss_sum": sampler.rss_sum, "most": sampler.most, "each": [v for _, v in each], "rc": p.returncode, "out": bytes(out), "err": err}
 
 
 def main() -> None:
@@ -114,7 +175,7 @@ def main() -> None:
     ap.add_argument("--size-mb", type=int, default=2000)
     ap.add_argument("--file", default=None, help="check this JSONL file instead of generating one (e.g. bench_scaling.py's "
                     "/tmp/tunelint-bench/scale_independent_1000000.jsonl for 1M records)")
-    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--jobs", default="1", help="--jobs of the check; 'default' leaves it out (tunelint's default)")
     ap.add_argument("--memory", default="none,1GB",
                     help="comma-separated --memory budgets, each run in turn on the same file (none: no bound); "
                          "findings must be the same for every budget")
@@ -137,7 +198,9 @@ def main() -> None:
     with open(path, "rb") as f:
         lines = sum(buf.count(b"\n") for buf in iter(lambda: f.read(1 << 24), b""))
 
-    base = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", "--output-format", "json", "-j", str(args.jobs)]
+    base = tunelint_cmd() + ["check", "--isolated", "--exit-zero", "-q", "--output-format", "json"]
+    if args.jobs != "default":
+        base += ["-j", str(int(args.jobs))]
     if args.select:
         base += ["--select", args.select]
     if args.ignore:
@@ -151,7 +214,7 @@ def main() -> None:
         pass
     print(f"file: {path}: {size / 1e9:.2f} GB, {lines:,} records; command: {' '.join(base[1:])} --memory M FILE")
     first = None
-    print(f"{'--memory':>9} {'peak RSS':>10} {'budget':>8} {'RSS/budget':>10} {'CPU s':>7} {'wall s':>7}  findings")
+    print(f"{'--memory':>9} {'peak RSS':>10} {'total':>8} {'budget':>8} {'total/budget':>12} {'CPU s':>7} {'wall s':>7}  findings")
     for m in args.memory.split(","):
         r = run_check(base + ["--memory", m, path], env)
         if r["rc"] != 0:
@@ -162,11 +225,15 @@ def main() -> None:
         digest = hashlib.sha256(r["out"]).hexdigest()[:12]
         first = first or digest
         budget = None if m.lower() == "none" else _size(m)
-        ratio = f"{r['rss'] / budget:.2f}" if budget else "-"
-        print(f"{m:>9} {r['rss'] / 1e6:>8.0f}MB {(f'{budget / 1e6:.0f}MB' if budget else '-'):>8} {ratio:>10} "
-              f"{r['cpu']:>7.1f} {r['wall']:>7.1f}  sha256 {digest} {'(same)' if digest == first else '(DIFFERENT)'}")
-    if args.jobs > 1:
-        print("note: with --jobs, ru_maxrss is the largest single process, not the sum of the workers")
+        total = max(r["total"], r["rss"])
+        ratio = f"{total / budget:.2f}" if budget else "-"
+        print(f"{m:>9} {r['rss'] / 1e6:>8.0f}MB {total / 1e6:>6.0f}MB {(f'{budget / 1e6:.0f}MB' if budget else '-'):>8} {ratio:>12} "
+              f"{r['cpu']:>7.1f} {r['wall']:>7.1f}  sha256 {digest} {'(same)' if digest == first else '(DIFFERENT)'}", flush=True)
+        if len(r["each"]) > 1:
+            print(f"{'':>9} {len(r['each'])} processes ({r['most']} at once), summed RSS peak {r['rss_sum'] / 1e6:.0f}MB; "
+                  "each one's peak RSS: " + ", ".join(f"{v / 1e6:.0f}MB" for v in r["each"]), flush=True)
+    print("peak RSS: ru_maxrss from wait4 (the largest single process); total: the peak of the summed PSS "
+          "of the process and its workers (shared pages once), sampled every 0.25 s")
     if args.delete:
         os.remove(path)
 
