@@ -126,10 +126,12 @@ class RssSampler:
     summed RSS (shared pages counted in every process), the most processes at once and each
     process's own peak RSS."""
 
-    def __init__(self, root: int, every: float = 0.25):
+    def __init__(self, root: int, every: float = 0.25, trace: str | None = None):
         import threading
 
         self.root, self.every, self.total, self.rss_sum, self.most, self.each = root, every, 0, 0, 0, {}
+        self.trace = open(trace, "a") if trace else None  # one line per sample: seconds, then pid:PSS MB
+        self.t0 = time.perf_counter()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
@@ -142,6 +144,10 @@ class RssSampler:
             self.most = max(self.most, len(got))
             for pid, (r, _) in got.items():
                 self.each[pid] = max(self.each.get(pid, 0), r)
+            if self.trace is not None:
+                self.trace.write(f"{time.perf_counter() - self.t0:.1f} " + " ".join(
+                    f"{pid}:{p / 1e6:.0f}" for pid, (_, p) in sorted(got.items())) + "\n")
+                self.trace.flush()
             self._stop.wait(self.every)
 
     def stop(self) -> None:
@@ -149,12 +155,12 @@ class RssSampler:
         self._t.join()
 
 
-def run_check(cmd: list[str], env: dict) -> dict:
+def run_check(cmd: list[str], env: dict, trace: str | None = None) -> dict:
     """One ``tunelint check`` child: wall, CPU, peak RSS (``ru_maxrss`` of that child, from wait4)
     and, sampled from ``/proc``, the peak of the summed PSS and RSS of the child and its workers."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    sampler = RssSampler(p.pid)
+    sampler = RssSampler(p.pid, trace=trace)
     out = bytearray()
     while True:  # read stdout as it comes (a large report must not block the child)
         b = p.stdout.read(1 << 16)
@@ -181,6 +187,7 @@ def main() -> None:
                          "findings must be the same for every budget")
     ap.add_argument("--select", default=None, help="rule selection (default: the default rule set)")
     ap.add_argument("--ignore", default=None, help="rules to leave out, e.g. D003,D004,D005,D006,D007 to see the near-duplicate rules' share")
+    ap.add_argument("--trace", default=None, help="write each budget's samples (seconds, pid:PSS MB ...) to TRACE.<budget>")
     ap.add_argument("--keep", action="store_true", help="keep the generated file (it is cached by size otherwise too)")
     ap.add_argument("--delete", action="store_true", help="delete the generated file afterwards")
     args = ap.parse_args()
@@ -216,7 +223,7 @@ def main() -> None:
     first = None
     print(f"{'--memory':>9} {'peak RSS':>10} {'total':>8} {'budget':>8} {'total/budget':>12} {'CPU s':>7} {'wall s':>7}  findings")
     for m in args.memory.split(","):
-        r = run_check(base + ["--memory", m, path], env)
+        r = run_check(base + ["--memory", m, path], env, args.trace and f"{args.trace}.{m}")
         if r["rc"] != 0:
             print(f"tunelint exited {r['rc']}: {r['err'].decode(errors='replace')[-800:]}")
             continue
