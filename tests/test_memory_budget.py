@@ -150,3 +150,29 @@ def test_near_duplicate_text_cache_follows_the_budget():
         assert nearstate.cache_bytes() == nearstate.CACHE_BYTES
     with spill.budget(None, jobs=1):
         assert nearstate.cache_bytes() == 4 * nearstate.CACHE_BYTES
+
+
+@pytest.mark.parametrize("kind", ["gzip", "records"])
+def test_near_duplicate_texts_without_a_file_to_reread_spill_with_the_same_findings(data, tmp_path, monkeypatch, kind):
+    """gzip, JSON arrays, stdin and in-memory records cannot be re-read: past TEXT_BUDGET their
+    texts go to the spill directory under a budget (and stay in memory without one)."""
+    import gzip
+
+    from tunelint import nearstate
+
+    monkeypatch.setattr(nearstate, "TEXT_BUDGET", 10_000)
+    monkeypatch.setattr(nearstate, "SMALL_CHARS", 0)
+    monkeypatch.setattr(nearstate, "BATCH_CHARS", 20_000)  # many batches, some kept, most spilled
+    if kind == "gzip":
+        src = tmp_path / "train.jsonl.gz"
+        src.write_bytes(gzip.compress(data.read_bytes()))
+        src = str(src)
+    else:
+        src = [json.loads(line) for line in data.read_text().splitlines()]
+    cfg = load_config(None, isolated=True, select=["D"])
+    free = _key(tunelint.check(src, cfg, memory=None).diagnostics)
+    assert {c for c, *_ in free} >= {"D001", "D003"}
+    assert spill.last.dir is None  # nothing spilled without a budget
+    bound = tunelint.check(src, cfg, memory="1GB")
+    assert spill.last.spilled() > 0 and not os.path.exists(spill.last.dir)
+    assert _key(bound.diagnostics) == free

@@ -19,8 +19,11 @@ State per record, kept in compact columns (``spill.Column``: written to disk pas
   holds exactly the batch's bytes at those offsets (checked with one read per batch), so a
   display path that is not the file being read (the fixer's temporary files) or a file that
   changes while it is read falls back to the in-memory form. Inputs without offsets (gzip,
-  JSON arrays, stdin) keep the normalized texts in one UTF-8 buffer per batch. Memory is
-  therefore ~300 bytes/record for plain JSONL, ~ the size of the text + 280 bytes/record else.
+  JSON arrays, stdin) keep the texts in one UTF-8 buffer per batch, up to ``TEXT_BUDGET``; past
+  it, under a ``--memory`` budget, each further batch's buffer is appended to a file in the
+  run's spill directory (``_TextFile``: 16 bytes/record stay) and read back per record. Memory is
+  therefore ~300 bytes/record for plain JSONL and for the others under a budget, ~ the size
+  of the text + 280 bytes/record without one.
   A record that no longer reads back the same (the file changed after it was indexed) is left
   out of every comparison and counted in a finding, never compared as an empty text.
 
@@ -170,9 +173,12 @@ class _Store:
         if self.pending_file and self.held + len(buf) > TEXT_BUDGET:
             batch = _Offsets.of(self.path, self.pending_file)
         self.pending_file = []
+        if batch is None and self.held + len(buf) > TEXT_BUDGET:
+            # no file to re-read (gzip, a JSON array, stdin): spilled under a --memory budget
+            batch = _TextFile.write(buf, ends, self.bufs[-1].path if self.bufs and isinstance(self.bufs[-1], _TextFile) else None)
         if batch is None:
             self.held += len(buf)
-        self.bufs.append(batch or (buf, ends))  # the texts are dropped when the file holds them
+        self.bufs.append(batch or (buf, ends))  # the texts are dropped when a file holds them
 
     def flush_small(self) -> list:
         """Like ``flush`` without numpy, for a small input: the pending texts become one
@@ -208,7 +214,7 @@ class _Store:
         longer reads back from its file."""
         starts = [0]
         for b in self.bufs:
-            starts.append(starts[-1] + (len(b) if isinstance(b, _Offsets) else len(b[1]) // 2))
+            starts.append(starts[-1] + (len(b[1]) // 2 if isinstance(b, tuple) else len(b)))
         cache: OrderedDict[int, tuple] = OrderedDict()
         cap = cache_bytes()
         held = [0]
@@ -232,6 +238,8 @@ class _Store:
                     self.gone.add(i)
                     return _GONE
                 prompt, answer = pa
+            elif isinstance(batch, _TextFile):
+                prompt, answer = reread.spilled(batch, k)
             else:
                 buf, ends = batch
                 prompt, answer = doc(buf, ends, 2 * k), doc(buf, ends, 2 * k + 1)
@@ -324,6 +332,46 @@ class _Offsets:
                    bytes(r[2] for r in recs))
 
 
+class _TextFile:
+    """A batch's encoded texts (``minhash.encode_batch``: docs p0, a0, p1, a1, ... each ended by a
+    NUL) written to a file in the run's spill directory, for inputs that cannot be re-read
+    (gzip, JSON arrays, stdin) once ``TEXT_BUDGET`` is held in memory under a ``--memory``
+    budget: 16 bytes per record stay in memory (the docs' ends), the texts are read back per
+    record. Crosses processes as its path (the spill directory outlives the run's parts)."""
+
+    __slots__ = ("path", "base", "ends")
+
+    def __init__(self, path, base, ends):
+        self.path, self.base, self.ends = path, base, ends
+
+    def __len__(self):
+        return len(self.ends) // 2
+
+    @classmethod
+    def write(cls, buf: bytes, ends, path: str | None = None) -> "_TextFile | None":
+        """``buf`` appended to the spill file ``path`` (a new one if None), or None without a
+        budget (the texts stay in memory)."""
+        from . import spill
+
+        p = spill.pool()
+        if p.limit is None:
+            return None
+        path = path or p.new_path()
+        with open(path, "ab") as f:
+            base = f.tell()
+            f.write(buf)
+        p.spilled += len(buf)
+        return cls(path, base, array("q", ends.tolist()))
+
+    def docs(self, fd: int, k: int) -> tuple[str, str]:
+        """Record ``k``'s (prompt, answer) as ``flush`` encoded them."""
+        a = self.ends[2 * k - 1] + 1 if k else 0
+        b = self.ends[2 * k + 1]
+        data = os.pread(fd, b - a, self.base + a)
+        cut = self.ends[2 * k] - a
+        return data[:cut].decode("utf-8", "replace"), data[cut + 1:].decode("utf-8", "replace")
+
+
 class _Reader:
     """Re-reads records of ``_Offsets`` batches: (prompt, answer) exactly as ``_Store.add`` saw
     them, or None when the bytes there no longer hold that record."""
@@ -352,6 +400,12 @@ class _Reader:
             return None  # the file changed since it was read: not the record we hashed
         self.norm.normalize(rec, _FMTS[batch.fmts[k]])
         return _texts(rec)
+
+    def spilled(self, batch: _TextFile, k: int) -> tuple[str, str]:
+        fd = self.files.get(batch.path, -1)
+        if fd == -1:
+            fd = self.files[batch.path] = self._open(batch.path)
+        return batch.docs(fd, k)
 
     def _open(self, path: str):
         import weakref
@@ -561,7 +615,7 @@ class NearDupState:
         floor = min([c.p.get("threshold", 0.9) for c in self.rules.values()] + [1.0])
         # the walk order matters when a cache miss re-reads the file; with every text in memory
         # a miss only decodes again, and the pairs' own order (by first record) is as good
-        reread = any(isinstance(b, _Offsets) for st in stores for b in st.bufs)
+        reread = any(not isinstance(b, tuple) for st in stores for b in st.bufs)
         order = _local_order(I, J) if reread else None
 
         def verify(span):  # pairs [a, b) -> (verified pairs, each store's records that no longer read back)
