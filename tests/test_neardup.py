@@ -327,7 +327,7 @@ def test_store_texts_are_identical_from_offsets_and_memory_also_mixed_and_pickle
     assert isinstance(mixed.bufs[0], _Offsets) and not isinstance(mixed.bufs[-1], _Offsets)
     want, got = memory.texts(), mixed.texts()
     assert [got(i) for i in range(len(plain))] == [want(i) for i in range(len(plain))]
-    assert any(want(i)[0] for i in range(len(plain))) and not mixed.gone
+    assert any(want(i).parts for i in range(len(plain))) and not mixed.gone
 
 
 def test_text_budget_keeps_the_first_batches_in_memory_then_offsets_same_findings(tmp_path, fixtures, monkeypatch):
@@ -417,6 +417,41 @@ def test_small_input_findings_equal_the_numpy_path(tmp_path, fixtures, monkeypat
     small = _same(FileRun(train, cfg).run())
     monkeypatch.setattr(neardup, "SMALL_CHARS", -1)
     assert small and _same(FileRun(train, cfg).run()) == small
+
+
+def test_similarities_with_cutoff_equal_the_exact_values():
+    """The verifier computes each side with rapidfuzz's cutoff first: a pair is kept exactly
+    when one exact similarity reaches the floor, and a kept pair carries both exact values."""
+    from tunelint.nearstate import Texts, _psim, _sim, similarities
+
+    rnd = random.Random(11)
+    words = "a b ab abc the cat sat on mat 1 2 x y".split()
+
+    def text():
+        return " ".join(rnd.choice(words) for _ in range(rnd.choice([0, 1, 3, 8, 20])))
+
+    base = [text() for _ in range(60)]
+
+    def variant(t):  # mostly close to t: many pairs sit near the floor
+        w = t.split()
+        for _ in range(rnd.choice([0, 1, 1, 2, 5])):
+            if w and rnd.random() < 0.5:
+                w[rnd.randrange(len(w))] = rnd.choice(words)
+            else:
+                w.insert(rnd.randint(0, len(w)), rnd.choice(words))
+        return " ".join(w)
+
+    kept = 0
+    for _ in range(6000):
+        a, b = rnd.choice(base), rnd.choice(base)
+        ti = Texts([p for p in (a, variant(a))[: rnd.choice([1, 2])] if p], a)
+        tj = Texts([p for p in (variant(a), variant(b))[: rnd.choice([1, 2])] if p], variant(a if rnd.random() < 0.5 else b))
+        floor = rnd.choice([0.5, 0.8, 0.9, 0.95])
+        ps, as_ = _psim(ti.parts, tj.parts), _sim(ti.answer, tj.answer)
+        got = similarities(ti, tj, floor)
+        assert got == ((ps, as_) if ps >= floor or as_ >= floor else None), (ti, tj, floor)
+        kept += got is not None
+    assert 1000 < kept < 5000
 
 
 def test_norm_ascii_table_equals_the_regex():

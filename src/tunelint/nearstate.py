@@ -81,7 +81,40 @@ def cache_bytes() -> int:
 
     limit = spill.pool().limit
     return 4 * CACHE_BYTES if limit is None else max(CACHE_BYTES, limit // 2)
-_GONE = ([], "", frozenset(), frozenset())  # a record that no longer reads back: compared with nothing
+
+
+class Texts:
+    """A record's normalized texts as the verifier compares them: the prompt's parts and the
+    answer; the numbers each holds are found on first use (only verified pairs need them)."""
+
+    __slots__ = ("parts", "answer", "_pn", "_an")
+
+    def __init__(self, parts: list[str], answer: str):
+        self.parts, self.answer = parts, answer
+        self._pn = self._an = None
+
+    def __eq__(self, other):
+        return isinstance(other, Texts) and (self.parts, self.answer) == (other.parts, other.answer)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Texts({self.parts!r}, {self.answer!r})"
+
+    @property
+    def prompt_numbers(self) -> frozenset:
+        if self._pn is None:
+            self._pn = _numbers(" ".join(self.parts))
+        return self._pn
+
+    @property
+    def answer_numbers(self) -> frozenset:
+        if self._an is None:
+            self._an = _numbers(self.answer)
+        return self._an
+
+
+_GONE = Texts([], "")  # a record that no longer reads back: compared with nothing
 
 
 def _split(rec):
@@ -209,7 +242,7 @@ class _Store:
         self.held += other.held
 
     def texts(self):
-        """A function record index -> (prompt parts, answer, their numbers), normalized, cached
+        """A function record index -> its normalized :class:`Texts`, cached
         (least recently used first out, ~``cache_bytes()`` in all). ``_GONE`` for a record that no
         longer reads back from its file."""
         starts = [0]
@@ -244,8 +277,7 @@ class _Store:
                 buf, ends = batch
                 prompt, answer = doc(buf, ends, 2 * k), doc(buf, ends, 2 * k + 1)
             parts = [p for p in (_norm(x) for x in prompt.split(PART)) if p]
-            ans = _norm(answer)
-            r = cache[i] = (parts, ans, _numbers(" ".join(parts)), _numbers(ans))
+            r = cache[i] = Texts(parts, _norm(answer))
             held[0] += _size(r)
             while held[0] > cap and len(cache) > 1:
                 held[0] -= _size(cache.popitem(last=False)[1])
@@ -256,7 +288,7 @@ class _Store:
 
 def _size(r) -> int:
     """About the bytes a cached entry holds (its characters plus the objects around them)."""
-    return len(r[1]) + sum(map(len, r[0])) + 100 * len(r[0]) + 600
+    return len(r.answer) + sum(map(len, r.parts)) + 100 * len(r.parts) + 600
 
 
 class Pair(NamedTuple):
@@ -459,22 +491,50 @@ def _norm(s: str) -> str:
     return _NONWORD.sub(" ", s.lower()).strip()
 
 
-def _sim(a: str, b: str) -> float:
-    from rapidfuzz.fuzz import ratio
-
+def _sim(a: str, b: str, cut: float = 0.0) -> float:
+    """Similarity of two normalized texts (``fuzz.ratio`` / 100). With ``cut`` (a share), a
+    value under ``cut`` may come back as 0 (rapidfuzz's ``score_cutoff``: it stops as soon as
+    the bound is out of reach); a value at or above it is exact."""
     if not a and not b:
         return 1.0
-    return ratio(a, b) / 100.0
+    return (_RATIO or _ratio())(a, b, score_cutoff=cut * 100.0) / 100.0
 
 
-def _psim(a: list[str], b: list[str]) -> float:
-    """Prompt similarity: the minimum over aligned parts (all parts must nearly match)."""
+_RATIO = None  # rapidfuzz's fuzz.ratio, imported on first use (an import statement per call costs ~1-3 us)
+
+
+def _ratio():
+    global _RATIO
+    from rapidfuzz.fuzz import ratio
+
+    _RATIO = ratio
+    return ratio
+
+
+def _psim(a: list[str], b: list[str], cut: float = 0.0) -> float:
+    """Prompt similarity: the minimum over aligned parts (all parts must nearly match); ``cut``
+    as for :func:`_sim`."""
     if len(a) != len(b):  # e.g. a longer chat history: the whole and the last turns must both match
-        whole = _sim(" ".join(a), " ".join(b))
-        return min(whole, _sim(a[-1], b[-1])) if a and b else whole
+        whole = _sim(" ".join(a), " ".join(b), cut)
+        return min(whole, _sim(a[-1], b[-1], cut)) if a and b else whole
     if not a:
         return 1.0
-    return min(_sim(x, y) for x, y in zip(a, b))
+    return min(_sim(x, y, cut) for x, y in zip(a, b))
+
+
+def similarities(ti: Texts, tj: Texts, floor: float):
+    """(prompt similarity, answer similarity) of two records' texts when at least one reaches
+    ``floor``, both exact; else None. Each side is first computed with rapidfuzz's cutoff just
+    under ``floor`` (a pair far from it costs little: most candidate pairs are rejected), and
+    the side that fell short is computed again exactly only for a pair kept."""
+    cut = max(floor - 1e-9, 0.0)  # a value cut to 0 is surely under floor, whatever the rounding
+    ps = _psim(ti.parts, tj.parts, cut)
+    if ps >= floor:
+        return ps, _sim(ti.answer, tj.answer)
+    as_ = _sim(ti.answer, tj.answer, cut)
+    if as_ >= floor:
+        return _psim(ti.parts, tj.parts), as_
+    return None
 
 
 class NearDupState:
@@ -630,12 +690,10 @@ class NearDupState:
                 ti, tj = getters[si](li), getters[sj](lj)
                 if ti is _GONE or tj is _GONE:
                     continue
-                pi, ai, pni, ani = ti
-                pj, aj, pnj, anj = tj
-                ps = _psim(pi, pj)
-                as_ = _sim(ai, aj)
-                if ps >= floor or as_ >= floor:
-                    out.append(Pair(i, j, ps, as_, _compatible(pni, pnj), _compatible(ani, anj)))
+                sims = similarities(ti, tj, floor)
+                if sims is not None:
+                    out.append(Pair(i, j, sims[0], sims[1], _compatible(ti.prompt_numbers, tj.prompt_numbers),
+                                    _compatible(ti.answer_numbers, tj.answer_numbers)))
             return out, [set(s.gone) for s in stores]
 
         # with --jobs N the pairs are verified in N contiguous slices, N-1 of them in forked
@@ -718,10 +776,10 @@ def conflict(p, v, get) -> bool:
     if v.as_ >= p["agree"]:
         return False
     a, b = get(v.i), get(v.j)
-    if a[3] and b[3] and v.answer_ok:
+    if a.answer_numbers and b.answer_numbers and v.answer_ok:
         return False  # both answers state the same numbers: a rewording, not a disagreement
     mx = p["max-answer-chars"]
-    return len(a[1]) <= mx and len(b[1]) <= mx
+    return len(a.answer) <= mx and len(b.answer) <= mx
 
 
 class UnionFind:

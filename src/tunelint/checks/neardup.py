@@ -64,7 +64,7 @@ class _NearBase(DatasetCheck):
 
     def long_prompts(self, v, get) -> bool:
         mn = self.p.get("min-prompt-chars", 0)
-        return not mn or (len(" ".join(get(v.i)[0])) >= mn and len(" ".join(get(v.j)[0])) >= mn)
+        return not mn or (len(" ".join(get(v.i).parts)) >= mn and len(" ".join(get(v.j).parts)) >= mn)
 
     def changed_on_disk(self, stores, names):
         """Findings (from the rule that owns the analysis only) for files whose records no longer
@@ -181,7 +181,7 @@ class NearDuplicateAnswer(_NearBase):
         out = []
         for v in verified:
             if v.as_ >= t and v.ps < t and v.answer_ok:
-                if len(get(v.i)[1]) >= mn and len(get(v.j)[1]) >= mn:
+                if len(get(v.i).answer) >= mn and len(get(v.j).answer) >= mn:
                     out.append(v)
         return out
 
@@ -225,7 +225,7 @@ class NearLeakage(_NearBase):
             if not prompt_ok:
                 continue  # the prompts hold different numbers: another question
             both = ps >= t and as_ >= t
-            ponly = self.p["prompt-only"] and ps >= t and len(" ".join(getters[s](lj)[0])) >= self.p["min-prompt-chars"]
+            ponly = self.p["prompt-only"] and ps >= t and len(" ".join(getters[s](lj).parts)) >= self.p["min-prompt-chars"]
             if not (both or ponly):
                 continue
             score = (1.0 + ps + as_ if both else ps + as_,)
