@@ -22,7 +22,10 @@ For each generator and size it runs, in the same run and interleaved:
 3. ``--engine ray`` at the largest ``--jobs`` value when the installed tunelint has it and ray
    imports (otherwise one line says why it was skipped), against ``--jobs`` of the same value,
    then with the keys always grouped by Ray's shuffle and always merged on the driver
-   (``TUNELINT_RAY_GROUP_KEYS_BYTES`` 0 / huge; the default groups files of 256 MB and more).
+   (``TUNELINT_RAY_GROUP_KEYS_BYTES`` 0 / huge; the default groups files of 256 MB and more);
+   then Ray's fixed cost (the same command on the file's first 100 records, split the same way)
+   and the run against a Ray instance already up (``ray start --head``, ``--address auto``), as a
+   team on Ray runs it.
 """
 from __future__ import annotations
 
@@ -126,6 +129,43 @@ def has_engine_ray() -> str | None:
     return None
 
 
+def ray_fixed_and_cluster(base: list[str], j: int, path: str, best, local: dict, ray: dict) -> None:
+    """What the Ray run's wall time is made of: its fixed cost (the same command on the file's
+    first 100 records: starting Ray, its actors, the plan), and the run against a Ray instance
+    that is already up (``ray start --head``, then ``--address auto``: how a team on Ray runs it),
+    where the fixed cost is the actors and the plan only."""
+    tiny = path + ".head100"
+    if not os.path.exists(tiny):
+        with open(path, "rb") as f, open(tiny, "wb") as g:
+            for _ in range(100):
+                g.write(f.readline())
+    os.environ["TUNELINT_MIN_PARALLEL_BYTES"] = "0"  # split the tiny file as the big one is split
+    try:
+        fixed = best(base + ["--engine", "ray", "-j", str(j), tiny])
+        lfixed = best(base + ["-j", str(j), tiny])
+    finally:
+        os.environ.pop("TUNELINT_MIN_PARALLEL_BYTES")
+    print(f"    fixed cost (first 100 records): ray {fixed['wall']:6.2f}s, -j {j} {lfixed['wall']:6.2f}s; "
+          f"without it: ray x{(ray['wall'] - fixed['wall']) / max(local['wall'] - lfixed['wall'], 1e-9):.2f} of -j {j}")
+    ray_bin = shutil.which("ray") or os.path.join(os.path.dirname(sys.executable), "ray")
+    up = subprocess.run([ray_bin, "start", "--head", f"--num-cpus={j}", "--include-dashboard=false",
+                         "--disable-usage-stats"], capture_output=True, text=True)
+    if up.returncode != 0:
+        print(f"    running cluster: skipped: ray start failed: {up.stderr.strip()[-200:]}")
+        return
+    try:
+        warm = best(base + ["--engine", "ray", "--address", "auto", "-j", str(j), path])
+        os.environ["TUNELINT_MIN_PARALLEL_BYTES"] = "0"
+        try:
+            wfixed = best(base + ["--engine", "ray", "--address", "auto", "-j", str(j), tiny])
+        finally:
+            os.environ.pop("TUNELINT_MIN_PARALLEL_BYTES")
+        print(f"    on a running Ray instance (--address auto): {warm['wall']:7.2f}s x{warm['wall'] / local['wall']:.2f} "
+              f"vs -j {j} (fixed cost {wfixed['wall']:.2f}s)")
+    finally:
+        subprocess.run([ray_bin, "stop", "--force"], capture_output=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", default="26000,104000", help="comma-separated sizes, smallest first")
@@ -189,6 +229,7 @@ def main() -> None:
                             os.environ.pop("TUNELINT_RAY_GROUP_KEYS_BYTES")
                     print(f"  ray ({j} workers) wall {ray['wall']:7.2f}s vs -j {j} {local['wall']:7.2f}s: x{ray['wall'] / local['wall']:.2f} (target <= 1.5)")
                     print("    keys " + ", ".join(f"{k}: {r['wall']:7.2f}s x{r['wall'] / local['wall']:.2f}" for k, r in how.items()))
+                    ray_fixed_and_cluster(base, j, path, best, local, ray)
 
 
 if __name__ == "__main__":
