@@ -409,6 +409,63 @@ def test_pure_python_band_keys_and_pairs_equal_numpy():
     assert len(pairs) > 100 and m.py_candidate_pairs(py, len(texts)) == pairs
 
 
+def test_bounded_keeps_each_records_best_linked_partners_numpy_and_python_alike():
+    np = pytest.importorskip("numpy")
+    from tunelint import minhash as m
+
+    rnd = random.Random(4)
+    pairs = {}
+    for _ in range(3000):
+        i, j = sorted(rnd.sample(range(300), 2))
+        pairs[(i, j)] = rnd.randint(1, 6)
+    for k in (0, 1, 3, 8, 400):
+        py = m.py_bounded(pairs, k)
+        items = sorted(pairs.items())
+        I, J, C = (np.array(x) for x in zip(*[(i, j, c) for (i, j), c in items]))
+        keep = m.bounded(I, J, C, k)
+        assert py == [(int(i), int(j)) for i, j in zip(I[keep], J[keep])]
+        per = {}
+        for i, j in py:
+            per.setdefault(j, []).append(i)
+        for j in {j for _, j in pairs}:
+            mine = sorted(((-c, i) for (i, jj), c in pairs.items() if jj == j))
+            assert sorted(per.get(j, [])) == sorted(i for _, i in mine[:k])  # the k best linked, earlier first on ties
+        assert len(py) == (len(pairs) if k == 400 else len(py)) and (k or not py)
+
+
+def test_candidates_are_bounded_per_record_on_templated_data(tmp_path, monkeypatch):
+    """Records that all share a template: each record is verified against at most PARTNERS
+    earlier records (without the bound: many more), and every record is still found (one
+    verified link joins a cluster)."""
+    from tunelint import nearstate
+
+    rnd = random.Random(8)
+    base = ("Write a short product description for the following item in a friendly tone, mention the price, "
+            "the colour and the size, and keep it under fifty words")
+    lines = [alp(f"{base}: {sentence(rnd, 2)}", "", f"A lovely {sentence(rnd, 2)} for everyone at a fair price, order "
+             "today and enjoy it with your family and friends all year long") for _ in range(80)]
+    real = nearstate.NearDupState._small_candidates
+
+    def most(bound):
+        seen = []
+
+        def spy(stores, sizes):
+            r = real(stores, sizes)
+            seen.append(r[1])
+            return r
+
+        monkeypatch.setattr(nearstate, "PARTNERS", bound)
+        monkeypatch.setattr(nearstate.NearDupState, "_small_candidates", staticmethod(spy))
+        diags = run(tmp_path, lines)
+        return max(seen[0].count(j) for j in set(seen[0])), {d.line for d in diags}
+
+    k = nearstate.PARTNERS
+    free, everyone = most(10_000)
+    assert free > k > 0 and len(everyone) == 79
+    bounded, flagged = most(k)
+    assert bounded == k and flagged == everyone
+
+
 def test_small_input_findings_equal_the_numpy_path(tmp_path, fixtures, monkeypatch):
     from tunelint import nearstate as neardup
 

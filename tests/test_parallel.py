@@ -109,10 +109,11 @@ def test_key_groups_equal_grouping_the_merged_keys():
     order = np.cumsum(rng.integers(1, 4, size=n)).astype(np.uint64)  # lines: increasing, with gaps
     cuts = [0, 700, 701, 2200, n]
     tables = [keygroups.KeyTable("bands", "pairs", keys[a:b], order[a:b], valid[a:b]) for a, b in zip(cuts, cuts[1:])]
-    I, J = keygroups.group(tables, 4)
-    want = minhash.sorted_unique(np.concatenate([minhash.candidate_pairs(keys[:, c:c + 1], valid[:, c]) for c in range(cols)]))
-    assert len(want) > 1000
+    I, J, C = keygroups.group(tables, 4)
+    want, counts = minhash.link_counts([minhash.candidate_pairs(keys[:, c:c + 1], valid[:, c]) for c in range(cols)])
+    assert len(want) > 1000 and counts.max() > 1
     assert I.tolist() == order[want // n].tolist() and J.tolist() == order[want % n].tolist()
+    assert C.tolist() == counts.tolist()
 
     k = rng.integers(0, 900, size=n).astype(np.uint64)
     pay = rng.integers(0, 3, size=n).astype(np.uint64)

@@ -22,10 +22,11 @@ Two modes:
   their first member's order (``payloads`` is None without a payload column).
 - ``pairs``: ``keys`` (uint32, records x columns: LSH bands), ``valid`` (bool, same shape:
   the rows that take part in each column), ``order``. Partitioned by column. Result: the
-  candidate pairs ``(I, J)`` (two uint64 arrays of orders, ``I < J``, sorted by ``(I, J)``,
-  unique) of rows sharing a key in some column, each bucket member paired with the bucket's
-  first member and its predecessor (:func:`tunelint.minhash.candidate_pairs`' rule, so the
-  pairs equal those a check finds on the merged keys).
+  candidate pairs ``(I, J, C)`` (two uint64 arrays of orders, ``I < J``, sorted by ``(I, J)``,
+  unique, and the number of columns linking each pair) of rows sharing a key in some column,
+  each bucket member paired with the bucket's first member and its predecessor
+  (:func:`tunelint.minhash.candidate_pairs`' rule, so pairs and counts equal those a check
+  finds on the merged keys: :func:`tunelint.minhash.link_counts`).
 """
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def reduce(pieces: list[Piece]):
             g = idx[s:e]
             out.append((tuple(order[g].tolist()), None if payload is None else tuple(payload[g].tolist())))
         return out
-    from .minhash import candidate_pairs, sorted_unique
+    from .minhash import candidate_pairs, link_counts
 
     if np.any(order[1:] <= order[:-1]):
         raise ValueError("key table orders are not unique and increasing across parts")
@@ -122,8 +123,8 @@ def reduce(pieces: list[Piece]):
         keys = np.concatenate([p.keys[:, c] for p in pieces])
         valid = np.concatenate([p.payload[:, c] for p in pieces])
         codes.append(candidate_pairs(keys[:, None], valid))
-    codes = sorted_unique(np.concatenate(codes)) if codes else np.zeros(0, np.int64)
-    return order[codes // max(n, 1)], order[codes % max(n, 1)]
+    codes, counts = link_counts(codes)
+    return order[codes // max(n, 1)], order[codes % max(n, 1)], counts
 
 
 def combine(mode: str, results: list):
@@ -135,13 +136,14 @@ def combine(mode: str, results: list):
         return out
     parts = [r for r in results if isinstance(r, tuple) and len(r[0])]
     if not parts:
-        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0, np.int64)
     I = np.concatenate([r[0] for r in parts])
     J = np.concatenate([r[1] for r in parts])
+    C = np.concatenate([r[2] for r in parts])
     idx = np.lexsort((J, I))
-    I, J = I[idx], J[idx]
-    keep = np.concatenate(([True], (I[1:] != I[:-1]) | (J[1:] != J[:-1])))
-    return I[keep], J[keep]
+    I, J, C = I[idx], J[idx], C[idx]
+    first = np.flatnonzero(np.concatenate(([True], (I[1:] != I[:-1]) | (J[1:] != J[:-1]))))
+    return I[first], J[first], np.add.reduceat(C, first)  # a pair's columns summed over the partitions
 
 
 def group(tables: list[KeyTable], n: int = 1):

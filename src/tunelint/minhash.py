@@ -230,6 +230,47 @@ def candidate_pairs(keys, valid, max_first: int = 1):
     return sorted_unique(np.concatenate(out))
 
 
+def link_counts(code_arrays: list):
+    """The candidate pairs of several columns (``candidate_pairs`` results, one per column, each
+    already unique): sorted unique codes and, for each, the number of columns linking it (the
+    LSH evidence for the pair: more bands agree on closer texts)."""
+    np = np_module()
+    if not code_arrays:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    codes, counts = np.unique(np.concatenate(code_arrays), return_counts=True)
+    return codes.astype(np.int64), counts.astype(np.int64)
+
+
+def bounded(I, J, counts, k: int):
+    """Which pairs (numpy arrays, ``I < J``) to verify: for each later record ``J`` at most the
+    ``k`` pairs linked in the most columns (ties: the earlier ``I``), so verification work is at
+    most ``k`` pairs per record however many records share parts of their texts. A bool mask."""
+    np = np_module()
+    keep = np.zeros(len(J), dtype=bool)
+    if not len(J):
+        return keep
+    idx = np.lexsort((I, -np.asarray(counts, dtype=np.int64), J))
+    Js = np.asarray(J)[idx]
+    new = np.concatenate(([True], Js[1:] != Js[:-1]))
+    at = np.arange(len(Js))
+    first = np.maximum.accumulate(np.where(new, at, 0))  # where each J's run starts
+    keep[idx[at - first < k]] = True
+    return keep
+
+
+def py_bounded(pairs: dict, k: int) -> list:
+    """``bounded`` in pure Python: ``pairs`` maps ``(i, j)`` to its column count; the kept
+    pairs, sorted."""
+    per: dict[int, list] = {}
+    for (i, j), c in pairs.items():
+        per.setdefault(j, []).append((-c, i))
+    out = []
+    for j, lst in per.items():
+        lst.sort()
+        out.extend((i, j) for _, i in lst[:k])
+    return sorted(out)
+
+
 def sorted_unique(a):
     np = np_module()
     a = np.sort(a)
@@ -299,19 +340,25 @@ def py_band_keys(text: str) -> tuple[int, ...] | None:
     return tuple(keys)
 
 
-def py_candidate_pairs(keys: list, n: int) -> list[int]:
+def py_candidate_pairs(keys: list, n: int, counts: dict | None = None) -> list[int]:
     """``candidate_pairs`` for rows given as ``py_band_keys`` results (None = no signature),
-    one band at a time: sorted unique codes ``i * n + j``."""
+    one band at a time: sorted unique codes ``i * n + j``. With ``counts`` (a dict), each
+    code's number of linking bands is added to it (``link_counts``)."""
     out = set()
     rows = [r for r, k in enumerate(keys) if k is not None]
     for b in range(BANDS):
         buckets: dict[int, list[int]] = {}
         for r in rows:
             buckets.setdefault(keys[r][b], []).append(r)
+        band = set()
         for members in buckets.values():
             if len(members) > 1:
                 first = members[0]
                 for prev, r in zip(members, members[1:]):
-                    out.add(prev * n + r)
-                    out.add(first * n + r)
+                    band.add(prev * n + r)
+                    band.add(first * n + r)
+        out |= band
+        if counts is not None:
+            for c in band:
+                counts[c] = counts.get(c, 0) + 1
     return sorted(out)

@@ -27,13 +27,18 @@ State per record, kept in compact columns (``spill.Column``: written to disk pas
   A record that no longer reads back the same (the file changed after it was indexed) is left
   out of every comparison and counted in a finding, never compared as an empty text.
 
-``finish``: band keys (one band at a time) -> candidate pairs (linear: each bucket member is
-paired with the bucket's first member and its predecessor) -> every candidate is verified with
-rapidfuzz (normalized Indel similarity, ``fuzz.ratio``, of the normalized texts; pairs of the
-same canonical record need no texts; pairs are taken breadth-first over the graph they form, so
-the bounded texts cache reads each record about once) -> union-find
-clusters per rule, whose representative is the earliest line. Each reported record names the
-record it matched, the similarity in %, and its cluster's representative and size.
+``finish``: band keys (one band at a time) -> candidate pairs (each bucket member is paired
+with the bucket's first member and its predecessor) -> at most ``PARTNERS`` pairs per record with
+an earlier one, those linked in the most bands first (``minhash.bounded``: on templated data,
+where many records share parts of their texts, the work stays linear; a record that belongs to
+a cluster needs one verified link to it) -> every kept candidate is verified with
+rapidfuzz (normalized Indel similarity, ``fuzz.ratio``, of the normalized texts, with a cutoff
+first: most candidates are rejected; pairs of the same canonical record need no texts; pairs
+are taken breadth-first over the graph they form, so the bounded texts cache reads each record
+about once) -> union-find clusters per rule, whose representative is the earliest line. Each
+reported record names a verified record it matched (exact similarities in %), and its
+cluster's representative and size (the cluster is transitive: the representative may be
+linked through other members).
 
 The prompt for these rules is the user side only: every turn before the last answer except
 system prompts (a shared system prompt would make every record look alike), plus the tools offered. Prompt
@@ -68,6 +73,7 @@ _FMTS = ("unknown",) + FORMATS  # a record's format, stored as its index here
 _FCODE = {f: i for i, f in enumerate(_FMTS)}
 SMALL_CHARS = 400_000  # at most this much text in all: pure-Python MinHash (no numpy import, same keys)
 TEXT_BUDGET = 32_000_000  # a source keeps up to this many bytes of texts in memory before using offsets
+PARTNERS = 8  # each record is verified against at most this many earlier candidates (minhash.bounded; benchmarks/README.md, design measurements)
 FORK_PAIRS = 20_000  # with --jobs, at least this many candidate pairs per process verifying them
 CACHE_BYTES = 32_000_000  # at least this much of normalized texts is kept for re-use while verifying pairs (cache_bytes)
 
@@ -287,8 +293,10 @@ class _Store:
 
 
 def _size(r) -> int:
-    """About the bytes a cached entry holds (its characters plus the objects around them)."""
-    return len(r.answer) + sum(map(len, r.parts)) + 100 * len(r.parts) + 600
+    """About the bytes a cached entry holds: its (ASCII) characters plus the objects around
+    them (the ``Texts``, its list and strings, the cache's slot: ~330 bytes for one part,
+    measured with tracemalloc; benchmarks/README.md, design measurements)."""
+    return len(r.answer) + sum(map(len, r.parts)) + 60 * len(r.parts) + 280
 
 
 class Pair(NamedTuple):
@@ -581,7 +589,7 @@ class NearDupState:
 
     def adopt_candidates(self, result) -> None:
         """The candidate pairs of the whole file from the grouped band keys (``keygroups``'
-        ``pairs`` result: two arrays of lines, ``I < J``), used by :meth:`analyze` in place of
+        ``pairs`` result: arrays of lines ``I < J`` and of linking columns), used by :meth:`analyze` in place of
         grouping the band keys itself (the same pairs)."""
         self._external = result
 
@@ -590,11 +598,14 @@ class NearDupState:
 
         lines = self.train.lines.numpy(np.uint64)
         n = len(lines)
-        li, lj = (np.asarray(x, dtype=np.uint64) for x in self._external)
+        from . import minhash
+
+        li, lj, counts = (np.asarray(x, dtype=np.uint64) for x in self._external)
         I, J = np.searchsorted(lines, li), np.searchsorted(lines, lj)
         if len(I) and (I.max() >= n or J.max() >= n or np.any(lines[I] != li) or np.any(lines[J] != lj)):
             raise ValueError("grouped candidate pairs name lines this analysis has no record at")
-        return I.tolist(), J.tolist(), np.zeros(n, dtype=np.int64), np.array([0, n], dtype=np.int64), n
+        keep = minhash.bounded(I, J, counts.astype(np.int64), PARTNERS)
+        return I[keep].tolist(), J[keep].tolist(), np.zeros(n, dtype=np.int64), np.array([0, n], dtype=np.int64), n
 
     # -- analysis --------------------------------------------------------------------
     @staticmethod
@@ -617,9 +628,11 @@ class NearDupState:
                 for b in range(minhash.BANDS):  # one band at a time (band-major columns, read back from disk if spilled)
                     col = np.concatenate([getattr(s, band_attr)[b].numpy(np.uint32) for s in stores])
                     pairs.append(minhash.candidate_pairs(col[:, None], valid))
-        codes = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
+        codes, counts = minhash.link_counts(pairs)
         I, J = codes // max(n, 1), codes % max(n, 1)
         keep = (src[I] == 0) | (src[J] == 0)  # against-vs-against pairs are not our business
+        I, J, counts = I[keep], J[keep], counts[keep]
+        keep = minhash.bounded(I, J, counts, PARTNERS)
         return I[keep].tolist(), J[keep].tolist(), src, offs, n
 
     @staticmethod
@@ -633,17 +646,17 @@ class NearDupState:
             offs.append(offs[-1] + z)
         n = offs[-1]
         src = [k for k, z in enumerate(sizes) for _ in range(z)]
-        codes = set()
+        counts: dict[int, int] = {}
         if n >= 2:
             for side in (0, 1):  # prompts, answers
-                codes.update(minhash.py_candidate_pairs([x for ks in keys for x in ks[side::2]], n))
-        I, J = [], []
-        for c in sorted(codes):
+                minhash.py_candidate_pairs([x for ks in keys for x in ks[side::2]], n, counts)
+        pairs = {}
+        for c, k in counts.items():
             i, j = divmod(c, n)
             if src[i] == 0 or src[j] == 0:
-                I.append(i)
-                J.append(j)
-        return I, J, src, offs, n
+                pairs[(i, j)] = k
+        kept = minhash.py_bounded(pairs, PARTNERS)
+        return [i for i, _ in kept], [j for _, j in kept], src, offs, n
 
     def analyze(self, ctx):
         if self._result is not None:
@@ -678,12 +691,18 @@ class NearDupState:
         reread = any(not isinstance(b, tuple) for st in stores for b in st.bufs)
         order = _local_order(I, J) if reread else None
 
+        one = len(stores) == 1
+
         def verify(span):  # pairs [a, b) -> (verified pairs, each store's records that no longer read back)
             a, b = span
             out: list[Pair] = []
             for i, j in (order[a:b] if order is not None else zip(I[a:b], J[a:b])):
-                si, li = where(i)
-                sj, lj = where(j)
+                if one:
+                    si = sj = 0
+                    li, lj = i, j
+                else:
+                    si, li = where(i)
+                    sj, lj = where(j)
                 if stores[si].rkeys[li] == stores[sj].rkeys[lj]:  # the same canonical record: the same texts
                     out.append(Pair(i, j, 1.0, 1.0, True, True))
                     continue
