@@ -152,10 +152,11 @@ def test_near_duplicate_text_cache_follows_the_budget():
         assert nearstate.cache_bytes() == 4 * nearstate.CACHE_BYTES
 
 
-@pytest.mark.parametrize("kind", ["gzip", "records"])
+@pytest.mark.parametrize("kind", ["gzip", "records", "plain"])
 def test_near_duplicate_texts_without_a_file_to_reread_spill_with_the_same_findings(data, tmp_path, monkeypatch, kind):
-    """gzip, JSON arrays, stdin and in-memory records cannot be re-read: past TEXT_BUDGET their
-    texts go to the spill directory under a budget (and stay in memory without one)."""
+    """Past TEXT_BUDGET the texts go to the spill directory under a budget. Without one, gzip,
+    JSON arrays, stdin and in-memory records (nothing to re-read) keep them in memory and a
+    plain file's records are re-read from it by offset: the same findings."""
     import gzip
 
     from tunelint import nearstate
@@ -167,6 +168,8 @@ def test_near_duplicate_texts_without_a_file_to_reread_spill_with_the_same_findi
         src = tmp_path / "train.jsonl.gz"
         src.write_bytes(gzip.compress(data.read_bytes()))
         src = str(src)
+    elif kind == "plain":
+        src = str(data)
     else:
         src = [json.loads(line) for line in data.read_text().splitlines()]
     cfg = load_config(None, isolated=True, select=["D"])

@@ -12,18 +12,19 @@ State per record, kept in compact columns (``spill.Column``: written to disk pas
   (one column per band: ``finish`` reads one band at a time);
 - the record's line, a 64-bit hash of its canonical JSON (D001 identity) and of its D002
   prompt key (exact-prompt identity), a flag for preference/KTO records;
-- where to find the texts again. For a plain JSONL file (``Record.offset >= 0``) that is the
-  record's (offset, length) in the file plus its format (17 bytes/record): the texts are needed
-  only transiently, to hash a batch's signatures, and candidate pairs are re-read, parsed and
-  normalized again in ``finish``. A batch is kept that way only if the file at ``_Store.path``
-  holds exactly the batch's bytes at those offsets (checked with one read per batch), so a
-  display path that is not the file being read (the fixer's temporary files) or a file that
-  changes while it is read falls back to the in-memory form. Inputs without offsets (gzip,
-  JSON arrays, stdin) keep the texts in one UTF-8 buffer per batch, up to ``TEXT_BUDGET``; past
-  it, under a ``--memory`` budget, each further batch's buffer is appended to a file in the
-  run's spill directory (``_TextFile``: 16 bytes/record stay) and read back per record. Memory is
-  therefore ~300 bytes/record for plain JSONL and for the others under a budget, ~ the size
-  of the text + 280 bytes/record without one.
+- where to find the texts again. Every input keeps the texts in one UTF-8 buffer per batch, up
+  to ``TEXT_BUDGET``; past it, under a ``--memory`` budget (the CLI's default), each further
+  batch's buffer is appended to a file in the run's spill directory (``_TextFile``: 16
+  bytes/record stay; disk: about the texts' size) and read back per record. Without a budget
+  (the ``FileRun`` API, Ray actors), a plain JSONL file's batch (``Record.offset >= 0``) is kept
+  as the records' (offset, length) in the file plus their format (17 bytes/record), and
+  candidate pairs are re-read, parsed and normalized again in ``finish``. A batch is kept that
+  way only if the file at ``_Store.path`` holds exactly the batch's bytes at those offsets
+  (checked with one read per batch), so a display path that is not the file being read (the
+  fixer's temporary files) or a file that changes while it is read falls back to the in-memory
+  form; inputs without offsets (gzip, JSON arrays, stdin) keep their texts in memory then.
+  Memory is therefore ~300 bytes/record under a budget and for plain JSONL, ~ the size of the
+  text + 280 bytes/record else.
   A record that no longer reads back the same (the file changed after it was indexed) is left
   out of every comparison and counted in a finding, never compared as an empty text.
 
@@ -209,12 +210,15 @@ class _Store:
         self.pvalid.add_bytes(has[0::2].astype("u1"))
         self.avalid.add_bytes(has[1::2].astype("u1"))
         batch = None
-        if self.pending_file and self.held + len(buf) > TEXT_BUDGET:
-            batch = _Offsets.of(self.path, self.pending_file)
-        self.pending_file = []
-        if batch is None and self.held + len(buf) > TEXT_BUDGET:
-            # no file to re-read (gzip, a JSON array, stdin): spilled under a --memory budget
+        if self.held + len(buf) > TEXT_BUDGET:
+            # past the in-memory share, under a --memory budget: the texts go to the run's spill
+            # directory, read back per record (a read and a decode); without one, a plain file's
+            # records are re-read from it (offsets: parsed and normalized again, far dearer on
+            # templated data where the cache cannot hold every record; benchmarks/README.md)
             batch = _TextFile.write(buf, ends, self.bufs[-1].path if self.bufs and isinstance(self.bufs[-1], _TextFile) else None)
+            if batch is None and self.pending_file:
+                batch = _Offsets.of(self.path, self.pending_file)
+        self.pending_file = []
         if batch is None:
             self.held += len(buf)
         self.bufs.append(batch or (buf, ends))  # the texts are dropped when a file holds them
