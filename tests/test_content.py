@@ -108,7 +108,7 @@ def test_constant_time_gates_agree_with_the_regexes_they_replace():
     samples = ["", " ", "a", " a", "a ", "a\n", "\na", "a b", "\u00a0x", "x\u2003", "\x1c", "x\x1f", "é", "a\u200bb",
                "donâ€™t", "ok\u00c3\u00a9", "plain ascii text.", "\t\t", "line\nline", "数据"]
     edge = re.compile(r"\A\s|\s\Z")
-    empty = re.compile(r"\A(?:\s|\Z)|\s\Z")
+    empty = re.compile(r"\A\s*\Z")  # C001 finds only empty and whitespace-only turns
     for s in samples:
         assert edge_space(s) == bool(edge.search(s)), repr(s)
         assert EmptyText.gate(s) == bool(empty.search(s)), repr(s)
@@ -116,3 +116,42 @@ def test_constant_time_gates_agree_with_the_regexes_they_replace():
         assert _non_ascii_then(_INVISIBLE.search)(s) == bool(_INVISIBLE.search(s)), repr(s)
         assert _non_ascii_then(_MOJI_HINT.search)(s) == bool(_MOJI_HINT.search(s)), repr(s)
     assert any(map(edge_space, samples)) and not all(map(edge_space, samples))
+
+
+def _checks_of(codes, tmp_path):
+    p = tmp_path / "x.jsonl"
+    p.write_text("")
+    run = FileRun(str(p), load_config(data={"select": list(codes)}))
+    return {c.rule.code: c for c in run.checks}
+
+
+_EDGE = ["", " ", "\n", "\t", "END", " END", "\n\n###\n\n", "###", "->", "-->", "\nInput: N/A", "\nnoinput",
+         "\n\n<noinput>\n\n###\n\n", "\u00a0", "x"]
+
+
+def test_gates_of_c001_and_c009_are_falsy_only_where_the_check_finds_nothing(tmp_path):
+    """C001's gate (empty, whitespace-only, short enough for a stop sequence) and C009's (a line
+    break near the end of the text before its separators) may skip a turn only when its
+    ``check_text`` would find nothing there: every kind of turn, every format that has them."""
+    from hypothesis import given, settings, strategies as st
+
+    from tunelint.model.record import Record, Turn
+
+    checks = _checks_of(["C001", "C009"], tmp_path)
+    stops = _checks_of(["C001"], tmp_path)["C001"]
+    stops.__init__(stops.rule, {**stops.p, "stops": ["END", "<|end|>"]})  # the stop-sequence gate too
+    rules = [checks["C001"], stops, checks["C009"]]
+    text = st.lists(st.one_of(st.sampled_from(_EDGE), st.text(max_size=30)), max_size=6).map("".join)
+
+    @settings(max_examples=400, deadline=None)
+    @given(text, st.sampled_from(["prompt", "answer", "input", "system"]),
+           st.sampled_from(["prompt-completion", "chat", "alpaca"]))
+    def prop(s, kind, fmt):
+        field = {"prompt-completion": "prompt" if kind != "answer" else "completion", "chat": "content"}.get(fmt, kind)
+        t = Turn("assistant" if kind == "answer" else "user", s, "/" + field, kind, field)
+        rec = Record("x", 1, 1, 0, {field: s}, b"{}", format=fmt, turns=[t])
+        for c in rules:
+            if not c.gate(s):
+                assert list(c.check_text(t, rec) or ()) == [], (c.rule.code, s, kind, fmt)
+
+    prop()

@@ -80,3 +80,40 @@ def test_tool_arguments_object_only_reported_for_string_targets(tmp_path):
     assert codes(tmp_path, obj, "F031", target="gpt-4.1") == [("F031", "/messages/1/tool_calls/0/function/arguments")]
     fixed = tunelint.fix([obj], {"target": "gpt-4.1", "select": ["F031"]}, unsafe=True)
     assert fixed.records[0]["messages"][1]["tool_calls"][0]["function"]["arguments"] == '{"a":1}'
+
+
+def test_plain_legacy_records_skip_only_what_no_conversation_test_finds(tmp_path):
+    """Legacy prompt/completion and KTO records with string fields and no tools, functions or
+    images skip the six conversation tests (``_plain``); each test finds nothing in them, and a
+    record with a list prompt, tools or images is still tested."""
+    from hypothesis import given, settings, strategies as st
+
+    from tunelint.checks.structure import CHECKS, Conversation, _plain
+    from tunelint.config import load_config
+    from tunelint.engine import FileRun
+    from tunelint.model.record import Record
+
+    p = tmp_path / "x.jsonl"
+    p.write_text("")
+    run = FileRun(str(p), load_config(data={"select": ["F"]}))
+    ctx = run.start("prompt-completion")
+    rules = [c for c in run.checks if isinstance(c, Conversation)]
+    assert {c.p["check"] for c in rules} == set(CHECKS)
+    value = st.one_of(st.text(max_size=5), st.none(), st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]),
+                                                                                    "content": st.text(max_size=3)}), max_size=2))
+    keys = st.sampled_from(["prompt", "completion", "label", "tools", "functions", "images", "other"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.dictionaries(keys, value, max_size=5), st.sampled_from(["prompt-completion", "kto", "chat"]))
+    def prop(obj, fmt):
+        rec = Record("x", 1, 1, 0, obj, b"{}", format=fmt)
+        for c in rules:
+            if _plain(rec):
+                assert list(c._test()(rec, ctx)) == [], (c.rule.code, obj)
+                assert list(c.check_record(rec, ctx)) == []
+
+    prop()
+    listed = Record("x", 1, 1, 0, {"prompt": [{"role": "assistant", "content": "a"}], "completion": [{"role": "assistant", "content": "b"}]},
+                    b"{}", format="prompt-completion")
+    assert not _plain(listed)
+    assert [f.pointer for c in rules for f in c.check_record(listed, ctx)] == ["/prompt/0/role"]  # F024

@@ -15,7 +15,6 @@ from collections import Counter
 from ..diagnostic import Edit
 from ..patterns import compile_rule_pattern
 from .base import Finding, FixOffer, TurnCheck, count, kind, strings
-from .encoding import edge_space
 from .text import Existence, prompt_before
 
 _WHAT = {"system": "system prompt", "prompt": "prompt", "input": "input", "answer": "answer", "tool": "tool result"}
@@ -53,11 +52,11 @@ class EmptyText(TurnCheck):
             self.gate = self._gate_stops
 
     @staticmethod
-    def gate(s: str) -> bool:  # empty, or blank at an edge
-        return not s or edge_space(s)
+    def gate(s: str) -> bool:  # empty or whitespace-only (isspace stops at the first visible character)
+        return not s or s.isspace()
 
     def _gate_stops(self, s: str) -> bool:  # ... or short enough to be a stop sequence
-        return not s or edge_space(s) or len(s) <= self.longest
+        return not s or len(s) <= self.longest or s.isspace()
 
     def check_text(self, t, rec):
         text = t.text
@@ -295,8 +294,9 @@ class TrailingPlaceholder(TurnCheck):
         self.labeled = self.values | {normalize_value(v) for v in params["labeled-values"]}
 
     @staticmethod
-    def gate(s: str) -> bool:  # a line break near the end
-        return "\n" in s[-120:]
+    def gate(s: str) -> bool:  # a line break near the end of the text before its separator
+        # (every legacy prompt ends with "\n\n###\n\n": the separator's own breaks prove nothing)
+        return "\n" in _without_separator(s)[-120:]
 
     def check_text(self, t, rec):
         text = t.text

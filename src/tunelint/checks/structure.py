@@ -63,6 +63,19 @@ def conversations(rec) -> Iterator[tuple[list[str], list]]:
             yield from _joined(obj, ("prompt",), base, key)
 
 
+def _plain(rec) -> bool:
+    """A legacy prompt/completion (or KTO) record whose prompt and completion are strings and
+    that offers no tools, functions or images: no conversation test can find anything in it (it
+    has no messages), so the rules skip it without building its (empty) conversations."""
+    obj = rec.obj
+    return (rec.format in _LEGACY and isinstance(obj, dict)
+            and not isinstance(obj.get("prompt"), list) and not isinstance(obj.get("completion"), list)
+            and "tools" not in obj and "functions" not in obj and "images" not in obj)
+
+
+_LEGACY = frozenset(("prompt-completion", "kto"))
+
+
 def _joined(obj: dict, base_key: tuple, base: list | None, key: str):
     tail = _list(obj, key)
     if tail is None and base is None:
@@ -82,7 +95,12 @@ class Conversation(RecordCheck):
     }
 
     def begin(self, ctx):
-        self.check_record = self._test()  # the one test this rule runs, looked up once
+        test = self._test()  # the one test this rule runs, looked up once
+
+        def check_record(rec, ctx):
+            return () if _plain(rec) else test(rec, ctx)
+
+        self.check_record = check_record
 
     def check_record(self, rec, ctx):
         return self._test()(rec, ctx)
