@@ -545,3 +545,29 @@ def test_jobs_parts_never_share_a_records_own_prompt_key(tmp_path, monkeypatch):
     par, _ = parallel.run_parallel(str(p), cfg, 2)
     assert [k[:2] for k in serial] == [("D006", 27)]  # same question, short answers that disagree
     assert sorted(map(key, par)) == serial
+
+
+def test_prompt_answer_key_of_one_prompt_turn_equals_the_joined_form():
+    """``prompt_answer`` builds a one-turn prompt directly: the same bytes as joining the turns."""
+    from hypothesis import given, settings, strategies as st
+
+    from tunelint.checks.duplicates import prompt_answer
+    from tunelint.model.record import Record, Turn
+
+    turn = st.builds(Turn, st.sampled_from(["user", "system", "assistant"]), st.one_of(st.none(), st.text(max_size=8)),
+                     st.just("/x"), st.sampled_from(["prompt", "input", "answer", "system"]), st.just("x"),
+                     st.sampled_from(["", "", "chosen", "rejected"]))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(turn, max_size=4))
+    def prop(turns):
+        rec = Record("x", 1, 1, 0, {}, b"{}", turns=turns)
+        last = max((i for i, t in enumerate(turns) if t.kind == "answer" and not t.branch), default=None)
+        got = prompt_answer(rec)
+        if last is None:
+            assert got is None
+            return
+        joined = "\x1e".join(f"{t.role}\x1f{(t.text or '').strip()}" for t in turns[:last] if not t.branch).encode()
+        assert got == (joined, (turns[last].text or "").strip().encode())
+
+    prop()

@@ -59,8 +59,11 @@ def prompt_answer(rec) -> tuple[bytes, bytes] | None:
             break
     if last is None:
         return None
-    prompt = "\x1e".join(f"{t.role}\x1f{(t.text or '').strip()}" for t in turns[:last] if not t.branch)
-    key = prompt.encode()
+    if last == 1 and not turns[0].branch:  # one prompt turn (legacy prompt/completion, Alpaca without input)
+        t = turns[0]
+        key = f"{t.role}\x1f{(t.text or '').strip()}".encode()
+    else:
+        key = "\x1e".join([f"{t.role}\x1f{(t.text or '').strip()}" for t in turns[:last] if not t.branch]).encode()
     obj = rec.obj
     if isinstance(obj, dict):  # the tools offered are part of the prompt: same question, other tools
         for k in ("tools", "functions"):

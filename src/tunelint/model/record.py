@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from .hashing import h64
+
 
 @dataclass(slots=True)
 class Turn:
@@ -67,8 +69,6 @@ class Record:
     def key64(self) -> int:
         """A 64-bit hash of the canonical JSON: the identity of an exact duplicate."""
         if self._key64 is None:
-            from .hashing import h64
-
             self._key64 = h64(self.canonical)
         return self._key64
 
