@@ -144,3 +144,22 @@ def test_parquet_row_groups_are_parts_with_the_rows_of_the_file(tmp_path, monkey
     # one row group, or Arrow/CSV: one pass
     one = parquet_dataset(tmp_path / "one.parquet", 50, 10_000)
     assert not parallel._splittable(str(one))
+
+
+@pytest.mark.parametrize("kind", ["chat", "legacy-prompt-completion"])
+def test_a_parts_state_pickles_so_jobs_never_fall_back_to_one_process(tmp_path, kind):
+    """``run_parallel`` checks the file serially (same findings, one core) when a part's state
+    cannot be pickled back; every rule's state must pickle after a pass over each format
+    (a rule that kept a closure in ``begin`` once made every legacy file serial)."""
+    import json
+    import pickle
+
+    p = tmp_path / "train.jsonl"
+    if kind == "chat":
+        _dataset(p, 50)
+    else:
+        p.write_text("".join(json.dumps({"prompt": f"Q{i}?\n\n###\n\n", "completion": f" A{i}. END"}) + "\n" for i in range(50)))
+    run = FileRun(str(p), load_config(data={"select": ["ALL"]}))
+    for _ in run.events():
+        pass
+    pickle.loads(pickle.dumps(run.state()))
